@@ -1,0 +1,99 @@
+"""Symbol-to-symbol reverse mode: `grad` adds gradient nodes to the graph.
+
+Nothing is computed here: each op's `vjp` writes its input gradients with other ops,
+so gradients print, simplify, compile and differentiate again like any graph.
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional, Sequence
+
+import numpy as np
+
+from ..ir import DisconnectedGradientError, DTypeError, Node, ShapeError, toposort
+from ..ir.dtypes import is_float
+from ..ops.convert import as_node
+from ..ops.elementwise import add
+from ..ops.leaves import constant
+from ..ops.shape import broadcast_to
+
+Disconnected = Literal["raise", "zero", "none"]
+
+
+def _differentiable(node: Node) -> bool:
+    return is_float(node.dtype)
+
+
+def _zeros_like(node: Node) -> Node:
+    return broadcast_to(constant(np.zeros((), node.dtype)), node)
+
+
+def _on_path(cost: Node, wrt: Sequence[Node], order: list[Node]) -> set[Node]:
+    """Nodes through which a float path leads from some `wrt` to the cost."""
+    reaches: set[Node] = set(w for w in wrt if _differentiable(w))
+    for node in order:
+        if node not in reaches and _differentiable(node) and any(i in reaches for i in node.inputs):
+            reaches.add(node)
+    return reaches
+
+
+def backprop(outputs_and_grads: Sequence[tuple[Node, Node]], wrt: Sequence[Node]) -> dict[Node, Node]:
+    """Propagate the given output gradients back to `wrt`; returns the gradients found."""
+    order = toposort([o for o, _ in outputs_and_grads])
+    path = _on_path(outputs_and_grads[0][0], wrt, order)
+    pending: dict[Node, list[Node]] = {}
+    for out, g in outputs_and_grads:
+        if out in path:
+            pending.setdefault(out, []).append(g)
+    grads: dict[Node, Node] = {}
+    for node in reversed(order):
+        parts = pending.pop(node, None)
+        if not parts:
+            continue
+        g = parts[0]
+        for p in parts[1:]:
+            g = add(g, p)
+        grads[node] = g
+        if not any(i in path for i in node.inputs):
+            continue
+        for inp, ig in zip(node.inputs, node.op.vjp(node, g)):
+            if ig is not None and inp in path:
+                if ig.type.shape != inp.type.shape and inp.type.is_static:
+                    raise ShapeError(f"{node.op.name}: gradient shape {ig.type.shape} != input shape {inp.type.shape}")
+                pending.setdefault(inp, []).append(ig)
+    return {w: grads[w] for w in wrt if w in grads}
+
+
+def grad(
+    cost: Node,
+    wrt: Node | Sequence[Node],
+    disconnected: Disconnected = "raise",
+) -> Node | list[Node]:
+    """Gradient of a scalar `cost` with respect to `wrt` (one node or a list), as nodes.
+
+    `disconnected` says what to do for a `wrt` the cost does not depend on: "raise"
+    (default), "zero" (a zero gradient) or "none" (None in its place).
+    """
+    cost = as_node(cost)
+    if cost.ndim != 0:
+        raise ShapeError(f"grad: the cost must be a scalar, got shape {cost.type.shape}; sum or mean it first")
+    if not is_float(cost.dtype):
+        raise DTypeError(f"grad: the cost must be float, got {cost.dtype}")
+    single = isinstance(wrt, Node)
+    targets = [wrt] if single else list(wrt)
+    for w in targets:
+        if not isinstance(w, Node):
+            raise TypeError(f"grad: wrt must be nodes, got {type(w).__name__}")
+        if not is_float(w.dtype):
+            raise DTypeError(f"grad: cannot differentiate with respect to {w!r} of dtype {w.dtype}")
+    found = backprop([(cost, constant(np.ones((), cost.dtype)))], targets)
+    results: list[Optional[Node]] = []
+    for w in targets:
+        if w in found:
+            results.append(found[w])
+        elif disconnected == "raise":
+            raise DisconnectedGradientError(
+                f"grad: the cost does not depend on {w!r}; pass disconnected='zero' to get zeros"
+            )
+        else:
+            results.append(_zeros_like(w) if disconnected == "zero" else None)
+    return results[0] if single else results

@@ -1,0 +1,1 @@
+"""Backends that run graphs: the numpy reference and the LLVM compiler."""

@@ -1,0 +1,104 @@
+"""`function`: from symbolic inputs and outputs to a callable on numpy arrays."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..ir import DTypeError, Node, ShapeError, toposort
+from ..ops.convert import as_node
+from ..ops.elementwise import cast
+from ..ops.leaves import Input, Shared, is_shared
+from .backends import get_backend
+from .signature import check_arguments
+
+Updates = Mapping[Node, Any] | Sequence[tuple[Node, Any]]
+
+class Function:
+    """A compiled graph: call it with arrays for its inputs; it returns arrays.
+
+    Outputs and update values are computed from the shared variables' values before
+    the call; then the updates are written.
+    """
+
+    def __init__(self, inputs, outputs, updates, backend: str, options: dict):
+        self.inputs: list[Node] = list(inputs)
+        self._single = isinstance(outputs, Node)
+        self.outputs: list[Node] = [outputs] if self._single else [as_node(o) for o in outputs]
+        self.updates = _collect_updates(self.outputs, updates)
+        _check_inputs(self.inputs, self.outputs + [v for _, v in self.updates])
+        self.backend_name = backend
+        self.program = get_backend(backend)(
+            self.inputs, self.outputs + [v for _, v in self.updates], **options
+        )
+
+    def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
+        arrays = check_arguments(self.inputs, args)
+        results = self.program(arrays)
+        n = len(self.outputs)
+        for (var, _), value in zip(self.updates, results[n:]):
+            var.op.container.value = value
+        outs = results[:n]
+        return outs[0] if self._single else outs
+
+    def __repr__(self) -> str:
+        names = ", ".join(i.name or "?" for i in self.inputs)
+        return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"
+
+def _collect_updates(outputs: list[Node], updates: Optional[Updates]) -> list[tuple[Node, Node]]:
+    """The user's updates, checked, plus default updates (random keys) of shared
+    variables the graph uses that the user did not update."""
+    pairs = list(updates.items() if isinstance(updates, Mapping) else (updates or []))
+    result: list[tuple[Node, Node]] = []
+    seen: set[Node] = set()
+    for var, value in pairs:
+        if not isinstance(var, Node) or not is_shared(var):
+            raise TypeError(f"updates: {var!r} is not a shared variable")
+        if var in seen:
+            raise ValueError(f"updates: {var.name!r} is updated twice")
+        value = as_node(value, var)
+        if value.type.shape != var.type.shape and value.type.is_static:
+            raise ShapeError(f"updates: {var.name!r} has shape {var.type.shape}, the new value {value.type.shape}")
+        if value.dtype != var.dtype:
+            if not np.can_cast(value.dtype, var.dtype, casting="same_kind"):
+                raise DTypeError(f"updates: cannot store {value.dtype} in {var.name!r} of {var.dtype}")
+            value = cast(value, var.dtype)
+        seen.add(var)
+        result.append((var, value))
+    frontier = outputs + [v for _, v in result]
+    added = True
+    while added:  # default updates may use further shared variables with their own
+        added = False
+        for node in toposort(frontier):
+            if isinstance(node.op, Shared) and node not in seen and node.op.container.default_update is not None:
+                seen.add(node)
+                result.append((node, node.op.container.default_update))
+                frontier.append(node.op.container.default_update)
+                added = True
+    return result
+
+def _check_inputs(inputs: list[Node], outputs: list[Node]) -> None:
+    for node in inputs:
+        if not isinstance(node, Node) or not isinstance(node.op, Input):
+            raise TypeError(f"function: inputs must be symbolic inputs from gc.tensor, got {node!r}")
+    if len(set(inputs)) != len(inputs):
+        raise ValueError("function: an input is listed twice")
+    given = set(inputs)
+    missing = [n for n in toposort(outputs) if isinstance(n.op, Input) and n not in given]
+    if missing:
+        names = ", ".join(repr(n.name) for n in missing)
+        raise ValueError(f"function: the outputs depend on inputs not listed: {names}")
+
+def function(
+    inputs: Sequence[Node],
+    outputs: Node | Sequence[Node],
+    updates: Optional[Updates] = None,
+    backend: str = "numpy",
+    **options: Any,
+) -> Function:
+    """Compile `outputs` as a function of `inputs`.
+
+    `updates` pairs shared variables with new values (a dict or a list of pairs), written
+    after each call. `backend` picks the executor ("numpy" for the reference).
+    """
+    return Function(inputs, outputs, updates, backend, options)

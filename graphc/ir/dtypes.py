@@ -1,0 +1,57 @@
+"""The dtypes graphc supports and numpy's promotion rules restricted to them."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import DTypeError
+
+SUPPORTED = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "bool"))
+DEFAULT_FLOAT = np.dtype("float32")
+_SHORT = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Return the numpy dtype for `dtype`, or raise if graphc does not support it."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise DTypeError(f"unknown dtype {dtype!r}") from exc
+    if dt not in SUPPORTED:
+        names = ", ".join(d.name for d in SUPPORTED)
+        raise DTypeError(f"dtype {dt.name} is not supported; use one of {names}")
+    return dt
+
+
+def short_name(dtype: np.dtype) -> str:
+    """A compact name for listings: f32, i64, bool."""
+    return _SHORT[np.dtype(dtype).name]
+
+
+def is_float(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_integer(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_bool(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).kind == "b"
+
+
+def promote(*dtypes: np.dtype) -> np.dtype:
+    """numpy's result type of mixing `dtypes` (int32 with float32 gives float64, as numpy)."""
+    return as_dtype(np.result_type(*dtypes))
+
+
+def float_of(dtype: np.dtype) -> np.dtype:
+    """The float dtype a float-valued function returns for `dtype` (numpy: int -> float64).
+
+    numpy gives float16 for bool; graphc has no float16 and gives float32.
+    """
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return dt
+    return DEFAULT_FLOAT if dt.kind == "b" else np.dtype("float64")

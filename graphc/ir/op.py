@@ -1,0 +1,56 @@
+"""The op contract. An op is a value: two ops of one class with equal parameters are equal.
+
+Concrete ops (graphc.ops) are frozen dataclasses whose fields are their parameters, and
+implement three things: `infer_type` (the type rule, raising ShapeError/DTypeError at build
+time), `reference` (the numpy oracle) and `vjp` (the gradient, written with other ops).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+import numpy as np
+
+from .types import TensorType
+
+if TYPE_CHECKING:
+    from .node import Node
+
+
+class Op:
+    """Base class of every op. Subclasses are `@dataclass(frozen=True)`."""
+
+    #: Elementwise ops (same-shaped broadcasting maps) fuse into loops in the backend.
+    elementwise: bool = False
+    #: Indices of inputs whose shape (not value) is all the op reads.
+    shape_only_inputs: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """Short lower-case name used in listings."""
+        return type(self).__name__.lower()
+
+    def infer_type(self, *inputs: TensorType) -> TensorType:
+        raise NotImplementedError(f"{type(self).__name__}.infer_type")
+
+    def reference(self, *inputs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.reference")
+
+    def vjp(self, node: "Node", grad: "Node") -> Sequence[Optional["Node"]]:
+        """Gradients with respect to each input given the output's gradient (None: none)."""
+        raise NotImplementedError(f"{self.name} has no gradient")
+
+    def params_str(self) -> str:
+        """Parameters as text for listings, e.g. 'axis=1'."""
+        fields = getattr(self, "__dataclass_fields__", {})
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in fields)
+
+    def __str__(self) -> str:
+        p = self.params_str()
+        return f"{self.name}{{{p}}}" if p else self.name
+
+
+def describe(value: Any) -> str:
+    """Short human description of a value for error messages."""
+    if hasattr(value, "type"):
+        return str(value.type)
+    return repr(value)

@@ -1,0 +1,25 @@
+"""The op library: every op's type rule, numpy reference and symbolic gradient."""
+from . import operators
+from .elementwise import (
+    Cast, Elemwise, SCALAR_FNS, abs, add, cast, clip, eq, exp, expm1, ge, gt, le, log, log1p,
+    logical_and, logical_not, logical_or, lt, maximum, minimum, mul, ne, neg, power, relu,
+    sigmoid, sign, softplus, sqrt, square, sub, tanh, truediv, where,
+)
+from .indexing import GetItem, ScatterInto, getitem
+from .leaves import (
+    Constant, Input, Shared, constant, constant_value, get_value, is_constant, is_input,
+    is_shared, scalar, set_value, shared, tensor,
+)
+from .matmul import MatMul, dot, matmul
+from .random import RandomStream, RandomUniform, seed
+from .reduce import (
+    Argmax, CountOf, LogSumExp, Reduce, argmax, argmin, logsumexp, mean, reduce_max,
+    reduce_min, reduce_sum, std, sum_to, var,
+)
+from .shape import (
+    BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
+    broadcast_to, concatenate, expand_dims, flatten, flip, pad, permute, reshape, squeeze,
+    stack, swapaxes, transpose,
+)
+
+operators.install()

@@ -1,0 +1,226 @@
+"""Reductions (sum, max, min, logsumexp, argmax) and the compositions built on them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..ir import DTypeError, Node, Op, TensorType, normalize_axes, normalize_axis
+from ..ir.dtypes import as_dtype, float_of, is_bool, is_float
+from ..ir.types import Shape
+from .convert import as_node
+from .elementwise import cast, eq, exp, square, sub, truediv
+from .leaves import constant
+from .shape import broadcast_to, expand_dims
+
+AxisArg = Optional[int | Sequence[int]]
+
+
+def _reduced_shape(shape: Shape, axes: tuple[int, ...], keepdims: bool) -> Shape:
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _keep(grad: Node, axes: tuple[int, ...], keepdims: bool) -> Node:
+    """Re-insert reduced axes into an output-shaped gradient so it broadcasts back."""
+    return grad if keepdims or not axes else expand_dims(grad, axes)
+
+
+@dataclass(frozen=True)
+class Reduce(Op):
+    """Reduce over `axes` with `kind` in sum, max, min."""
+
+    kind: str
+    axes: tuple[int, ...]
+    keepdims: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        if self.kind not in ("sum", "max", "min"):
+            raise ValueError(f"reduce: unknown kind {self.kind!r}")
+        for a in self.axes:
+            if self.kind != "sum" and x.shape[a] == 0:
+                raise ValueError(f"{self.kind}: zero-size axis {a} has no identity")
+        dtype = x.dtype
+        if self.kind == "sum" and not is_float(dtype):
+            dtype = np.dtype("int64")  # numpy sums ints and bools as int64 on this platform
+        return TensorType(dtype, _reduced_shape(x.shape, self.axes, self.keepdims))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        fn = {"sum": np.sum, "max": np.max, "min": np.min}[self.kind]
+        return np.asarray(fn(x, axis=self.axes, keepdims=self.keepdims))
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        x = node.inputs[0]
+        g = broadcast_to(_keep(grad, self.axes, self.keepdims), x)
+        if self.kind == "sum":
+            return [g]
+        # max/min: share the gradient equally among the elements that attain the extreme
+        hit = cast(eq(x, broadcast_to(_keep(node, self.axes, self.keepdims), x)), x.dtype)
+        count = broadcast_to(reduce_sum(hit, self.axes, keepdims=True), x)
+        return [g * hit / count]
+
+
+@dataclass(frozen=True)
+class Argmax(Op):
+    """Index of the maximum along `axis` (None: of the flattened tensor). No gradient."""
+
+    axis: Optional[int]
+    keepdims: bool = False
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
+        return TensorType(np.dtype("int64"), _reduced_shape(x.shape, axes, self.keepdims))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.argmax(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [None]
+
+
+@dataclass(frozen=True)
+class LogSumExp(Op):
+    """log(sum(exp(x))) over `axes`, computed without overflow."""
+
+    axes: tuple[int, ...]
+    keepdims: bool = False
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        return TensorType(float_of(x.dtype), _reduced_shape(x.shape, self.axes, self.keepdims))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        m = np.max(x, axis=self.axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return out if self.keepdims else np.squeeze(out, self.axes)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        x = node.inputs[0]
+        g = broadcast_to(_keep(grad, self.axes, self.keepdims), x)
+        return [g * exp(x - broadcast_to(_keep(node, self.axes, self.keepdims), x))]
+
+
+@dataclass(frozen=True)
+class CountOf(Op):
+    """The number of elements of the template input over `axes`, as a scalar of `dtype`.
+
+    Needed where that count is unknown until run time (the mean over a batch of unknown
+    size); the simplifier folds it to a constant once shapes are known.
+    """
+
+    axes: tuple[int, ...]
+    dtype: np.dtype
+    shape_only_inputs = (0,)
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        return TensorType(self.dtype, ())
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.prod([x.shape[a] for a in self.axes]), dtype=self.dtype)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [None]
+
+
+def _reduce(kind: str, x: Any, axis: AxisArg, keepdims: bool) -> Node:
+    x = as_node(x)
+    axes = normalize_axes(kind, axis, x.ndim)
+    if not axes and not (kind == "sum" and not is_float(x.dtype)):
+        return x
+    return Node.make(Reduce(kind, axes, keepdims), [x])
+
+
+def reduce_sum(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Sum over `axis` (int, tuple, or None for all), as numpy."""
+    return _reduce("sum", x, axis, keepdims)
+
+
+def reduce_max(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Maximum over `axis`; the gradient is shared among tied maxima."""
+    return _reduce("max", x, axis, keepdims)
+
+
+def reduce_min(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    return _reduce("min", x, axis, keepdims)
+
+
+def count(x: Node, axes: tuple[int, ...], dtype: Any) -> Node:
+    """Number of elements of `x` over `axes`: a constant when known, else computed when run."""
+    dims = [x.type.shape[a] for a in axes]
+    if None not in dims:
+        return constant(np.asarray(np.prod(dims), dtype=as_dtype(dtype)))
+    return Node.make(CountOf(axes, as_dtype(dtype)), [x])
+
+
+def mean(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Arithmetic mean over `axis` (ints give float64, as numpy)."""
+    x = as_node(x)
+    axes = normalize_axes("mean", axis, x.ndim)
+    dtype = float_of(x.dtype)
+    return truediv(reduce_sum(cast(x, dtype), axes, keepdims), count(x, axes, dtype))
+
+
+def var(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """Variance over `axis` (numpy's `ddof`)."""
+    x = as_node(x)
+    axes = normalize_axes("var", axis, x.ndim)
+    dtype = float_of(x.dtype)
+    xf = cast(x, dtype)
+    centred = sub(xf, broadcast_to(mean(xf, axes, keepdims=True), xf))
+    total = reduce_sum(square(centred), axes, keepdims)
+    return truediv(total, sub(count(x, axes, dtype), ddof) if ddof else count(x, axes, dtype))
+
+
+def std(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
+    from .elementwise import sqrt
+
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def logsumexp(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """log(sum(exp(x))) over `axis`, stable for large values."""
+    x = as_node(x)
+    if not is_float(x.dtype):
+        x = cast(x, float_of(x.dtype))
+    return Node.make(LogSumExp(normalize_axes("logsumexp", axis, x.ndim), keepdims), [x])
+
+
+def argmax(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
+    """Index of the maximum, as numpy (int64, no gradient)."""
+    x = as_node(x)
+    ax = None if axis is None else normalize_axis("argmax", axis, x.ndim)
+    return Node.make(Argmax(ax, keepdims), [x])
+
+
+def argmin(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
+    from .elementwise import neg
+
+    x = as_node(x)
+    if is_bool(x.dtype):
+        raise DTypeError("argmin: bool input is not supported")
+    return argmax(neg(x), axis, keepdims)
+
+
+def sum_to(grad: Node, x: Node) -> Node:
+    """Sum a broadcast gradient back to the shape of `x` (the adjoint of broadcasting)."""
+    from .shape import squeeze
+
+    lead = grad.ndim - x.ndim
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(x.type.shape) if d == 1 and grad.type.shape[lead + i] != 1
+    )
+    if not axes:
+        return grad
+    return squeeze(reduce_sum(grad, axes, keepdims=True), tuple(range(lead))) if lead else reduce_sum(grad, axes, keepdims=True)
+
+
+__all__ = [
+    "Reduce", "Argmax", "LogSumExp", "CountOf", "reduce_sum", "reduce_max", "reduce_min",
+    "mean", "var", "std", "logsumexp", "argmax", "argmin", "sum_to", "count",
+]

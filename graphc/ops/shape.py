@@ -1,0 +1,341 @@
+"""Ops that move data without arithmetic: reshape, transpose, broadcast, concatenate, pad, flip.
+
+Ops whose target shape has dimensions unknown until run time take a second, shape-only
+"template" input whose run-time shape they copy (gradients use this form).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..ir import Node, Op, ShapeError, TensorType, format_shape, normalize_axes, normalize_axis, promote
+from ..ir.types import Shape, as_shape
+from .convert import as_node, as_nodes
+
+
+def _product(dims: Sequence[Optional[int]]) -> Optional[int]:
+    return None if any(d is None for d in dims) else int(np.prod(dims, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """Reshape to `shape` (one -1 allowed); shape None copies the template input's shape."""
+
+    shape: Optional[tuple[int, ...]]
+    shape_only_inputs = (1,)
+
+    def infer_type(self, x: TensorType, template: Optional[TensorType] = None) -> TensorType:
+        if self.shape is None:
+            if template is None:
+                raise TypeError("reshape: needs a target shape or a template")
+            target: Shape = template.shape
+        else:
+            target = self._resolve(x)
+        size_in, size_out = _product(x.shape), _product(target)
+        if size_in is not None and size_out is not None and size_in != size_out:
+            raise ShapeError(
+                f"reshape: cannot reshape {format_shape(x.shape)} ({size_in} elements) "
+                f"into {format_shape(target)} ({size_out} elements)"
+            )
+        return TensorType(x.dtype, target)
+
+    def _resolve(self, x: TensorType) -> Shape:
+        shape = self.shape
+        if list(shape).count(-1) > 1:
+            raise ShapeError(f"reshape: only one -1 allowed in {shape}")
+        if any(d < -1 for d in shape):
+            raise ShapeError(f"reshape: bad target shape {shape}")
+        if -1 not in shape:
+            return shape
+        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        size = _product(x.shape)
+        if size is None:
+            fill = None
+        elif known == 0 or size % known:
+            raise ShapeError(f"reshape: cannot reshape {format_shape(x.shape)} into {shape}")
+        else:
+            fill = size // known
+        return tuple(fill if d == -1 else d for d in shape)
+
+    def reference(self, x: np.ndarray, template: Optional[np.ndarray] = None) -> np.ndarray:
+        return x.reshape(template.shape if self.shape is None else self.shape)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [reshape_like(grad, node.inputs[0]), None][: len(node.inputs)]
+
+
+@dataclass(frozen=True)
+class BroadcastTo(Op):
+    """Broadcast to `shape`; shape None copies the template input's shape."""
+
+    shape: Optional[tuple[int, ...]]
+    shape_only_inputs = (1,)
+
+    def infer_type(self, x: TensorType, template: Optional[TensorType] = None) -> TensorType:
+        target = template.shape if self.shape is None else self.shape
+        if len(target) < x.ndim:
+            raise ShapeError(f"broadcast_to: cannot broadcast {format_shape(x.shape)} to fewer dims {format_shape(target)}")
+        for d, t in zip(x.shape[::-1], target[::-1]):
+            if d is not None and d != 1 and t is not None and d != t:
+                raise ShapeError(f"broadcast_to: cannot broadcast {format_shape(x.shape)} to {format_shape(target)}")
+        return TensorType(x.dtype, target)
+
+    def reference(self, x: np.ndarray, template: Optional[np.ndarray] = None) -> np.ndarray:
+        return np.broadcast_to(x, template.shape if self.shape is None else self.shape)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        from .reduce import sum_to
+
+        return [sum_to(grad, node.inputs[0]), None][: len(node.inputs)]
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """Permute axes: output axis i is input axis perm[i]."""
+
+    perm: tuple[int, ...]
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        if sorted(self.perm) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: {self.perm} is not a permutation of the axes of {format_shape(x.shape)}")
+        return TensorType(x.dtype, tuple(x.shape[p] for p in self.perm))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.transpose(x, self.perm)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [transpose(grad, tuple(int(i) for i in np.argsort(self.perm)))]
+
+
+@dataclass(frozen=True)
+class ExpandDims(Op):
+    """Insert axes of size 1 at positions `axes` of the output."""
+
+    axes: tuple[int, ...]
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        shape = list(x.shape)
+        for a in self.axes:
+            shape.insert(a, 1)
+        return TensorType(x.dtype, tuple(shape))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.expand_dims(x, self.axes)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [Node.make(Squeeze(self.axes), [grad])]
+
+
+@dataclass(frozen=True)
+class Squeeze(Op):
+    """Remove axes of size 1."""
+
+    axes: tuple[int, ...]
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        for a in self.axes:
+            if x.shape[a] not in (1, None):
+                raise ShapeError(f"squeeze: axis {a} of {format_shape(x.shape)} has size {x.shape[a]}, not 1")
+        return TensorType(x.dtype, tuple(d for i, d in enumerate(x.shape) if i not in self.axes))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.squeeze(x, self.axes)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [Node.make(ExpandDims(self.axes), [grad])]
+
+
+@dataclass(frozen=True)
+class Concatenate(Op):
+    """Join inputs along `axis`."""
+
+    axis: int
+
+    def infer_type(self, *xs: TensorType) -> TensorType:
+        if not xs:
+            raise ShapeError("concatenate: needs at least one tensor")
+        ndim = xs[0].ndim
+        shapes = " and ".join(format_shape(x.shape) for x in xs)
+        if any(x.ndim != ndim for x in xs):
+            raise ShapeError(f"concatenate: tensors {shapes} differ in rank")
+        out = []
+        for axis in range(ndim):
+            dims = [x.shape[axis] for x in xs]
+            if axis == self.axis:
+                out.append(sum(dims) if None not in dims else None)
+                continue
+            known = {d for d in dims if d is not None}
+            if len(known) > 1:
+                raise ShapeError(f"concatenate: tensors {shapes} differ on axis {axis}, not only the joined axis {self.axis}")
+            out.append(known.pop() if known else None)
+        return TensorType(promote(*(x.dtype for x in xs)), tuple(out))
+
+    def reference(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.axis)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        from .indexing import slice_axis
+        from .elementwise import cast
+
+        grads, start = [], 0
+        for x in node.inputs:
+            size = x.type.shape[self.axis]
+            if size is None:
+                raise ShapeError("concatenate: the gradient needs the joined sizes known")
+            grads.append(cast(slice_axis(grad, self.axis, start, start + size), x.dtype))
+            start += size
+        return grads
+
+
+@dataclass(frozen=True)
+class Pad(Op):
+    """Constant padding: `widths` holds (before, after) per axis."""
+
+    widths: tuple[tuple[int, int], ...]
+    value: float = 0.0
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        if len(self.widths) != x.ndim or any(b < 0 or a < 0 for b, a in self.widths):
+            raise ShapeError(f"pad: widths {self.widths} do not fit {format_shape(x.shape)}")
+        return TensorType(x.dtype, tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, self.widths)))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.pad(x, self.widths, constant_values=np.asarray(self.value, x.dtype))
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        from .indexing import getitem
+
+        index = tuple(slice(b, -a if a else None) for b, a in self.widths)
+        return [getitem(grad, index)]
+
+
+@dataclass(frozen=True)
+class Flip(Op):
+    """Reverse the order of elements along `axes`."""
+
+    axes: tuple[int, ...]
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        return x
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return np.flip(x, self.axes)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [flip(grad, self.axes)]
+
+
+def reshape(x: Any, *shape: Any) -> Node:
+    """numpy reshape; one entry may be -1. `shape` may also be a tuple."""
+    x = as_node(x)
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    shape = tuple(int(d) for d in shape)
+    if shape == x.type.shape:
+        return x
+    return Node.make(Reshape(shape), [x])
+
+
+def reshape_like(x: Node, template: Node) -> Node:
+    """`x` reshaped to `template`'s shape (known at run time when not before)."""
+    if x.type.shape == template.type.shape and x.type.is_static:
+        return x
+    if template.type.is_static:
+        return reshape(x, template.type.shape)
+    return Node.make(Reshape(None), [x, template])
+
+
+def broadcast_to(x: Any, shape: Any) -> Node:
+    """numpy broadcast_to. `shape` is a tuple of ints, or a node whose shape to copy."""
+    x = as_node(x)
+    if isinstance(shape, Node):
+        if shape.type.shape == x.type.shape and x.type.is_static:
+            return x
+        if shape.type.is_static:
+            return Node.make(BroadcastTo(shape.type.shape), [x])
+        return Node.make(BroadcastTo(None), [x, shape])
+    shape = as_shape(shape)
+    if None in shape:
+        raise ShapeError("broadcast_to: target dims must be known; pass a template node instead")
+    return x if shape == x.type.shape else Node.make(BroadcastTo(shape), [x])
+
+
+def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Node:
+    """Permute axes (default: reverse them), as numpy."""
+    x = as_node(x)
+    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(normalize_axis("transpose", a, x.ndim) for a in axes)
+    return x if perm == tuple(range(x.ndim)) else Node.make(Transpose(perm), [x])
+
+
+permute = transpose
+
+
+def swapaxes(x: Any, a: int, b: int) -> Node:
+    x = as_node(x)
+    perm = list(range(x.ndim))
+    a, b = normalize_axis("swapaxes", a, x.ndim), normalize_axis("swapaxes", b, x.ndim)
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def expand_dims(x: Any, axis: int | Sequence[int]) -> Node:
+    """Insert size-1 axes at `axis` (positions in the output), as numpy."""
+    x = as_node(x)
+    axes = normalize_axes("expand_dims", axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))
+    return Node.make(ExpandDims(axes), [x])
+
+
+def squeeze(x: Any, axis: Optional[int | Sequence[int]] = None) -> Node:
+    """Remove size-1 axes (all statically known ones when axis is None)."""
+    x = as_node(x)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(x.type.shape) if d == 1)
+    else:
+        axes = normalize_axes("squeeze", axis, x.ndim)
+    return Node.make(Squeeze(axes), [x]) if axes else x
+
+
+def flatten(x: Any, start_dim: int = 1) -> Node:
+    """Merge axes from `start_dim` on into one (PyTorch's flatten; default keeps the batch)."""
+    x = as_node(x)
+    start = normalize_axis("flatten", start_dim, x.ndim) if x.ndim else 0
+    lead, rest = x.type.shape[:start], x.type.shape[start:]
+    rest_size = _product(rest)
+    if rest_size is not None:
+        return reshape(x, tuple(-1 if d is None else d for d in lead) + (rest_size,))
+    if None in lead:
+        raise ShapeError(f"flatten: cannot flatten {format_shape(x.type.shape)} with more than one unknown dim")
+    return reshape(x, tuple(lead) + (-1,))
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
+    nodes = as_nodes(*xs)
+    if not nodes:
+        raise ShapeError("concatenate: needs at least one tensor")
+    axis = normalize_axis("concatenate", axis, nodes[0].ndim)
+    return Node.make(Concatenate(axis), nodes)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Node:
+    nodes = as_nodes(*xs)
+    if not nodes:
+        raise ShapeError("stack: needs at least one tensor")
+    axis = normalize_axis("stack", axis, nodes[0].ndim + 1)
+    return concatenate([expand_dims(n, axis) for n in nodes], axis)
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Node:
+    """Constant padding with numpy's pad_width forms (int, (before, after), or per axis)."""
+    x = as_node(x)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    widths_t = tuple((int(b), int(a)) for b, a in widths)
+    if all(b == 0 and a == 0 for b, a in widths_t):
+        return x
+    return Node.make(Pad(widths_t, float(value)), [x])
+
+
+def flip(x: Any, axis: Optional[int | Sequence[int]] = None) -> Node:
+    x = as_node(x)
+    return Node.make(Flip(normalize_axes("flip", axis, x.ndim)), [x])
