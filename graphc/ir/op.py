@@ -6,6 +6,7 @@ time), `reference` (the numpy oracle) and `vjp` (the gradient, written with othe
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
@@ -26,8 +27,8 @@ class Op:
 
     @property
     def name(self) -> str:
-        """Short lower-case name used in listings."""
-        return type(self).__name__.lower()
+        """The op's name in listings: its class name in snake_case (BroadcastTo -> broadcast_to)."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
 
     def infer_type(self, *inputs: TensorType) -> TensorType:
         raise NotImplementedError(f"{type(self).__name__}.infer_type")

@@ -17,6 +17,8 @@ from .shape import expand_dims, squeeze, swapaxes
 class MatMul(Op):
     """a @ b for a, b of rank >= 2; leading (batch) axes broadcast."""
 
+    name = "matmul"
+
     def infer_type(self, a: TensorType, b: TensorType) -> TensorType:
         shapes = f"{format_shape(a.shape)} @ {format_shape(b.shape)}"
         if a.ndim < 2 or b.ndim < 2:
@@ -29,7 +31,7 @@ class MatMul(Op):
             )
         if is_bool(a.dtype) or is_bool(b.dtype):
             raise DTypeError(f"matmul: bool operands are not supported ({a.dtype}, {b.dtype})")
-        batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+        batch = broadcast_shapes(f"matmul: batch axes of {shapes}", a.shape[:-2], b.shape[:-2])
         return TensorType(promote(a.dtype, b.dtype), batch + (a.shape[-2], b.shape[-1]))
 
     def reference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -90,6 +90,7 @@ class LogSumExp(Op):
 
     axes: tuple[int, ...]
     keepdims: bool = False
+    name = "logsumexp"
 
     def infer_type(self, x: TensorType) -> TensorType:
         return TensorType(float_of(x.dtype), _reduced_shape(x.shape, self.axes, self.keepdims))
@@ -117,6 +118,7 @@ class CountOf(Op):
     axes: tuple[int, ...]
     dtype: np.dtype
     shape_only_inputs = (0,)
+    name = "count"
 
     def infer_type(self, x: TensorType) -> TensorType:
         return TensorType(self.dtype, ())
@@ -150,6 +152,11 @@ def reduce_min(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
     return _reduce("min", x, axis, keepdims)
 
 
+def _statistic_dtype(dtype: np.dtype) -> np.dtype:
+    """numpy's dtype for mean and var: floats keep theirs, ints and bools give float64."""
+    return dtype if is_float(dtype) else np.dtype("float64")
+
+
 def count(x: Node, axes: tuple[int, ...], dtype: Any) -> Node:
     """Number of elements of `x` over `axes`: a constant when known, else computed when run."""
     dims = [x.type.shape[a] for a in axes]
@@ -159,10 +166,10 @@ def count(x: Node, axes: tuple[int, ...], dtype: Any) -> Node:
 
 
 def mean(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
-    """Arithmetic mean over `axis` (ints give float64, as numpy)."""
+    """Arithmetic mean over `axis` (ints and bools give float64, as numpy)."""
     x = as_node(x)
     axes = normalize_axes("mean", axis, x.ndim)
-    dtype = float_of(x.dtype)
+    dtype = _statistic_dtype(x.dtype)
     return truediv(reduce_sum(cast(x, dtype), axes, keepdims), count(x, axes, dtype))
 
 
@@ -170,7 +177,7 @@ def var(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> 
     """Variance over `axis` (numpy's `ddof`)."""
     x = as_node(x)
     axes = normalize_axes("var", axis, x.ndim)
-    dtype = float_of(x.dtype)
+    dtype = _statistic_dtype(x.dtype)
     xf = cast(x, dtype)
     centred = sub(xf, broadcast_to(mean(xf, axes, keepdims=True), xf))
     total = reduce_sum(square(centred), axes, keepdims)
