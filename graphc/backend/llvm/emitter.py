@@ -1,0 +1,513 @@
+"""Loop IR -> LLVM IR. The only module that builds LLVM instructions.
+
+A `Program` becomes one LLVM module whose entry point is
+`void <symbol>(i8** args, i64 nthreads)`. Each kernel is an internal function;
+each parallel loop is outlined into a function `(args, lo, hi, tid)` run by a
+small pthread dispatcher emitted into the same module.
+
+Vectorised loops are emitted Halide-style: the body is evaluated with the loop
+variable as a vector of `width` lanes; a load whose index has coefficient 1 in
+that variable is one vector load, coefficient 0 is a scalar broadcast, anything
+else a gather. A reduction into a location that does not depend on the loop
+variable keeps a vector partial and folds it after the vector loop.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import llvmlite.ir as ir
+
+from . import mathlib
+from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Const, Expr, Fma, For, If,
+                     Let, Load, Program, Select, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
+                     is_float, itemsize, linear_coeff, walk)
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+I8P = I8.as_pointer()
+ARGS = I8P.as_pointer()
+_SCALAR = {"float32": ir.FloatType(), "float64": ir.DoubleType(), "int32": I32, "int64": I64, "bool": I1}
+FAST = ("contract",)
+#: Scratch slices of different threads start on separate cache lines.
+SCRATCH_ALIGN = 64
+
+
+def ll_type(t: VType) -> ir.Type:
+    base = _SCALAR[t.dtype]
+    return base if t.lanes == 1 else ir.VectorType(base, t.lanes)
+
+
+def _mem_type(dtype: str) -> ir.Type:
+    return I8 if dtype == "bool" else _SCALAR[dtype]
+
+
+def scratch_stride(buf: Buffer) -> int:
+    """Bytes between two threads' copies of a scratch buffer."""
+    return -(-buf.nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
+
+
+def _lanes(v: ir.Value) -> int:
+    return v.type.count if isinstance(v.type, ir.VectorType) else 1
+
+
+def _suffix(ty: ir.Type) -> str:
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_suffix(ty.element)}"
+    return {"float": "f32", "double": "f64"}.get(str(ty), str(ty))
+
+
+def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
+                 body: Callable[[ir.Value], None], name: str = "i") -> None:
+    """for (i = lo; i < hi; i += step) body(i), leaving `b` after the loop."""
+    pre = b.block
+    cond, loop_bb, done = (b.append_basic_block(f"{name}.{s}") for s in ("cond", "body", "end"))
+    b.branch(cond)
+    b.position_at_end(cond)
+    i = b.phi(I64, name)
+    i.add_incoming(lo, pre)
+    b.cbranch(b.icmp_signed("<", i, hi), loop_bb, done)
+    b.position_at_end(loop_bb)
+    body(i)
+    i.add_incoming(b.add(i, ir.Constant(I64, step), flags=["nsw"]), b.block)
+    b.branch(cond)
+    b.position_at_end(done)
+
+
+class ModuleEmitter:
+    """Builds the module of one program."""
+
+    def __init__(self, program: Program, symbol: str):
+        self.program, self.symbol = program, symbol
+        self.module = ir.Module(name=symbol)
+        self.slots = {b.name: i for i, b in enumerate(program.params)}
+        self._decls: dict[str, ir.Function] = {}
+        self._dispatch: Optional[ir.Function] = None
+        self._outlined = 0
+
+    def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        if name not in self._decls:
+            self._decls[name] = ir.Function(self.module, ir.FunctionType(ret, args), name)
+        return self._decls[name]
+
+    def intrinsic(self, name: str, ty: ir.Type, nargs: int = 1) -> ir.Function:
+        """`llvm.<name>.<suffix>` over `ty` (declared by hand: llvmlite's helper rejects vectors)."""
+        return self.declare(f"llvm.{name}.{_suffix(ty)}", ty, [ty] * nargs)
+
+    def emit(self) -> ir.Module:
+        entry = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ARGS, I64]), self.symbol)
+        b = ir.IRBuilder(entry.append_basic_block("entry"))
+        for k, kernel in enumerate(self.program.kernels):
+            fn = ir.Function(self.module, entry.type.pointee, f"{self.symbol}.{k}.{kernel.name}")
+            fn.linkage = "internal"
+            fe = FunctionEmitter(self, fn, fn.args[0], fn.args[1], ir.Constant(I64, 0), outlined=False)
+            body = mathlib.expand(kernel.body)
+            fe.plan(body)
+            fe.stmt(body)
+            fe.finish()
+            b.call(fn, entry.args)
+        b.ret_void()
+        return self.module
+
+    def outline(self, loop: For, parent: "FunctionEmitter") -> ir.Function:
+        """A function `(args, lo, hi, tid)` running iterations [lo, hi) of `loop`."""
+        self._outlined += 1
+        fty = ir.FunctionType(ir.VoidType(), [ARGS, I64, I64, I64])
+        fn = ir.Function(self.module, fty, f"{parent.fn.name}.par{self._outlined}")
+        fn.linkage = "internal"
+        args, lo, hi, tid = fn.args
+        fe = FunctionEmitter(self, fn, args, ir.Constant(I64, 1), tid, outlined=True)
+        fe.plan(loop)
+        fe.serial(loop, lo, hi)
+        fe.finish()
+        return fn
+
+    def dispatch(self) -> ir.Function:
+        """`dispatch(fn, args, start, extent, nthreads)`: run fn over [start, start+extent)
+        in `nthreads` chunks, chunk 0 on the calling thread, the rest on pthreads
+        (a chunk whose thread cannot start runs inline)."""
+        if self._dispatch is not None:
+            return self._dispatch
+        body_ty = ir.FunctionType(ir.VoidType(), [ARGS, I64, I64, I64]).as_pointer()
+        rec = ir.LiteralStructType([body_ty, ARGS, I64, I64, I64])
+        tramp_ty = ir.FunctionType(I8P, [I8P])
+        create = self.declare("pthread_create", I32, [I64.as_pointer(), I8P, tramp_ty.as_pointer(), I8P])
+        join = self.declare("pthread_join", I32, [I64, I8P.as_pointer()])
+
+        tramp = ir.Function(self.module, tramp_ty, f"{self.symbol}.tramp")
+        tramp.linkage = "internal"
+        b = ir.IRBuilder(tramp.append_basic_block())
+        r = b.bitcast(tramp.args[0], rec.as_pointer())
+        f = [b.load(b.gep(r, [ir.Constant(I32, 0), ir.Constant(I32, k)])) for k in range(5)]
+        b.call(f[0], f[1:])
+        b.ret(ir.Constant(I8P, None))
+
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [body_ty, ARGS, I64, I64, I64]),
+                         f"{self.symbol}.dispatch")
+        fn.linkage = "internal"
+        body, args, start, extent, nthreads = fn.args
+        b = ir.IRBuilder(fn.append_basic_block())
+        one = ir.Constant(I64, 1)
+        nt = b.select(b.icmp_signed("<", nthreads, extent), nthreads, extent)
+        nt = b.select(b.icmp_signed("<", nt, one), one, nt)
+        chunk = b.sdiv(b.sub(b.add(extent, nt), one), nt)
+        end = b.add(start, extent)
+        recs, tids, rcs = b.alloca(rec, nt), b.alloca(I64, nt), b.alloca(I32, nt)
+
+        def bounds(t):
+            lo = b.add(start, b.mul(t, chunk))
+            lo = b.select(b.icmp_signed("<", lo, end), lo, end)
+            hi = b.add(lo, chunk)
+            return lo, b.select(b.icmp_signed("<", hi, end), hi, end)
+
+        def spawn(t):
+            lo, hi = bounds(t)
+            slot = b.gep(recs, [t])
+            for k, v in enumerate((body, args, lo, hi, t)):
+                b.store(v, b.gep(slot, [ir.Constant(I32, 0), ir.Constant(I32, k)]))
+            rc = b.call(create, [b.gep(tids, [t]), ir.Constant(I8P, None), tramp, b.bitcast(slot, I8P)])
+            b.store(rc, b.gep(rcs, [t]))
+            with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0))):
+                b.call(body, [args, lo, hi, t])
+
+        def reap(t):
+            with b.if_then(b.icmp_signed("==", b.load(b.gep(rcs, [t])), ir.Constant(I32, 0))):
+                b.call(join, [b.load(b.gep(tids, [t])), ir.Constant(I8P.as_pointer(), None)])
+
+        counted_loop(b, one, nt, 1, spawn, "spawn")
+        lo, hi = bounds(ir.Constant(I64, 0))
+        b.call(body, [args, lo, hi, ir.Constant(I64, 0)])
+        counted_loop(b, one, nt, 1, reap, "join")
+        b.ret_void()
+        self._dispatch = fn
+        return fn
+
+
+class FunctionEmitter:
+    """Emits statements into one LLVM function."""
+
+    def __init__(self, mod: ModuleEmitter, fn: ir.Function, args: ir.Value, nthreads: ir.Value,
+                 tid: ir.Value, outlined: bool):
+        self.m, self.fn, self.args, self.nthreads, self.tid = mod, fn, args, nthreads, tid
+        self.outlined = outlined
+        self.entry = ir.IRBuilder(fn.append_basic_block("entry"))   # allocas and buffer pointers
+        self._first = fn.append_basic_block("start")
+        self.b = ir.IRBuilder(self._first)
+        self.env: dict[str, ir.Value] = {}
+        self.vec: Optional[tuple[str, int]] = None                  # (loop var, width) when vectorising
+        self.ptrs: dict[str, ir.Value] = {}
+        self.regs: dict[tuple[str, int], ir.Value] = {}
+        self.reg_bufs: set[str] = set()
+        self.partials: dict[Accumulate, ir.Value] = {}
+
+    def finish(self) -> None:
+        self.b.ret_void()
+        self.entry.branch(self._first)
+
+    # ------------------------------------------------------------ memory
+
+    def plan(self, stmt: Stmt) -> None:
+        """Locals accessed only at constant indices with one lane count become
+        one alloca per element group, which LLVM promotes to registers."""
+        access: dict[str, set] = {}
+        for n in walk(stmt):
+            if isinstance(n, (Load, Store, Accumulate)) and n.buf.scope == "local":
+                lanes = n.lanes if isinstance(n, Load) else n.value.type.lanes
+                key = (lanes,) if isinstance(n.index, Const) else None
+                access.setdefault(n.buf.name, set()).add(key)
+        self.reg_bufs |= {name for name, keys in access.items() if None not in keys and len(keys) == 1}
+
+    def ptr(self, buf: Buffer) -> ir.Value:
+        if buf.name not in self.ptrs:
+            e, mem = self.entry, _mem_type(buf.dtype)
+            if buf.scope == "local":
+                p = e.alloca(mem, buf.size, name=buf.name)
+                p.align = 32
+            else:
+                raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.slots[buf.name])]))
+                if buf.scope == "scratch":
+                    raw = e.gep(raw, [e.mul(self.tid, ir.Constant(I64, scratch_stride(buf)))])
+                p = e.bitcast(raw, mem.as_pointer(), name=buf.name)
+            self.ptrs[buf.name] = p
+        return self.ptrs[buf.name]
+
+    def reg(self, buf: Buffer, index: int, ty: ir.Type) -> ir.Value:
+        key = (buf.name, index)
+        if key not in self.regs:
+            self.regs[key] = self.entry.alloca(ty, name=f"{buf.name}.{index}")
+        return self.regs[key]
+
+    def _addr(self, buf: Buffer, index: ir.Value, lanes: int) -> ir.Value:
+        p = self.b.gep(self.ptr(buf), [index], inbounds=True)
+        return p if lanes == 1 else self.b.bitcast(p, ir.VectorType(_mem_type(buf.dtype), lanes).as_pointer())
+
+    def _raw_load(self, buf: Buffer, index: ir.Value, lanes: int) -> ir.Value:
+        v = self.b.load(self._addr(buf, index, lanes), align=itemsize(buf.dtype))
+        return self.b.trunc(v, ll_type(VType("bool", lanes))) if buf.dtype == "bool" else v
+
+    def _raw_store(self, buf: Buffer, index: ir.Value, value: ir.Value) -> None:
+        if buf.dtype == "bool":
+            value = self.b.zext(value, ir.VectorType(I8, _lanes(value)) if _lanes(value) > 1 else I8)
+        self.b.store(value, self._addr(buf, index, _lanes(value)), align=itemsize(buf.dtype))
+
+    def _varies(self, index: Expr) -> bool:
+        return self.vec is not None and self.vec[0] in free_vars(index)
+
+    def _lane_index(self, index: Expr, lane: int) -> ir.Value:
+        """`index` as a scalar, with the vector loop variable at its `lane`-th value."""
+        name, width = self.vec
+        base = self.env[name]
+        self.vec, self.env[name] = None, self.b.add(base, ir.Constant(I64, lane)) if lane else base
+        try:
+            return self.expr(index)
+        finally:
+            self.vec, self.env[name] = (name, width), base
+
+    def load(self, e: Load) -> ir.Value:
+        if e.buf.name in self.reg_bufs:
+            return self.b.load(self.reg(e.buf, e.index.value, ll_type(e.type)))
+        if not self._varies(e.index):
+            return self._raw_load(e.buf, self.expr(e.index), e.lanes)
+        if e.lanes != 1:
+            raise ValueError(f"explicit vector load of {e.buf.name} inside a vectorised loop")
+        width = self.vec[1]
+        if linear_coeff(e.index, self.vec[0]) == 1:
+            return self._raw_load(e.buf, self._lane_index(e.index, 0), width)
+        out = ir.Constant(ll_type(VType(e.buf.dtype, width)), ir.Undefined)
+        for lane in range(width):
+            out = self.b.insert_element(out, self._raw_load(e.buf, self._lane_index(e.index, lane), 1),
+                                        ir.Constant(I32, lane))
+        return out
+
+    # ------------------------------------------------------------ expressions
+
+    def splat(self, v: ir.Value, lanes: int) -> ir.Value:
+        if _lanes(v) == lanes:
+            return v
+        vt = ir.VectorType(v.type, lanes)
+        one = self.b.insert_element(ir.Constant(vt, ir.Undefined), v, ir.Constant(I32, 0))
+        return self.b.shuffle_vector(one, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
+
+    def match(self, *vals: ir.Value) -> list[ir.Value]:
+        lanes = max(_lanes(v) for v in vals)
+        return [self.splat(v, lanes) for v in vals]
+
+    def expr(self, e: Expr) -> ir.Value:
+        method = getattr(self, f"_e_{type(e).__name__}")
+        return method(e)
+
+    def _e_Const(self, e: Const) -> ir.Value:
+        return ir.Constant(_SCALAR[e.dtype], e.value)
+
+    def _e_Var(self, e: Var) -> ir.Value:
+        v = self.env[e.name]
+        if self.vec and e.name == self.vec[0]:
+            width = self.vec[1]
+            return self.b.add(self.splat(v, width), ir.Constant(ir.VectorType(I64, width), list(range(width))))
+        return v
+
+    def _e_Load(self, e: Load) -> ir.Value:
+        return self.load(e)
+
+    def _e_Broadcast(self, e: Broadcast) -> ir.Value:
+        return self.splat(self.expr(e.value), e.lanes)
+
+    def _e_Let(self, e: Let) -> ir.Value:
+        value = self.expr(e.value)
+        saved = self.env.get(e.var.name)
+        self.env[e.var.name] = value
+        try:
+            return self.expr(e.body)
+        finally:
+            if saved is None:
+                del self.env[e.var.name]
+            else:
+                self.env[e.var.name] = saved
+
+    def _e_Bin(self, e: Bin) -> ir.Value:
+        a, b = self.match(self.expr(e.a), self.expr(e.b))
+        return self.binary(e.op, e.a.type.dtype, a, b)
+
+    def binary(self, op: str, dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
+        B = self.b
+        cmp = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+        if is_float(dtype):
+            if op in cmp:
+                return B.fcmp_unordered("!=", a, b) if op == "ne" else B.fcmp_ordered(cmp[op], a, b)
+            if op in ("min", "max"):   # numpy: a NaN in either operand gives NaN
+                pick = B.fcmp_ordered("<=" if op == "min" else ">=", a, b)
+                return B.select(B.fcmp_unordered("uno", a, a), a, B.select(pick, a, b))
+            if op == "pow":
+                return B.call(self.m.intrinsic("pow", a.type, 2), [a, b])
+            return {"add": B.fadd, "sub": B.fsub, "mul": B.fmul, "div": B.fdiv}[op](a, b, flags=FAST)
+        if op in cmp:
+            return B.icmp_signed(cmp[op], a, b)
+        if op in ("min", "max"):
+            return B.select(B.icmp_signed("<" if op == "min" else ">", a, b), a, b)
+        if op in ("floordiv", "mod"):
+            return self._floordiv(op, a, b)
+        wrap = ["nsw"] if dtype == "int64" else []
+        simple = {"add": lambda: B.add(a, b, flags=wrap), "sub": lambda: B.sub(a, b, flags=wrap),
+                  "mul": lambda: B.mul(a, b, flags=wrap), "and": lambda: B.and_(a, b),
+                  "or": lambda: B.or_(a, b), "xor": lambda: B.xor(a, b),
+                  "shl": lambda: B.shl(a, b), "shr": lambda: B.ashr(a, b)}
+        return simple[op]()
+
+    def _floordiv(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
+        """numpy's floor division and modulo (rounding toward -inf)."""
+        B = self.b
+        q, r = B.sdiv(a, b), B.srem(a, b)
+        zero = ir.Constant(a.type, None)
+        fix = B.and_(B.icmp_signed("!=", r, zero), B.icmp_signed("<", B.xor(r, b), zero))
+        if op == "floordiv":
+            return B.sub(q, B.zext(fix, a.type))
+        return B.add(r, B.select(fix, b, zero))
+
+    def _e_Un(self, e: Un) -> ir.Value:
+        B, a, dtype = self.b, self.expr(e.a), e.a.type.dtype
+        if e.op == "not" or (e.op == "neg" and dtype == "bool"):
+            return B.not_(a)
+        if e.op == "neg":
+            return B.fneg(a) if is_float(dtype) else B.neg(a)
+        if e.op == "abs" and not is_float(dtype):
+            return B.select(B.icmp_signed("<", a, ir.Constant(a.type, None)), B.neg(a), a)
+        if not is_float(dtype):
+            return a                         # floor/ceil/round of an integer
+        name = {"abs": "fabs", "round": "rint"}.get(e.op, e.op)
+        return B.call(self.m.intrinsic(name, a.type), [a])
+
+    def _e_Fma(self, e: Fma) -> ir.Value:
+        a, b, c = self.match(self.expr(e.a), self.expr(e.b), self.expr(e.c))
+        if not is_float(e.c.type.dtype):
+            return self.b.add(self.b.mul(a, b), c)
+        return self.b.call(self.m.intrinsic("fma", a.type, 3), [a, b, c])
+
+    def _e_Select(self, e: Select) -> ir.Value:
+        c, a, b = self.expr(e.cond), self.expr(e.a), self.expr(e.b)
+        a, b = self.match(a, b)
+        if _lanes(c) > _lanes(a):
+            a, b = self.match(a, b, c)[:2]
+        return self.b.select(c, a, b)
+
+    def _e_Bitcast(self, e: Bitcast) -> ir.Value:
+        a = self.expr(e.a)
+        return self.b.bitcast(a, ll_type(VType(e.dtype, _lanes(a))))
+
+    def _e_Cast(self, e: Cast) -> ir.Value:
+        B, a, src, dst = self.b, self.expr(e.a), e.a.type.dtype, e.dtype
+        ty = ll_type(VType(dst, _lanes(a)))
+        if src == dst:
+            return a
+        if dst == "bool":
+            zero = ir.Constant(a.type, None)
+            return B.fcmp_unordered("!=", a, zero) if is_float(src) else B.icmp_signed("!=", a, zero)
+        if is_float(src) and is_float(dst):
+            return B.fpext(a, ty) if itemsize(dst) > itemsize(src) else B.fptrunc(a, ty)
+        if is_float(src):
+            return B.fptosi(a, ty)
+        if is_float(dst):
+            return B.uitofp(a, ty) if src == "bool" else B.sitofp(a, ty)
+        if src == "bool":
+            return B.zext(a, ty)
+        return B.sext(a, ty) if itemsize(dst) > itemsize(src) else B.trunc(a, ty)
+
+    # ------------------------------------------------------------ statements
+
+    def stmt(self, s: Stmt) -> None:
+        getattr(self, f"_s_{type(s).__name__}")(s)
+
+    def _s_Block(self, s: Block) -> None:
+        for x in s.stmts:
+            self.stmt(x)
+
+    def _s_Store(self, s: Store) -> None:
+        value = self.expr(s.value)
+        if s.buf.name in self.reg_bufs:
+            self.b.store(value, self.reg(s.buf, s.index.value, value.type))
+        elif not self._varies(s.index):
+            if self.vec and _lanes(value) != s.value.type.lanes:
+                raise ValueError(f"store to one element of {s.buf.name} from every vector lane")
+            self._raw_store(s.buf, self.expr(s.index), value)
+        elif linear_coeff(s.index, self.vec[0]) == 1:
+            self._raw_store(s.buf, self._lane_index(s.index, 0), self.splat(value, self.vec[1]))
+        else:
+            value = self.splat(value, self.vec[1])
+            for lane in range(self.vec[1]):
+                self._raw_store(s.buf, self._lane_index(s.index, lane),
+                                self.b.extract_element(value, ir.Constant(I32, lane)))
+
+    def _s_Accumulate(self, s: Accumulate) -> None:
+        if s in self.partials:
+            slot = self.partials[s]
+            value = self.splat(self.expr(s.value), self.vec[1])
+            self.b.store(self.binary(s.op, s.buf.dtype, self.b.load(slot), value), slot)
+            return
+        lanes = s.value.type.lanes
+        self.stmt(Store(s.buf, s.index, Bin(s.op, Load(s.buf, s.index, lanes), s.value)))
+
+    def _s_If(self, s: If) -> None:
+        cond = self.expr(s.cond)
+        if _lanes(cond) > 1:
+            raise ValueError("an If condition may not depend on a vectorised loop variable")
+        if s.orelse is None:
+            with self.b.if_then(cond):
+                self.stmt(s.then)
+            return
+        with self.b.if_else(cond) as (then, orelse):
+            with then:
+                self.stmt(s.then)
+            with orelse:
+                self.stmt(s.orelse)
+
+    def _s_For(self, s: For) -> None:
+        if s.kind == "parallel" and not self.outlined:
+            if free_vars(s.start) | free_vars(s.extent) | (free_vars(s.body) - {s.var.name}):
+                raise ValueError(f"parallel loop {s.var.name} uses enclosing variables")
+            fn = self.m.outline(s, self)
+            self.b.call(self.m.dispatch(), [fn, self.args, self.expr(s.start), self.expr(s.extent), self.nthreads])
+        elif s.kind == "vectorize":
+            self._vectorized(s)
+        else:
+            start = self.expr(s.start)
+            self.serial(s, start, self.b.add(start, self.expr(s.extent)))
+
+    def serial(self, s: For, lo: ir.Value, hi: ir.Value) -> None:
+        def body(i):
+            self.env[s.var.name] = i
+            self.stmt(s.body)
+        counted_loop(self.b, lo, hi, 1, body, s.var.name)
+
+    def _vectorized(self, s: For) -> None:
+        if self.vec:
+            raise ValueError(f"loop {s.var.name} is vectorised inside vectorised loop {self.vec[0]}")
+        name, width = s.var.name, s.width
+        start, extent = self.expr(s.start), self.expr(s.extent)
+        main_end = self.b.add(start, self.b.mul(self.b.sdiv(extent, ir.Constant(I64, width)), ir.Constant(I64, width)))
+        partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]
+        if partials and any(isinstance(n, For) for n in walk(s.body)):
+            raise ValueError(f"vectorised reduction loop {name} must be innermost")
+        for acc in partials:
+            ty = ll_type(VType(acc.buf.dtype, width))
+            slot = self.partials[acc] = self.entry.alloca(ty)
+            self.b.store(self.splat(self.expr(identity(acc.op, acc.buf.dtype)), width), slot)
+
+        def vector_body(i):
+            self.vec, self.env[name] = (name, width), i
+            self.stmt(s.body)
+            self.vec = None
+
+        counted_loop(self.b, start, main_end, width, vector_body, name + ".v")
+        for acc in partials:
+            vec = self.b.load(self.partials.pop(acc))
+            total = self.b.extract_element(vec, ir.Constant(I32, 0))
+            for lane in range(1, width):
+                total = self.binary(acc.op, acc.buf.dtype, total, self.b.extract_element(vec, ir.Constant(I32, lane)))
+            old = self._raw_load(acc.buf, self.expr(acc.index), 1)
+            self._raw_store(acc.buf, self.expr(acc.index), self.binary(acc.op, acc.buf.dtype, old, total))
+        self.serial(s, main_end, self.b.add(start, extent))
+
+
+def emit_program(program: Program, symbol: str) -> ir.Module:
+    """The LLVM module of `program`, entry point named `symbol`."""
+    for buf in (b for k in program.kernels for b in buffers(k.body)):
+        if buf.scope != "local" and buf.name not in {p.name for p in program.params}:
+            raise ValueError(f"kernel uses buffer {buf.name}, which is not a program parameter")
+    return ModuleEmitter(program, symbol).emit()

@@ -1,0 +1,101 @@
+"""The host target, the optimisation pipeline, object code and the process's JIT engine.
+
+Optimisation is LLVM's O3 with its loop unroller off: loops are unrolled in the
+loop IR by schedules, because LLVM's full unrolling of constant-trip loops can
+cost a second per kernel. Objects are loaded into one long-lived MCJIT engine
+(an engine owns its target machine; one engine per process avoids the
+double-free of shared machines).
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import llvmlite
+import llvmlite.binding as llvm
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def _initialise() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()
+
+
+@lru_cache(maxsize=None)
+def host() -> tuple[str, str, str]:
+    """(triple, cpu name, cpu features) of this machine: part of every cache key."""
+    _initialise()
+    return llvm.get_process_triple(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+
+
+def toolchain_id() -> str:
+    """What the generated code depends on besides its IR."""
+    return f"llvmlite {llvmlite.__version__} llvm {'.'.join(map(str, llvm.llvm_version_info))}"
+
+
+def target_machine() -> llvm.TargetMachine:
+    """A fresh machine for the host (machines are not shared: an engine takes ownership)."""
+    triple, cpu, features = host()
+    return llvm.Target.from_triple(triple).create_target_machine(cpu=cpu, features=features, opt=3, jit=True)
+
+
+def optimize(text: str) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
+    """Parse, verify and optimise LLVM IR text for the host."""
+    _initialise()
+    tm = target_machine()
+    mod = llvm.parse_assembly(text)
+    mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_unrolling = False
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod, tm
+
+
+def compile_ir(text: str) -> bytes:
+    """Object code for LLVM IR text."""
+    mod, tm = optimize(text)
+    return tm.emit_object(mod)
+
+
+def assembly(text: str) -> str:
+    """Host assembly of LLVM IR text, after optimisation (for inspection)."""
+    mod, tm = optimize(text)
+    return tm.emit_assembly(mod)
+
+
+class Engine:
+    """One MCJIT engine taking object files; symbols are looked up once loaded."""
+
+    def __init__(self) -> None:
+        _initialise()
+        tm = target_machine()
+        empty = llvm.parse_assembly("")
+        empty.triple, empty.data_layout = tm.triple, str(tm.target_data)
+        self._ee = llvm.create_mcjit_compiler(empty, tm)
+        self._loaded: dict[str, int] = {}
+
+    def address(self, symbol: str) -> int | None:
+        """The address of an already loaded entry point, else None."""
+        return self._loaded.get(symbol)
+
+    def load(self, obj: bytes, symbol: str) -> int:
+        """Load `obj` (once per symbol) and return the address of `symbol`."""
+        with _lock:
+            if symbol not in self._loaded:
+                self._ee.add_object_file(llvm.ObjectFileRef.from_data(obj))
+                self._ee.finalize_object()
+                addr = self._ee.get_function_address(symbol)
+                if not addr:
+                    raise RuntimeError(f"object code does not define {symbol}")
+                self._loaded[symbol] = addr
+            return self._loaded[symbol]
+
+
+@lru_cache(maxsize=None)
+def engine() -> Engine:
+    return Engine()

@@ -1,0 +1,1 @@
+"""Kernel builders: each returns loop IR plus its schedule, never LLVM instructions."""

@@ -1,0 +1,570 @@
+"""Loop IR: what a kernel computes, as loop nests over buffers.
+
+Expressions are immutable, hashable trees (scalar or explicit vector values);
+statements are loops, stores, accumulations and branches. Index arithmetic is
+ordinary int64 expressions, kept small by folding constants as they are built.
+How a loop runs (serial, vectorised, unrolled, parallel) is a field of `For`
+that only `schedule` changes; the emitter reads it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Callable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+DTYPES = ("float32", "float64", "int32", "int64", "bool")
+FLOAT_OPS = ("add", "sub", "mul", "div", "min", "max", "pow")
+INT_OPS = ("add", "sub", "mul", "floordiv", "mod", "min", "max", "and", "or", "xor", "shl", "shr")
+CMP_OPS = ("lt", "le", "gt", "ge", "eq", "ne")
+UNARY_OPS = ("neg", "abs", "sqrt", "floor", "ceil", "round", "not",
+             "exp", "log", "tanh", "sigmoid")
+#: Unary ops the emitter does not see: mathlib rewrites them into polynomials.
+MATH_OPS = ("exp", "log", "tanh", "sigmoid")
+REDUCE_OPS = ("add", "mul", "max", "min")
+LOOP_KINDS = ("serial", "vectorize", "parallel")
+
+
+def itemsize(dtype: str) -> int:
+    return np.dtype(dtype).itemsize
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class VType:
+    """A value's type: a dtype and a lane count (1 = scalar)."""
+
+    dtype: str
+    lanes: int = 1
+
+
+# ---------------------------------------------------------------- buffers
+
+@dataclass(frozen=True)
+class Buffer:
+    """A strided array of elements.
+
+    scope: "param" (an argument of the compiled program), "scratch" (a workspace
+    argument, one copy per thread) or "local" (a stack array of the function
+    that uses it; small locals indexed only by constants live in registers).
+    Strides are in elements.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    strides: Optional[tuple[int, ...]] = None
+    scope: str = "param"
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"buffer {self.name}: unsupported dtype {self.dtype}")
+        if self.strides is None:
+            object.__setattr__(self, "strides", contiguous_strides(self.shape))
+        if len(self.strides) != len(self.shape):
+            raise ValueError(f"buffer {self.name}: {len(self.shape)} dims but strides {self.strides}")
+
+    @property
+    def size(self) -> int:
+        """Number of elements the buffer spans (its extent in memory)."""
+        if 0 in self.shape:
+            return 0
+        return 1 + sum((n - 1) * abs(s) for n, s in zip(self.shape, self.strides))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * itemsize(self.dtype)
+
+    def index(self, *idx: "ExprLike") -> "Expr":
+        """The flat element offset of `self[idx]` (an affine expression)."""
+        if len(idx) != len(self.shape):
+            raise ValueError(f"buffer {self.name}: {len(self.shape)} indices needed, got {len(idx)}")
+        total: Expr = const(0)
+        for i, s in zip(idx, self.strides):
+            total = total + as_expr(i) * s
+        return total
+
+    def __getitem__(self, idx) -> "Load":
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        return Load(self, self.index(*idx))
+
+    def vload(self, idx: Sequence["ExprLike"], lanes: int) -> "Load":
+        """A vector of `lanes` consecutive elements starting at `self[idx]`."""
+        return Load(self, self.index(*idx), lanes)
+
+    def store(self, idx: Sequence["ExprLike"], value: "ExprLike") -> "Store":
+        return Store(self, self.index(*idx), as_expr(value, self.dtype))
+
+
+def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+# ---------------------------------------------------------------- expressions
+
+class Expr:
+    """Base of expressions; operators build folded `Bin` nodes."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> VType:
+        raise NotImplementedError
+
+    def __add__(self, o): return binop("add", self, o)
+    def __radd__(self, o): return binop("add", o, self)
+    def __sub__(self, o): return binop("sub", self, o)
+    def __rsub__(self, o): return binop("sub", o, self)
+    def __mul__(self, o): return binop("mul", self, o)
+    def __rmul__(self, o): return binop("mul", o, self)
+    def __truediv__(self, o): return binop("div", self, o)
+    def __rtruediv__(self, o): return binop("div", o, self)
+    def __floordiv__(self, o): return binop("floordiv", self, o)
+    def __mod__(self, o): return binop("mod", self, o)
+    def __neg__(self): return unop("neg", self)
+    def lt(self, o): return binop("lt", self, o)
+    def le(self, o): return binop("le", self, o)
+    def gt(self, o): return binop("gt", self, o)
+    def ge(self, o): return binop("ge", self, o)
+    def eq(self, o): return binop("eq", self, o)
+    def ne(self, o): return binop("ne", self, o)
+
+
+ExprLike = Union[Expr, int, float, bool]
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    value: Union[int, float, bool]
+    dtype: str = "int64"
+
+    @property
+    def type(self) -> VType:
+        return VType(self.dtype)
+
+
+@dataclass(frozen=True)
+class Var(Expr):
+    """A loop index or a `Let`-bound value."""
+
+    name: str
+    dtype: str = "int64"
+
+    @property
+    def type(self) -> VType:
+        return VType(self.dtype)
+
+
+@dataclass(frozen=True)
+class Load(Expr):
+    """`lanes` consecutive elements of `buf` from flat offset `index`."""
+
+    buf: Buffer
+    index: Expr
+    lanes: int = 1
+
+    @property
+    def type(self) -> VType:
+        return VType(self.buf.dtype, self.lanes)
+
+
+@dataclass(frozen=True)
+class Broadcast(Expr):
+    """A scalar repeated into `lanes` lanes."""
+
+    value: Expr
+    lanes: int
+
+    @property
+    def type(self) -> VType:
+        return VType(self.value.type.dtype, self.lanes)
+
+
+@dataclass(frozen=True)
+class Bin(Expr):
+    """A binary op; scalar operands broadcast against vectors."""
+
+    op: str
+    a: Expr
+    b: Expr
+
+    @property
+    def type(self) -> VType:
+        lanes = max(self.a.type.lanes, self.b.type.lanes)
+        return VType("bool" if self.op in CMP_OPS else self.a.type.dtype, lanes)
+
+
+@dataclass(frozen=True)
+class Un(Expr):
+    op: str
+    a: Expr
+
+    @property
+    def type(self) -> VType:
+        return self.a.type
+
+
+@dataclass(frozen=True)
+class Fma(Expr):
+    """a * b + c in one rounding."""
+
+    a: Expr
+    b: Expr
+    c: Expr
+
+    @property
+    def type(self) -> VType:
+        return VType(self.c.type.dtype, max(e.type.lanes for e in (self.a, self.b, self.c)))
+
+
+@dataclass(frozen=True)
+class Select(Expr):
+    cond: Expr
+    a: Expr
+    b: Expr
+
+    @property
+    def type(self) -> VType:
+        return VType(self.a.type.dtype, max(e.type.lanes for e in (self.cond, self.a, self.b)))
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    """Numeric conversion (float<->int truncates toward zero, like numpy astype)."""
+
+    a: Expr
+    dtype: str
+
+    @property
+    def type(self) -> VType:
+        return VType(self.dtype, self.a.type.lanes)
+
+
+@dataclass(frozen=True)
+class Bitcast(Expr):
+    """Reinterpret the bits as another dtype of the same width."""
+
+    a: Expr
+    dtype: str
+
+    @property
+    def type(self) -> VType:
+        return VType(self.dtype, self.a.type.lanes)
+
+
+@dataclass(frozen=True)
+class Let(Expr):
+    """`body` with `var` bound to `value`, evaluated once."""
+
+    var: Var
+    value: Expr
+    body: Expr
+
+    @property
+    def type(self) -> VType:
+        return self.body.type
+
+
+# ---------------------------------------------------------------- statements
+
+class Stmt:
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Store(Stmt):
+    buf: Buffer
+    index: Expr
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Accumulate(Stmt):
+    """buf[index] = op(buf[index], value): a reduction step (op in REDUCE_OPS)."""
+
+    buf: Buffer
+    index: Expr
+    op: str
+    value: Expr
+
+
+@dataclass(frozen=True)
+class For(Stmt):
+    """for var in range(start, start + extent): body.
+
+    kind is how the loop runs: "serial", "vectorize" (`width` lanes, scalar
+    tail) or "parallel" (iterations split over threads; the body may use no
+    enclosing loop variable).
+    """
+
+    var: Var
+    start: Expr
+    extent: Expr
+    body: Stmt
+    kind: str = "serial"
+    width: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOOP_KINDS:
+            raise ValueError(f"loop {self.var.name}: unknown kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: Stmt
+    orelse: Optional[Stmt] = None
+
+
+@dataclass(frozen=True)
+class Block(Stmt):
+    stmts: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One loop nest; `flops` is for listings and thread decisions."""
+
+    name: str
+    body: Stmt
+    flops: int = 0
+
+
+@dataclass(frozen=True)
+class Program:
+    """What one native entry point runs: kernels in order over `params`.
+
+    The entry point is `void f(i8** args, i64 nthreads)` with `args[i]` the
+    address of `params[i]`.
+    """
+
+    name: str
+    params: tuple[Buffer, ...]
+    kernels: tuple[Kernel, ...]
+
+
+# ---------------------------------------------------------------- builders
+
+def const(value: Union[int, float, bool], dtype: Optional[str] = None) -> Const:
+    if dtype is None:
+        dtype = "bool" if isinstance(value, bool) else "int64" if isinstance(value, int) else "float64"
+    if dtype == "bool":
+        value = bool(value)
+    elif is_float(dtype):
+        value = float(value)
+    else:
+        value = int(value)
+    return Const(value, dtype)
+
+
+def as_expr(x: ExprLike, dtype: Optional[str] = None) -> Expr:
+    """An expression for `x`; Python numbers become constants of `dtype`."""
+    if isinstance(x, Expr):
+        return x
+    return const(x, dtype)
+
+
+def block(*stmts: Optional[Stmt]) -> Stmt:
+    """A block of the given statements, flattened, with None dropped."""
+    out: list[Stmt] = []
+    for s in stmts:
+        if s is None:
+            continue
+        out.extend(s.stmts if isinstance(s, Block) else [s])
+    return out[0] if len(out) == 1 else Block(tuple(out))
+
+
+def loop(var: Var | str, extent: ExprLike, body: Stmt, start: ExprLike = 0) -> For:
+    v = Var(var) if isinstance(var, str) else var
+    return For(v, as_expr(start), as_expr(extent), body)
+
+
+def _fold(op: str, a, b):
+    if op in CMP_OPS:
+        return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b, "eq": a == b, "ne": a != b}[op]
+    return {
+        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+        "floordiv": lambda: a // b, "mod": lambda: a % b,
+        "min": lambda: min(a, b), "max": lambda: max(a, b),
+    }.get(op, lambda: None)()
+
+
+def binop(op: str, a: ExprLike, b: ExprLike) -> Expr:
+    """Build `op(a, b)`; a Python number takes the other operand's dtype.
+
+    Integer constants are folded and identities (x+0, x*1, x*0) removed, so
+    index expressions stay affine and small after substitution.
+    """
+    if not isinstance(a, Expr):
+        a = as_expr(a, b.type.dtype if isinstance(b, Expr) else None)
+    if not isinstance(b, Expr):
+        b = as_expr(b, a.type.dtype)
+    ta, tb = a.type, b.type
+    if ta.dtype != tb.dtype:
+        raise TypeError(f"{op}: operand dtypes differ ({ta.dtype}, {tb.dtype})")
+    if ta.lanes != tb.lanes and 1 not in (ta.lanes, tb.lanes):
+        raise TypeError(f"{op}: lane counts differ ({ta.lanes}, {tb.lanes})")
+    allowed = CMP_OPS + (FLOAT_OPS if is_float(ta.dtype) else INT_OPS)
+    if op not in allowed:
+        raise TypeError(f"{op} is not defined on {ta.dtype}")
+    if ta.dtype in ("int64", "int32"):
+        if isinstance(a, Const) and isinstance(b, Const):
+            folded = _fold(op, a.value, b.value)
+            if folded is not None:
+                return const(folded, "bool" if op in CMP_OPS else ta.dtype)
+        if isinstance(a, Const) and op in ("add", "mul"):
+            a, b = b, a
+        if isinstance(b, Const):
+            if op in ("add", "sub") and b.value == 0:
+                return a
+            if op in ("mul", "floordiv") and b.value == 1:
+                return a
+            if op == "mul" and b.value == 0:
+                return b
+            if op in ("add", "sub") and isinstance(a, Bin) and a.op == "add" and isinstance(a.b, Const):
+                return binop("add", a.a, a.b.value + (b.value if op == "add" else -b.value))
+    return Bin(op, a, b)
+
+
+def unop(op: str, a: ExprLike) -> Expr:
+    a = as_expr(a)
+    if op not in UNARY_OPS:
+        raise ValueError(f"unknown unary op {op}")
+    if op == "neg" and isinstance(a, Const) and a.dtype != "bool":
+        return const(-a.value, a.dtype)
+    return Un(op, a)
+
+
+def minimum(a: ExprLike, b: ExprLike) -> Expr:
+    return binop("min", a, b)
+
+
+def maximum(a: ExprLike, b: ExprLike) -> Expr:
+    return binop("max", a, b)
+
+
+def ceil_div(a: ExprLike, b: int) -> Expr:
+    return (as_expr(a) + (b - 1)) // b
+
+
+# ---------------------------------------------------------------- traversal
+
+Node = Union[Expr, Stmt]
+
+
+def children(node: Node) -> Iterator[Node]:
+    """Direct sub-expressions and sub-statements, in field order."""
+    for f in fields(node):
+        v = getattr(node, f.name)
+        if isinstance(v, (Expr, Stmt)):
+            yield v
+        elif isinstance(v, tuple):
+            yield from (x for x in v if isinstance(x, (Expr, Stmt)))
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """All nodes of a tree, parents before children."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(list(children(n))))
+
+
+def rewrite(node: Node, fn: Callable[[Node], Optional[Node]]) -> Node:
+    """Rebuild bottom-up; `fn(new_node)` may return a replacement (or None to keep).
+
+    Binary nodes are rebuilt through `binop`, so substituted constants fold.
+    """
+    changes = {}
+    for f in fields(node):
+        v = getattr(node, f.name)
+        if isinstance(v, (Expr, Stmt)):
+            nv = rewrite(v, fn)
+        elif isinstance(v, tuple) and any(isinstance(x, (Expr, Stmt)) for x in v):
+            nv = tuple(rewrite(x, fn) for x in v)
+        else:
+            continue
+        if nv is not v and nv != v:
+            changes[f.name] = nv
+    if changes:
+        node = binop(changes.get("op", node.op), changes.get("a", node.a), changes.get("b", node.b)) \
+            if isinstance(node, Bin) else replace(node, **changes)
+    out = fn(node)
+    return node if out is None else out
+
+
+def substitute(node: Node, mapping: dict[str, Expr]) -> Node:
+    """Replace variables by name."""
+    return rewrite(node, lambda n: mapping.get(n.name) if isinstance(n, Var) else None)
+
+
+def free_vars(node: Node) -> set[str]:
+    """Names of variables used but not bound inside `node`."""
+    if isinstance(node, Var):
+        return {node.name}
+    if isinstance(node, For):
+        inner = free_vars(node.body) - {node.var.name}
+        return inner | free_vars(node.start) | free_vars(node.extent)
+    if isinstance(node, Let):
+        return free_vars(node.value) | (free_vars(node.body) - {node.var.name})
+    out: set[str] = set()
+    for c in children(node):
+        out |= free_vars(c)
+    return out
+
+
+def buffers(node: Node) -> list[Buffer]:
+    """The distinct buffers a tree reads or writes, in first-use order."""
+    seen: dict[str, Buffer] = {}
+    for n in walk(node):
+        buf = getattr(n, "buf", None)
+        if isinstance(buf, Buffer):
+            old = seen.setdefault(buf.name, buf)
+            if old != buf:
+                raise ValueError(f"two different buffers are named {buf.name}")
+    return list(seen.values())
+
+
+def linear_coeff(expr: Expr, var: str) -> Optional[int]:
+    """c if `expr` is c*var + (terms free of var) with integer c, else None."""
+    if var not in free_vars(expr):
+        return 0
+    if isinstance(expr, Var):
+        return 1
+    if isinstance(expr, Bin) and expr.op in ("add", "sub"):
+        ca, cb = linear_coeff(expr.a, var), linear_coeff(expr.b, var)
+        if ca is None or cb is None:
+            return None
+        return ca + cb if expr.op == "add" else ca - cb
+    if isinstance(expr, Bin) and expr.op == "mul":
+        for x, y in ((expr.a, expr.b), (expr.b, expr.a)):
+            if isinstance(y, Const):
+                c = linear_coeff(x, var)
+                return None if c is None else c * y.value
+    return None
+
+
+def identity(op: str, dtype: str) -> Const:
+    """The starting value of a reduction with `op` (in REDUCE_OPS)."""
+    if op in ("add", "mul"):
+        return const(int(op == "mul"), dtype)
+    if dtype == "bool":
+        return const(op == "min", dtype)
+    if is_float(dtype):
+        return const(-math.inf if op == "max" else math.inf, dtype)
+    info = np.iinfo(dtype)
+    return const(info.min if op == "max" else info.max, dtype)
+
+
+def const_value(expr: Expr) -> Optional[int]:
+    return expr.value if isinstance(expr, Const) else None
+

@@ -1,0 +1,75 @@
+"""Loop IR construction, analysis and schedules (semantics checked by running them)."""
+import numpy as np
+import pytest
+
+from graphc.backend.llvm import schedule as S
+from graphc.backend.llvm.loopir import Bin, Buffer, Const, Kernel, Store, Var, const, linear_coeff, loop, substitute
+
+from .helpers import run
+
+
+def test_index_arithmetic_folds_constants():
+    i = Var("i")
+    assert (i + 0) is i and (i * 1) is i
+    assert (const(3) * 4 + 1) == const(13)
+    assert substitute(i * 4 + 2, {"i": const(5)}) == const(22)
+    assert isinstance(i * 4 + 2, Bin)
+
+
+def test_linear_coefficient():
+    i, j = Var("i"), Var("j")
+    assert linear_coeff(i * 7 + j * 3 + 1, "j") == 3
+    assert linear_coeff(i * 7 + 1, "j") == 0
+    assert linear_coeff(j * j, "j") is None
+    assert linear_coeff((j + 1) * 2 - j, "j") == 1
+
+
+def test_buffer_indexing_uses_strides():
+    b = Buffer("b", "float32", (3, 5), (1, 3))
+    assert b.index(2, 4) == const(14) and b.size == 15
+
+
+def test_mixed_dtypes_are_rejected():
+    with pytest.raises(TypeError):
+        Var("i") + const(1.0, "float32")
+
+
+def _copy_kernel(n, m, schedule):
+    src, dst = Buffer("src", "float64", (n, m)), Buffer("dst", "float64", (n, m))
+    i, j = Var("i"), Var("j")
+    body = loop(i, n, loop(j, m, dst.store((i, j), src[i, j] * 2.0 + Const(1.0, "float64"))))
+    return schedule(body), src, dst
+
+
+SCHEDULES = {
+    "none": lambda s: s,
+    "split_tail": lambda s: S.split(s, "j", 4),
+    "split_vectorize": lambda s: S.vectorize(S.split(s, "j", 8, inner="jv"), "jv", 4),
+    "vectorize_outer_gather": lambda s: S.vectorize(S.reorder(s, "i", "j"), "i", 4),
+    "unroll_by": lambda s: S.unroll_by(s, "i", 3),
+    "reorder": lambda s: S.reorder(s, "i", "j"),
+    "parallel": lambda s: S.vectorize(S.parallel(s, "i"), "j", 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.parametrize("n,m", [(1, 1), (7, 13), (5, 32)])
+def test_schedules_preserve_results(name, n, m):
+    body, src, dst = _copy_kernel(n, m, SCHEDULES[name])
+    x = np.random.default_rng(0).normal(size=(n, m))
+    y = np.zeros_like(x)
+    run(Kernel("copy", body), [src, dst], [x, y], nthreads=2)
+    np.testing.assert_allclose(y, x * 2 + 1)
+
+
+def test_unroll_needs_constant_trip_count():
+    n = Var("n")
+    with pytest.raises(ValueError):
+        S.unroll(loop("i", n, Store(Buffer("b", "int64", (4,)), Var("i"), n)), "i")
+
+
+def test_parallel_rejects_enclosing_variables():
+    b = Buffer("b", "int64", (4, 4))
+    i, j = Var("i"), Var("j")
+    with pytest.raises(ValueError):
+        S.parallel(loop(i, 4, loop(j, 4, b.store((i, j), i))), "j")
