@@ -1,0 +1,25 @@
+"""Neural-network ops: convolution, pooling, softmax, one-hot, losses, batch norm, dropout.
+
+Users reach the functions as `graphc.nn`; the op classes are here for rewrites and backends.
+"""
+from .activations import LogSoftmax, Softmax, log_softmax, softmax
+from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d
+from .encoding import OneHot, one_hot
+from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .normalization import batch_moments, batch_norm
+from .pool import (
+    AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad, avg_pool1d, avg_pool2d,
+    max_pool1d, max_pool2d,
+)
+from .regularization import dropout
+
+__all__ = [
+    "LogSoftmax", "Softmax", "log_softmax", "softmax",
+    "Conv", "ConvInputGrad", "ConvWeightGrad", "conv1d", "conv2d",
+    "OneHot", "one_hot",
+    "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
+    "batch_moments", "batch_norm",
+    "AvgPool", "AvgPoolGrad", "MaxPool", "MaxPoolGather", "MaxPoolGrad",
+    "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
+    "dropout",
+]

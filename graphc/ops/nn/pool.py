@@ -1,0 +1,243 @@
+"""Max and average pooling over the last 1 or 2 (or more) axes, with PyTorch's semantics.
+
+Max pooling pads with -inf; average pooling pads with zeros and divides by the full
+kernel size (count_include_pad=True). The backward passes are ops of their own so the
+backend can lower them as kernels: `MaxPoolGrad` routes each window's gradient to the
+window's first maximum (overlapping windows accumulate), `AvgPoolGrad` spreads it
+evenly. `MaxPoolGather`, the adjoint of `MaxPoolGrad` in its gradient argument, reads
+back the value at each window's maximum, which gives max pooling second derivatives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ...ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape
+from ...ir.dtypes import is_float
+from ..convert import as_node
+from ..elementwise import cast
+from ..leaves import constant
+from ..shape import broadcast_to
+from .windows import (
+    Padding, add_windows, check_geometry, check_same_shape, crop_spatial, explicit_padding,
+    int_tuple, output_shape, pad_spatial, padded_shape, window_view,
+)
+
+
+@dataclass(frozen=True)
+class _PoolGeometry(Op):
+    """Kernel, stride and (lo, hi) padding per pooled axis; the pooled axes are the last ones."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Padding
+
+    #: The pooling this op belongs to ("max_pool" or "avg_pool") and the op's role in it.
+    family = ""
+    suffix = ""
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}{self.rank}d{self.suffix}"
+
+    def pooled_type(self, x: TensorType) -> TensorType:
+        """The type of pooling x, with errors naming this op."""
+        op, rank = self.name, self.rank
+        check_geometry(op, rank, self.stride, self.padding)
+        if not self.kernel or min(self.kernel) < 1:
+            raise ShapeError(f"{op}: kernel must hold {rank} ints >= 1, got {self.kernel!r}")
+        for k, (lo, hi) in zip(self.kernel, self.padding):
+            if max(lo, hi) > k // 2:
+                raise ShapeError(f"{op}: padding {self.padding} must be at most half the kernel {self.kernel}")
+        if x.ndim < rank + 1:
+            raise ShapeError(
+                f"{op}: the input needs {rank} pooled axes after at least a channel axis, "
+                f"got {format_shape(x.shape)}"
+            )
+        if not is_float(x.dtype):
+            raise DTypeError(f"{op}: the input must be float, got {x.dtype}")
+        operands = f"input {format_shape(x.shape)}"
+        spatial = output_shape(op, x.shape[-rank:], self.kernel, self.stride, self.padding, operands)
+        return TensorType(x.dtype, x.shape[:-rank] + spatial)
+
+    def check_pooled(self, what: str, got: TensorType, x: TensorType) -> None:
+        """`got` must be shaped like the pooling of x."""
+        expected = self.pooled_type(x)
+        context = f"the {self.family}{self.rank}d output for input {format_shape(x.shape)}"
+        check_same_shape(self.name, what, got.shape, expected.shape, context)
+
+    def build(self, op_class: type, *inputs: Node) -> Node:
+        """`op_class` with this op's geometry, applied to `inputs`."""
+        return Node.make(op_class(self.kernel, self.stride, self.padding), inputs)
+
+    # numpy
+
+    def out_spatial(self, x_shape: Sequence[int]) -> tuple[int, ...]:
+        return output_shape(self.name, tuple(x_shape[-self.rank:]), self.kernel, self.stride, self.padding, "")
+
+    def windows(self, x: np.ndarray, fill: float) -> np.ndarray:
+        """lead + out + kernel view of x's windows, padded with `fill`."""
+        return window_view(pad_spatial(x, self.padding, fill), self.kernel, self.stride, self.out_spatial(x.shape))
+
+    def argmax_positions(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+        """For every window, the flat index of its first maximum in x padded and flattened
+        (all axes), and the padded shape."""
+        out = self.out_spatial(x.shape)
+        windows = self.windows(x, -np.inf)
+        lead = windows.shape[: x.ndim - self.rank]
+        first = windows.reshape(lead + out + (-1,)).argmax(axis=-1)
+        offsets = np.unravel_index(first, self.kernel)
+        grid = np.indices(out, sparse=True)
+        coords = [p * s + k for p, s, k in zip(grid, self.stride, offsets)]
+        padded = padded_shape(x.shape, self.padding)
+        plane = int(np.prod(padded[-self.rank:]))
+        rows = np.arange(int(np.prod(lead))).reshape(lead + (1,) * self.rank)
+        flat = rows * plane + np.ravel_multi_index(tuple(np.broadcast_arrays(*coords)), padded[-self.rank:])
+        return flat, padded
+
+
+@dataclass(frozen=True)
+class MaxPool(_PoolGeometry):
+    """Maximum over each window (padding counts as -inf)."""
+
+    family = "max_pool"
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        return self.pooled_type(x)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return self.windows(x, -np.inf).max(axis=tuple(range(-self.rank, 0)))
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [self.build(MaxPoolGrad, node.inputs[0], grad)]
+
+
+@dataclass(frozen=True)
+class MaxPoolGrad(_PoolGeometry):
+    """(x, gy) -> gx: each window's gradient added at the window's first maximum in x."""
+
+    family = "max_pool"
+    suffix = "_grad"
+
+    def infer_type(self, x: TensorType, gy: TensorType) -> TensorType:
+        self.check_pooled("the output gradient", gy, x)
+        return TensorType(x.dtype, x.shape)
+
+    def reference(self, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
+        flat, padded = self.argmax_positions(x)
+        summed = np.bincount(flat.ravel(), weights=gy.ravel(), minlength=int(np.prod(padded)))
+        return crop_spatial(summed.reshape(padded), self.padding)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        x, gy = node.inputs
+        return [_zeros_like(x), cast(self.build(MaxPoolGather, x, grad), gy.dtype)]
+
+
+@dataclass(frozen=True)
+class MaxPoolGather(_PoolGeometry):
+    """(x, g) -> for every window of x, g's value at that window's first maximum.
+
+    The adjoint of MaxPoolGrad in its gradient argument: MaxPoolGrad scatters, this gathers.
+    """
+
+    family = "max_pool"
+    suffix = "_gather"
+
+    def infer_type(self, x: TensorType, g: TensorType) -> TensorType:
+        check_same_shape(self.name, "the gathered tensor", g.shape, x.shape, f"the input {format_shape(x.shape)}")
+        return TensorType(g.dtype, self.pooled_type(x).shape)
+
+    def reference(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        flat, _ = self.argmax_positions(x)
+        return pad_spatial(g, self.padding).ravel()[flat]
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        x, g = node.inputs
+        return [_zeros_like(x), cast(self.build(MaxPoolGrad, x, grad), g.dtype)]
+
+
+@dataclass(frozen=True)
+class AvgPool(_PoolGeometry):
+    """Mean over each window, zero padding included in the count (PyTorch's default)."""
+
+    family = "avg_pool"
+
+    def infer_type(self, x: TensorType) -> TensorType:
+        return self.pooled_type(x)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return self.windows(x, 0.0).mean(axis=tuple(range(-self.rank, 0)))
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [self.build(AvgPoolGrad, grad, node.inputs[0])]
+
+
+@dataclass(frozen=True)
+class AvgPoolGrad(_PoolGeometry):
+    """(gy, x) -> gx: each window's gradient spread evenly over the window; x is a shape-only template."""
+
+    family = "avg_pool"
+    suffix = "_grad"
+    shape_only_inputs = (1,)
+
+    def infer_type(self, gy: TensorType, x: TensorType) -> TensorType:
+        self.check_pooled("the output gradient", gy, x)
+        return TensorType(gy.dtype, x.shape)
+
+    def reference(self, gy: np.ndarray, x: np.ndarray) -> np.ndarray:
+        share = gy / np.prod(self.kernel)
+        spread = np.zeros(padded_shape(x.shape, self.padding), gy.dtype)
+        add_windows(spread, self.kernel, self.stride, gy.shape[-self.rank:], lambda k: share)
+        return crop_spatial(spread, self.padding)
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        gy, _ = node.inputs
+        return [cast(self.build(AvgPool, grad), gy.dtype), None]
+
+
+def _zeros_like(x: Node) -> Node:
+    """The gradient through the argmax: zero, as the argmax of x is piecewise constant in x
+    (it moves only at ties). Zero rather than none, so x still counts as connected."""
+    return broadcast_to(constant(np.zeros((), x.dtype)), x)
+
+
+def _pool(op_class: type, rank: int, x: Any, kernel_size: Any, stride: Any, padding: Any) -> Node:
+    x = as_node(x)
+    name = f"{op_class.family}{rank}d"
+    kernel = int_tuple(name, "kernel_size", kernel_size, rank, 1)
+    strides = kernel if stride is None else int_tuple(name, "stride", stride, rank, 1)
+    return Node.make(op_class(kernel, strides, explicit_padding(name, padding, rank)), [x])
+
+
+def max_pool1d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Node:
+    """Max over windows of the last axis of x (N, C, L); stride defaults to the kernel size.
+
+    `padding` (an int) counts as -inf and may be at most half the kernel, as in PyTorch.
+    """
+    return _pool(MaxPool, 1, x, kernel_size, stride, padding)
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Node:
+    """Max over windows of the last two axes of x (N, C, H, W); stride defaults to the kernel size.
+
+    Each argument is an int or one per axis; padding counts as -inf and may be at most
+    half the kernel, as in PyTorch.
+    """
+    return _pool(MaxPool, 2, x, kernel_size, stride, padding)
+
+
+def avg_pool1d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Node:
+    """Mean over windows of the last axis of x (N, C, L); zero padding counts in the mean."""
+    return _pool(AvgPool, 1, x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Node:
+    """Mean over windows of the last two axes of x (N, C, H, W); zero padding counts in the
+    mean (PyTorch's count_include_pad=True); stride defaults to the kernel size."""
+    return _pool(AvgPool, 2, x, kernel_size, stride, padding)
