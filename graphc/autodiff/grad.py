@@ -14,17 +14,13 @@ from ..ir.dtypes import is_float
 from ..ops.convert import as_node
 from ..ops.elementwise import add
 from ..ops.leaves import constant
-from ..ops.shape import broadcast_to
+from ..ops.shape import zeros_like
 
 Disconnected = Literal["raise", "zero", "none"]
 
 
 def _differentiable(node: Node) -> bool:
     return is_float(node.dtype)
-
-
-def _zeros_like(node: Node) -> Node:
-    return broadcast_to(constant(np.zeros((), node.dtype)), node)
 
 
 def _on_path(cost: Node, wrt: Sequence[Node], order: list[Node]) -> set[Node]:
@@ -95,5 +91,5 @@ def grad(
                 f"grad: the cost does not depend on {w!r}; pass disconnected='zero' to get zeros"
             )
         else:
-            results.append(_zeros_like(w) if disconnected == "zero" else None)
+            results.append(zeros_like(w) if disconnected == "zero" else None)
     return results[0] if single else results

@@ -12,7 +12,7 @@ def check_arguments(inputs: Sequence[Node], args: Sequence[Any]) -> list[np.ndar
     """Arrays for `args`, or a clear error naming the input and what it expected.
 
     numpy arrays must have the input's dtype exactly (no silent downcast); Python
-    numbers and lists are converted.
+    numbers and lists are converted when that keeps their kind (2 -> 2.0, not 1.5 -> 1).
     """
     if len(args) != len(inputs):
         names = ", ".join(i.name or "?" for i in inputs)
@@ -29,9 +29,15 @@ def check_arguments(inputs: Sequence[Node], args: Sequence[Any]) -> list[np.ndar
                 )
         else:
             try:
-                arr = np.asarray(arg, dtype=expected.dtype)
+                arr = np.asarray(arg)
             except (TypeError, ValueError) as exc:
                 raise DTypeError(f"argument {node.name!r}: cannot convert to {expected.dtype}: {exc}") from exc
+            if not np.can_cast(arr.dtype, expected.dtype, casting="same_kind"):
+                raise DTypeError(
+                    f"argument {node.name!r}: expected dtype {expected.dtype}, got values of "
+                    f"dtype {arr.dtype} that would not convert without changing kind"
+                )
+            arr = arr.astype(expected.dtype, copy=False)
         if not expected.accepts(arr.shape):
             raise ShapeError(
                 f"argument {node.name!r}: expected shape {format_shape(expected.shape)}, "

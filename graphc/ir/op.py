@@ -40,6 +40,10 @@ class Op:
         """Gradients with respect to each input given the output's gradient (None: none)."""
         raise NotImplementedError(f"{self.name} has no gradient")
 
+    def check_run_time(self, node: "Node", input_shapes: Sequence[tuple[int, ...]]) -> None:
+        """Checks that need the sizes known only when run (backends call this before
+        running the node; ShapeError on failure). Most ops need none."""
+
     def params_str(self) -> str:
         """Parameters as text for listings, e.g. 'axis=1'."""
         fields = getattr(self, "__dataclass_fields__", {})

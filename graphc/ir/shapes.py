@@ -33,6 +33,25 @@ def broadcast_shapes(op: str, *shapes: Sequence[Optional[int]]) -> Shape:
     return tuple(out)
 
 
+def check_no_hidden_broadcast(op: str, static: Sequence[Sequence[Optional[int]]], actual: Sequence[Sequence[int]]) -> None:
+    """Refuse run-time sizes that would broadcast where the static shapes said they do not.
+
+    `broadcast_shapes` takes an unknown size meeting a known size n to be n; a run-time 1
+    there would broadcast silently and give gradients of the wrong shape.
+    """
+    ndim = max((len(s) for s in actual), default=0)
+    for i, (st, act) in enumerate(zip(static, actual)):
+        lead = ndim - len(act)
+        for axis, (d, a) in enumerate(zip(st, act)):
+            if d is None and a == 1 and any(
+                len(o) - len(act) + axis >= 0 and o[len(o) - len(act) + axis] != 1 for o in actual
+            ):
+                raise ShapeError(
+                    f"{op}: operand {i} has size 1 at run time on axis {axis + lead - ndim}, declared "
+                    f"unknown (None); it would broadcast there. Declare that size as 1 to broadcast"
+                )
+
+
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
     """Map a possibly negative axis into range(ndim)."""
     if not isinstance(axis, int) or isinstance(axis, bool):

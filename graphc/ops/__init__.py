@@ -18,8 +18,8 @@ from .reduce import (
 )
 from .shape import (
     BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
-    broadcast_to, concatenate, expand_dims, flatten, flip, pad, permute, reshape, squeeze,
-    stack, swapaxes, transpose,
+    broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, pad, permute,
+    reshape, squeeze, stack, swapaxes, transpose, zeros_like,
 )
 
 operators.install()

@@ -11,8 +11,10 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..ir import DTypeError, Node, Op, TensorType, broadcast_shapes, float_of, promote
+from ..ir.shapes import check_no_hidden_broadcast
 from ..ir.dtypes import as_dtype, is_bool, is_float
 from .convert import as_nodes
+from .shape import zeros_like
 
 GradRule = Callable[..., Sequence[Optional[Node]]]
 
@@ -70,7 +72,7 @@ _define("log1p", 1, np.log1p, "float", lambda out, g, a: (g / (a + 1),))
 _define("expm1", 1, np.expm1, "float", lambda out, g, a: (g * (out + 1),))
 _define("sqrt", 1, np.sqrt, "float", lambda out, g, a: (g * 0.5 / out,))
 _define("abs", 1, np.abs, "same", lambda out, g, a: (g * sign(a),))
-_define("sign", 1, np.sign, "same", lambda out, g, a: (None,))
+_define("sign", 1, np.sign, "same", lambda out, g, a: (zeros_like(g),))
 _define("relu", 1, lambda x: np.maximum(x, 0).astype(x.dtype), "same",
         lambda out, g, a: (where(a > 0, g, 0),))
 _define("sigmoid", 1, _stable_sigmoid, "float", lambda out, g, a: (g * out * (1 - out),))
@@ -125,6 +127,9 @@ class Elemwise(Op):
 
     def reference(self, *inputs: np.ndarray) -> np.ndarray:
         return self.scalar.numpy(*inputs)
+
+    def check_run_time(self, node: Node, input_shapes: Sequence[tuple[int, ...]]) -> None:
+        check_no_hidden_broadcast(self.fn, [i.type.shape for i in node.inputs], input_shapes)
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         from .reduce import sum_to  # reduce builds on this module
@@ -210,7 +215,7 @@ log1p = _unary("log1p", "log(1 + x), accurate for small x.")
 expm1 = _unary("expm1", "exp(x) - 1, accurate for small x.")
 sqrt = _unary("sqrt", "Square root.")
 abs = _unary("abs", "Absolute value.")  # noqa: A001 - the numpy name
-sign = _unary("sign", "Sign: -1, 0 or 1 (no gradient).")
+sign = _unary("sign", "Sign: -1, 0 or 1 (zero gradient).")
 relu = _unary("relu", "max(x, 0); gradient 0 at 0, as PyTorch.")
 sigmoid = _unary("sigmoid", "1 / (1 + exp(-x)), computed without overflow.")
 tanh = _unary("tanh", "Hyperbolic tangent.")

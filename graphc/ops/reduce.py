@@ -12,7 +12,7 @@ from ..ir.types import Shape
 from .convert import as_node
 from .elementwise import cast, eq, exp, square, sub, truediv
 from .leaves import constant
-from .shape import broadcast_to, expand_dims
+from .shape import MatchShape, broadcast_to, expand_dims
 
 AxisArg = Optional[int | Sequence[int]]
 
@@ -222,9 +222,13 @@ def sum_to(grad: Node, x: Node) -> Node:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(x.type.shape) if d == 1 and grad.type.shape[lead + i] != 1
     )
-    if not axes:
-        return grad
-    return squeeze(reduce_sum(grad, axes, keepdims=True), tuple(range(lead))) if lead else reduce_sum(grad, axes, keepdims=True)
+    if axes:
+        grad = reduce_sum(grad, axes, keepdims=True)
+        grad = squeeze(grad, tuple(range(lead))) if lead else grad
+    if any(d is None and g is not None for d, g in zip(x.type.shape, grad.type.shape)):
+        # x's unknown size was assumed not to broadcast: check that when run
+        grad = Node.make(MatchShape(), [grad, x])
+    return grad
 
 
 __all__ = [

@@ -92,6 +92,32 @@ class BroadcastTo(Op):
 
 
 @dataclass(frozen=True)
+class MatchShape(Op):
+    """Identity on x that checks x has the template's shape (statically when known, else
+    when run). Guards gradients whose shape was decided assuming an unknown size."""
+
+    shape_only_inputs = (1,)
+
+    def infer_type(self, x: TensorType, template: TensorType) -> TensorType:
+        self.check_run_time(None, [x.shape, template.shape])
+        return x
+
+    def check_run_time(self, node: Optional[Node], input_shapes: Sequence[tuple]) -> None:
+        got, want = input_shapes
+        if any(g is not None and w is not None and g != w for g, w in zip(got, want)):
+            raise ShapeError(
+                f"match_shape: got {format_shape(got)} where {format_shape(want)} was expected: a size "
+                f"declared unknown (None) was 1 when run and broadcast; declare it as 1 to broadcast"
+            )
+
+    def reference(self, x: np.ndarray, template: np.ndarray) -> np.ndarray:
+        return x
+
+    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        return [grad, None]
+
+
+@dataclass(frozen=True)
 class Transpose(Op):
     """Permute axes: output axis i is input axis perm[i]."""
 
@@ -262,6 +288,22 @@ def broadcast_to(x: Any, shape: Any) -> Node:
     return x if shape == x.type.shape else Node.make(BroadcastTo(shape), [x])
 
 
+def full_like(x: Node, value: Any) -> Node:
+    """A tensor of `x`'s shape and dtype filled with `value` (a broadcast constant, no storage)."""
+    from .leaves import constant
+
+    return broadcast_to(constant(np.asarray(value, dtype=x.dtype)), x)
+
+
+def zeros_like(x: Node) -> Node:
+    """Zeros of `x`'s shape and dtype: also the explicit zero gradient of a connected input."""
+    return full_like(x, 0)
+
+
+def ones_like(x: Node) -> Node:
+    return full_like(x, 1)
+
+
 def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Node:
     """Permute axes (default: reverse them), as numpy."""
     x = as_node(x)
@@ -297,8 +339,9 @@ def squeeze(x: Any, axis: Optional[int | Sequence[int]] = None) -> Node:
     return Node.make(Squeeze(axes), [x]) if axes else x
 
 
-def flatten(x: Any, start_dim: int = 1) -> Node:
-    """Merge axes from `start_dim` on into one (PyTorch's flatten; default keeps the batch)."""
+def flatten(x: Any, start_dim: int = 0) -> Node:
+    """Merge axes from `start_dim` on into one, as torch.flatten (numpy's .flatten() by default;
+    `start_dim=1` keeps the batch axis, as nn.Flatten)."""
     x = as_node(x)
     start = normalize_axis("flatten", start_dim, x.ndim) if x.ndim else 0
     lead, rest = x.type.shape[:start], x.type.shape[start:]

@@ -39,8 +39,12 @@ def _value_of(node: Node, feed: Mapping[Node, np.ndarray], values: Mapping[Node,
     if isinstance(op, Input):
         raise ValueError(f"no value given for input {op.label!r} ({node.type})")
     if isinstance(op, Shared):
-        return op.container.value
-    result = op.reference(*(values[i] for i in node.inputs))
+        view = op.container.value.view()
+        view.flags.writeable = False  # results may be this storage: keep the variable safe
+        return view
+    args = [values[i] for i in node.inputs]
+    op.check_run_time(node, [a.shape for a in args])
+    result = op.reference(*args)
     return np.asarray(result, dtype=node.dtype)
 
 

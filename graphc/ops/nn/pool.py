@@ -18,8 +18,7 @@ from ...ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape
 from ...ir.dtypes import is_float
 from ..convert import as_node
 from ..elementwise import cast
-from ..leaves import constant
-from ..shape import broadcast_to
+from ..shape import zeros_like
 from .windows import (
     Padding, add_windows, check_geometry, check_same_shape, crop_spatial, explicit_padding,
     int_tuple, output_shape, pad_spatial, padded_shape, window_view,
@@ -136,7 +135,8 @@ class MaxPoolGrad(_PoolGeometry):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         x, gy = node.inputs
-        return [_zeros_like(x), cast(self.build(MaxPoolGather, x, grad), gy.dtype)]
+        # the argmax is piecewise constant in x: a zero (not absent) gradient keeps x connected
+        return [zeros_like(x), cast(self.build(MaxPoolGather, x, grad), gy.dtype)]
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class MaxPoolGather(_PoolGeometry):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         x, g = node.inputs
-        return [_zeros_like(x), cast(self.build(MaxPoolGrad, x, grad), g.dtype)]
+        return [zeros_like(x), cast(self.build(MaxPoolGrad, x, grad), g.dtype)]
 
 
 @dataclass(frozen=True)
@@ -199,12 +199,6 @@ class AvgPoolGrad(_PoolGeometry):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         gy, _ = node.inputs
         return [cast(self.build(AvgPool, grad), gy.dtype), None]
-
-
-def _zeros_like(x: Node) -> Node:
-    """The gradient through the argmax: zero, as the argmax of x is piecewise constant in x
-    (it moves only at ties). Zero rather than none, so x still counts as connected."""
-    return broadcast_to(constant(np.zeros((), x.dtype)), x)
 
 
 def _pool(op_class: type, rank: int, x: Any, kernel_size: Any, stride: Any, padding: Any) -> Node:

@@ -1,0 +1,49 @@
+"""Shared test setup: a seeded random generator, a small hypothesis budget, the check
+that a node computes what numpy computes, and tests/ops (finite differences) on the path."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+import graphc as gc
+
+sys.path.insert(0, str(Path(__file__).parent / "ops"))
+
+settings.register_profile("graphc", max_examples=25, deadline=None)
+settings.load_profile("graphc")
+
+RTOL = {np.dtype("float32"): 1e-5, np.dtype("float64"): 1e-11}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh generator per test, so each test is reproducible on its own."""
+    return np.random.default_rng(1234)
+
+
+def assert_like_numpy(out: gc.Node, feed: Mapping[gc.Node, Any], expected: Any) -> None:
+    """`out` has numpy's dtype and shape for `expected`, its op's reference computes in
+    that dtype (not only cast to it afterwards), and its value equals `expected`."""
+    expected = np.asarray(expected)
+    assert out.dtype == expected.dtype, f"static dtype {out.dtype}, numpy gives {expected.dtype}"
+    assert out.type.accepts(expected.shape), f"static shape {out.shape}, numpy gives {expected.shape}"
+    if out.inputs:
+        raw = np.asarray(out.op.reference(*gc.evaluate(list(out.inputs), feed)))
+        assert raw.dtype == expected.dtype, f"{out.op.name}'s reference computes in {raw.dtype}"
+    got = out.eval(feed)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(got, expected, rtol=RTOL[expected.dtype], atol=RTOL[expected.dtype])
+    else:
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.fixture(scope="session")
+def like_numpy() -> Callable[[gc.Node, Mapping[gc.Node, Any], Any], None]:
+    """The check `assert_like_numpy` (session-scoped, so hypothesis tests may use it)."""
+    return assert_like_numpy
