@@ -9,6 +9,7 @@ from ..ir import DTypeError, Node, ShapeError, toposort
 from ..ops.convert import as_node
 from ..ops.elementwise import cast
 from ..ops.leaves import Input, Shared, is_shared
+from ..simplify import simplify as simplify_graph
 from .backends import get_backend
 from .signature import check_arguments
 
@@ -18,32 +19,47 @@ class Function:
     """A compiled graph: call it with arrays for its inputs; it returns arrays.
 
     Outputs and update values are computed from the shared variables' values before
-    the call; then the updates are written.
+    the call; then the updates are written. Returned arrays never share memory with a
+    shared variable's storage, nor stored values with the caller's arguments.
     """
 
-    def __init__(self, inputs, outputs, updates, backend: str, options: dict):
+    def __init__(self, inputs, outputs, updates, backend: str, options: dict, simplify: bool = True):
         self.inputs: list[Node] = list(inputs)
         self._single = isinstance(outputs, Node)
         self.outputs: list[Node] = [outputs] if self._single else [as_node(o) for o in outputs]
         self.updates = _collect_updates(self.outputs, updates)
         _check_inputs(self.inputs, self.outputs + [v for _, v in self.updates])
+        self._shared = [n for n in toposort(self.outputs + [v for _, v in self.updates]) if is_shared(n)]
+        self._shared += [var for var, _ in self.updates if var not in self._shared]
         self.backend_name = backend
+        computed = self.outputs + [v for _, v in self.updates]
         self.program = get_backend(backend)(
-            self.inputs, self.outputs + [v for _, v in self.updates], **options
+            self.inputs, simplify_graph(computed) if simplify else computed, **options
         )
 
     def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
         arrays = check_arguments(self.inputs, args)
+        held = [var.op.container.value for var in self._shared]
         results = self.program(arrays)
         n = len(self.outputs)
         for (var, _), value in zip(self.updates, results[n:]):
-            var.op.container.value = value
-        outs = results[:n]
+            var.op.container.value = _unaliased(value, arrays)
+        held += [var.op.container.value for var in self._shared] + arrays
+        outs: list[np.ndarray] = []
+        for o in results[:n]:  # no output may share memory with a variable, an argument or another output
+            outs.append(_unaliased(o, held + outs))
         return outs[0] if self._single else outs
 
     def __repr__(self) -> str:
         names = ", ".join(i.name or "?" for i in self.inputs)
         return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"
+
+
+def _unaliased(array: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
+    """`array`, copied if it may share memory with one of `others` (views are cheap in
+    the reference backend: a returned `w.T` would otherwise write through to `w`)."""
+    return array.copy() if any(np.may_share_memory(array, o) for o in others) else array
+
 
 def _collect_updates(outputs: list[Node], updates: Optional[Updates]) -> list[tuple[Node, Node]]:
     """The user's updates, checked, plus default updates (random keys) of shared
@@ -94,11 +110,13 @@ def function(
     outputs: Node | Sequence[Node],
     updates: Optional[Updates] = None,
     backend: str = "numpy",
+    simplify: bool = True,
     **options: Any,
 ) -> Function:
     """Compile `outputs` as a function of `inputs`.
 
     `updates` pairs shared variables with new values (a dict or a list of pairs), written
     after each call. `backend` picks the executor ("numpy" for the reference).
+    `simplify=False` runs the graph as built, without gc.simplify (for debugging).
     """
-    return Function(inputs, outputs, updates, backend, options)
+    return Function(inputs, outputs, updates, backend, options, simplify)

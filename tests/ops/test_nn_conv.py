@@ -103,11 +103,6 @@ def test_same_padding_sizes():
 
 
 UNKNOWN = [(None, 2, 6, 5), (None, 2, None, None)]
-SIMPLIFIER_TEMPLATE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "graphc.simplify's cheaper_template/same_shape_input takes any input with an equal static "
-    "shape as a template, but conv2d's (?, 2, ?, ?) output is not shaped like its (?, 2, ?, ?) input"))
-
-
 def unknown_size_case(rng, static):
     """Cin == Cout, so input and output have equal static shapes when the spatial sizes are unknown."""
     x, w, b = data(rng, (3, 2, 6, 5), (2, 2, 3, 3))
@@ -127,7 +122,7 @@ def test_unknown_sizes_run_and_differentiate(rng, static):
     assert [g.shape for g in grads] == [values[0].shape, values[1].shape] * 2
 
 
-@pytest.mark.parametrize("static", [UNKNOWN[0], pytest.param(UNKNOWN[1], marks=SIMPLIFIER_TEMPLATE_BUG)])
+@pytest.mark.parametrize("static", UNKNOWN)
 def test_unknown_sizes_in_a_compiled_function(rng, static):
     inputs, values, outputs = unknown_size_case(rng, static)
     compiled = gc.function(list(inputs), outputs)(*values)

@@ -121,12 +121,7 @@ def test_unknown_sizes(rng, static):
         assert all(g.shape == x.shape for g in grads)
 
 
-SIMPLIFIER_TEMPLATE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "graphc.simplify's cheaper_template/same_shape_input takes any input with an equal static "
-    "shape as a template, but max_pool2d's (?, 2, ?, ?) output is not shaped like its (?, 2, ?, ?) input"))
-
-
-@pytest.mark.parametrize("static", [UNKNOWN[0], pytest.param(UNKNOWN[1], marks=SIMPLIFIER_TEMPLATE_BUG)])
+@pytest.mark.parametrize("static", UNKNOWN)
 def test_unknown_sizes_in_a_compiled_function(rng, static):
     x = rng.standard_normal((3, 2, 7, 6))
     for pool, X, outputs in unknown_size_outputs(static):

@@ -1,0 +1,33 @@
+"""`simplify`: run the phases over a graph and, on request, say what happened."""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+from ..ir import Node
+from ..ops.convert import as_node
+from .engine import Phase, run_phase
+from .phases import PHASES
+from .trace import Report
+
+
+def simplify(
+    outputs: Node | Sequence[Node],
+    explain: bool = False,
+    phases: Optional[Sequence[Phase]] = None,
+) -> Node | list[Node] | tuple[Node | list[Node], Report]:
+    """The simplified graph of one node or a list of nodes (same dtypes and shapes).
+
+    With `explain=True`, returns `(simplified, report)`; `print(report)` lists the rules
+    that fired in order and the node counts before and after each phase.
+    """
+    single = isinstance(outputs, Node)
+    nodes = [outputs] if single else [as_node(o) for o in outputs]
+    report = Report()
+    start = time.perf_counter()
+    for phase in PHASES if phases is None else phases:
+        nodes, trace = run_phase(phase, nodes)
+        report.phases.append(trace)
+    report.seconds = time.perf_counter() - start
+    result = nodes[0] if single else nodes
+    return (result, report) if explain else result
