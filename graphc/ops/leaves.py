@@ -124,7 +124,7 @@ def constant(value: Any, dtype: Any = None) -> Node:
 def shared(value: Any, name: Optional[str] = None, dtype: Any = None) -> "SharedVariable":
     """A shared variable holding a copy of `value` (`get_value()` / `set_value()`)."""
     arr = np.array(value, dtype=None if dtype is None else as_dtype(dtype))
-    if dtype is None and arr.dtype == np.float64 and not isinstance(value, np.ndarray):
+    if dtype is None and arr.dtype == np.float64 and not isinstance(value, np.ndarray | np.generic):
         arr = arr.astype(DEFAULT_FLOAT)
     ttype = TensorType(as_dtype(arr.dtype), arr.shape)
     container = SharedContainer(arr, name or f"shared{next(_uids)}", ttype)

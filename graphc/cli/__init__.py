@@ -1,0 +1,4 @@
+"""The `graphc` command: `graphc demo` trains the digits CNN, `graphc inspect` prints gradient graphs."""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,32 @@
+"""Entry point of the `graphc` console script: parses the command line, runs a subcommand."""
+from __future__ import annotations
+
+import argparse
+from typing import Optional, Sequence
+
+from .. import __version__
+from . import demo, inspect_graph
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphc",
+        description="graphc: define, differentiate, simplify and compile tensor graphs.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    for module in (demo, inspect_graph):
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line `argv` (default: sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.run(args)

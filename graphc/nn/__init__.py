@@ -1,0 +1,18 @@
+"""Neural networks: the functional API (convolution, pooling, softmax, losses, batch norm, dropout),
+layers, initialisers, optimisers as symbolic updates, data helpers and the training loop."""
+from ..ops.nn import (
+    avg_pool1d, avg_pool2d, batch_moments, batch_norm, binary_cross_entropy_with_logits,
+    conv1d, conv2d, cross_entropy, dropout, log_softmax, max_pool1d, max_pool2d, mse_loss,
+    nll_loss, one_hot, softmax,
+)
+
+# Layers, models, optimisers and training (graphc.nn's own modules).
+from . import data, datasets, init, models
+from .data import Compose, RandomFlip, RandomShift, minibatches
+from .fold import fold_batch_norm
+from .layers import (
+    AvgPool1d, AvgPool2d, BatchNorm, Conv1d, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool1d,
+    MaxPool2d, ReLU, Sequential, Sigmoid, Softplus, Tanh,
+)
+from .optim import OPTIMIZERS, adam, get_optimizer, l2_penalty, momentum, nesterov, sgd
+from .training import History, Trainer, fit

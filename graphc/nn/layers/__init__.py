@@ -1,0 +1,14 @@
+"""Layers: small objects that own shared parameters and build graphs."""
+from .activation import Flatten, ReLU, Sigmoid, Softplus, Tanh
+from .base import Layer
+from .batchnorm import BatchNorm
+from .conv import Conv1d, Conv2d
+from .dense import Dense
+from .dropout import Dropout
+from .pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .sequential import Sequential
+
+__all__ = [
+    "Layer", "Dense", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "Flatten", "ReLU", "Sigmoid", "Tanh", "Softplus", "Dropout", "BatchNorm", "Sequential",
+]

@@ -1,0 +1,68 @@
+"""Each example runs (as a script, in a scratch directory) and shows what it promises."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(name: str, cwd: Path) -> str:
+    # one BLAS thread: the examples' matrices are small, and threads that wait for each other
+    # on a busy machine made them several times slower
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_every_example_has_a_test():
+    tested = {"gradient_descent.py", "digits_cnn.py", "adversarial_fgsm.py", "saliency_map.py",
+              "alexnet_small.py", "batchnorm_folding.py"}
+    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+
+
+def test_gradient_descent(tmp_path):
+    out = run_example("gradient_descent.py", tmp_path)
+    assert "f'(x) simplified:" in out and "x ** 3" in out.replace("3.0", "3")
+    distance = float(out.split("distance to the least-squares solution:")[1])
+    assert distance < 1e-6
+
+
+def test_digits_cnn(tmp_path):
+    out = run_example("digits_cnn.py", tmp_path)
+    accuracy = float(out.split("test accuracy")[1].split("%")[0])
+    assert accuracy > 90 and "confusion matrix" in out
+
+
+def test_adversarial_fgsm(tmp_path):
+    out = run_example("adversarial_fgsm.py", tmp_path)
+    clean = float(out.split("clean test accuracy:")[1].split("%")[0])
+    attacked = float(out.split("eps = 0.20: accuracy under attack")[1].split("%")[0])
+    assert attacked < clean - 30
+    assert "the model reads" in out
+
+
+def test_saliency_map(tmp_path):
+    out = run_example("saliency_map.py", tmp_path)
+    assert "|d score / d pixel|" in out
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "saliency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_alexnet_small(tmp_path):
+    out = run_example("alexnet_small.py", tmp_path)
+    assert "forward + backward at batch 16" in out and "conv2d_weight_grad" in out
+
+
+def test_batchnorm_folding(tmp_path):
+    out = run_example("batchnorm_folding.py", tmp_path)
+    before, after = out.split("nodes in the inference graph:")[1].split("\n")[0].split("->")
+    assert int(after) < int(before)
+    assert float(out.split("largest difference between the logits:")[1].split()[0]) < 1e-3
+    assert "same prediction on 100.0%" in out
+    assert (tmp_path / "gradient.dot").read_text().startswith("digraph")

@@ -1,0 +1,10 @@
+"""One BLAS thread for the graphc.nn tests: their matrices are small, and on a busy
+2-core machine idle BLAS threads that spin made the training tests several times slower."""
+import pytest
+from threadpoolctl import threadpool_limits
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    with threadpool_limits(1, user_api="blas"):
+        yield
