@@ -235,4 +235,5 @@ def clip(x: Any, lo: Any, hi: Any) -> Node:
 
 
 def square(x: Any) -> Node:
+    """x * x."""
     return mul(x, x)

@@ -149,6 +149,7 @@ def reduce_max(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
 
 
 def reduce_min(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Minimum over `axis`; the gradient is shared among tied minima."""
     return _reduce("min", x, axis, keepdims)
 
 
@@ -185,6 +186,7 @@ def var(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> 
 
 
 def std(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """Standard deviation over `axis` (numpy's `ddof`)."""
     from .elementwise import sqrt
 
     return sqrt(var(x, axis, keepdims, ddof))
@@ -206,6 +208,7 @@ def argmax(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
 
 
 def argmin(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
+    """Index of the minimum, as numpy (int64, no gradient)."""
     from .elementwise import neg
 
     x = as_node(x)

@@ -301,6 +301,7 @@ def zeros_like(x: Node) -> Node:
 
 
 def ones_like(x: Node) -> Node:
+    """Ones of `x`'s shape and dtype."""
     return full_like(x, 1)
 
 
@@ -315,6 +316,7 @@ permute = transpose
 
 
 def swapaxes(x: Any, a: int, b: int) -> Node:
+    """Exchange axes `a` and `b`, as numpy."""
     x = as_node(x)
     perm = list(range(x.ndim))
     a, b = normalize_axis("swapaxes", a, x.ndim), normalize_axis("swapaxes", b, x.ndim)
@@ -354,6 +356,7 @@ def flatten(x: Any, start_dim: int = 0) -> Node:
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
+    """Join tensors along an existing `axis`, as numpy."""
     nodes = as_nodes(*xs)
     if not nodes:
         raise ShapeError("concatenate: needs at least one tensor")
@@ -362,6 +365,7 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Node:
+    """Join tensors along a new `axis`, as numpy."""
     nodes = as_nodes(*xs)
     if not nodes:
         raise ShapeError("stack: needs at least one tensor")
@@ -380,5 +384,6 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Node:
 
 
 def flip(x: Any, axis: Optional[int | Sequence[int]] = None) -> Node:
+    """Reverse the order of elements along `axis` (all axes when None), as numpy."""
     x = as_node(x)
     return Node.make(Flip(normalize_axes("flip", axis, x.ndim)), [x])

@@ -9,21 +9,29 @@ from .base import Layer
 
 
 class ReLU(Layer):
+    """max(x, 0) elementwise."""
+
     def forward(self, x: Node, training: bool) -> Node:
         return ops.relu(x)
 
 
 class Sigmoid(Layer):
+    """1 / (1 + exp(-x)) elementwise."""
+
     def forward(self, x: Node, training: bool) -> Node:
         return ops.sigmoid(x)
 
 
 class Tanh(Layer):
+    """tanh(x) elementwise."""
+
     def forward(self, x: Node, training: bool) -> Node:
         return ops.tanh(x)
 
 
 class Softplus(Layer):
+    """log(1 + exp(x)) elementwise, computed without overflow."""
+
     def forward(self, x: Node, training: bool) -> Node:
         return ops.softplus(x)
 

@@ -26,16 +26,24 @@ class _Pool(Layer):
 
 
 class MaxPool1d(_Pool):
+    """Max pooling over the last axis of (N, C, L) inputs (see gc.nn.max_pool1d)."""
+
     pool = staticmethod(max_pool1d)
 
 
 class MaxPool2d(_Pool):
+    """Max pooling over the last two axes of (N, C, H, W) inputs (see gc.nn.max_pool2d)."""
+
     pool = staticmethod(max_pool2d)
 
 
 class AvgPool1d(_Pool):
+    """Average pooling over the last axis of (N, C, L) inputs (see gc.nn.avg_pool1d)."""
+
     pool = staticmethod(avg_pool1d)
 
 
 class AvgPool2d(_Pool):
+    """Average pooling over the last two axes of (N, C, H, W) inputs (see gc.nn.avg_pool2d)."""
+
     pool = staticmethod(avg_pool2d)
