@@ -50,6 +50,12 @@ class Function:
             outs.append(_unaliased(o, held + outs))
         return outs[0] if self._single else outs
 
+    @property
+    def inspect(self) -> Any:
+        """What the backend shows of its compiled code, or None. The llvm backend's has
+        kernels(), listing(), loop_ir(k), llvm_ir(k), assembly(k) and profile(*args)."""
+        return getattr(self.program, "inspect", None)
+
     def __repr__(self) -> str:
         names = ", ".join(i.name or "?" for i in self.inputs)
         return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"
@@ -109,14 +115,15 @@ def function(
     inputs: Sequence[Node],
     outputs: Node | Sequence[Node],
     updates: Optional[Updates] = None,
-    backend: str = "numpy",
+    backend: str = "llvm",
     simplify: bool = True,
     **options: Any,
 ) -> Function:
     """Compile `outputs` as a function of `inputs`.
 
     `updates` pairs shared variables with new values (a dict or a list of pairs), written
-    after each call. `backend` picks the executor ("numpy" for the reference).
+    after each call. `backend` picks the executor: "llvm" (native kernels, the default;
+    option `threads=`) or "numpy" (the reference interpreter).
     `simplify=False` runs the graph as built, without gc.simplify (for debugging).
     """
     return Function(inputs, outputs, updates, backend, options, simplify)

@@ -20,7 +20,14 @@ def _numpy_backend(inputs: Sequence[Node], outputs: Sequence[Node]) -> Executor:
     return run
 
 
-BACKENDS: dict[str, Callable[..., Executor]] = {"numpy": _numpy_backend}
+def _llvm_backend(inputs: Sequence[Node], outputs: Sequence[Node], **options) -> Executor:
+    """Native code through LLVM; imported on first use (llvmlite takes ~0.1 s to load)."""
+    from ..backend.llvm.executor import LLVMExecutor
+
+    return LLVMExecutor(inputs, outputs, **options)
+
+
+BACKENDS: dict[str, Callable[..., Executor]] = {"numpy": _numpy_backend, "llvm": _llvm_backend}
 
 
 def get_backend(name: str) -> Callable[..., Executor]:

@@ -74,7 +74,7 @@ _define("sqrt", 1, np.sqrt, "float", lambda out, g, a: (g * 0.5 / out,))
 _define("abs", 1, np.abs, "same", lambda out, g, a: (g * sign(a),))
 _define("sign", 1, np.sign, "same", lambda out, g, a: (zeros_like(g),))
 _define("relu", 1, lambda x: np.maximum(x, 0).astype(x.dtype), "same",
-        lambda out, g, a: (where(a > 0, g, 0),))
+        lambda out, g, a: (where(out > 0, g, 0),))  # out, not a: the input need not be kept
 _define("sigmoid", 1, _stable_sigmoid, "float", lambda out, g, a: (g * out * (1 - out),))
 _define("tanh", 1, np.tanh, "float", lambda out, g, a: (g * (1 - out * out),))
 _define("softplus", 1, _stable_softplus, "float", lambda out, g, a: (g * sigmoid(a),))

@@ -129,6 +129,6 @@ def test_stored_values_do_not_alias_the_callers_arrays():
 
 def test_repr_and_unknown_backend():
     x = gc.tensor("x", (2,))
-    assert repr(gc.function([x], x * 2)) == "<graphc.Function (x) -> 1 output(s), backend=numpy>"
+    assert repr(gc.function([x], x * 2)) == "<graphc.Function (x) -> 1 output(s), backend=llvm>"
     with pytest.raises(ValueError, match=r"unknown backend 'tpu'; choose from \[.*'numpy'"):
         gc.function([x], x, backend="tpu")

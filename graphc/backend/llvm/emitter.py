@@ -13,13 +13,14 @@ variable keeps a vector partial and folds it after the vector loop.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Optional
 
 import llvmlite.ir as ir
 
 from . import mathlib
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Const, Expr, Fma, For, If,
-                     Let, Load, Program, Select, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
+                     Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
                      is_float, itemsize, linear_coeff, walk)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -29,6 +30,18 @@ _SCALAR = {"float32": ir.FloatType(), "float64": ir.DoubleType(), "int32": I32, 
 FAST = ("contract",)
 #: Scratch slices of different threads start on separate cache lines.
 SCRATCH_ALIGN = 64
+#: Independent vector partials of a vectorised reduction (hides the add/max latency).
+REDUCTION_CHAINS = 4
+CHAINED_BODY_NODES = 48
+#: The int64 parameter a profiling build writes its clock readings to.
+PROFILE_PARAM = "__profile"
+CLOCK_MONOTONIC = 1
+
+
+@lru_cache(maxsize=None)
+def _vector_constant(ty: ir.VectorType, values: Optional[tuple]) -> ir.Constant:
+    """A vector constant (None: undef), made once: llvmlite builds them slowly."""
+    return ir.Constant(ty, ir.Undefined if values is None else list(values))
 
 
 def ll_type(t: VType) -> ir.Type:
@@ -75,8 +88,8 @@ def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
 class ModuleEmitter:
     """Builds the module of one program."""
 
-    def __init__(self, program: Program, symbol: str):
-        self.program, self.symbol = program, symbol
+    def __init__(self, program: Program, symbol: str, profile: bool = False):
+        self.program, self.symbol, self.profile = program, symbol, profile
         self.module = ir.Module(name=symbol)
         self.slots = {b.name: i for i, b in enumerate(program.params)}
         self._decls: dict[str, ir.Function] = {}
@@ -95,7 +108,10 @@ class ModuleEmitter:
     def emit(self) -> ir.Module:
         entry = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ARGS, I64]), self.symbol)
         b = ir.IRBuilder(entry.append_basic_block("entry"))
+        stamp = self._clock(b, entry.args[0]) if self.profile else None
         for k, kernel in enumerate(self.program.kernels):
+            if stamp:
+                stamp(k)
             fn = ir.Function(self.module, entry.type.pointee, f"{self.symbol}.{k}.{kernel.name}")
             fn.linkage = "internal"
             fe = FunctionEmitter(self, fn, fn.args[0], fn.args[1], ir.Constant(I64, 0), outlined=False)
@@ -104,8 +120,26 @@ class ModuleEmitter:
             fe.stmt(body)
             fe.finish()
             b.call(fn, entry.args)
+        if stamp:
+            stamp(len(self.program.kernels))
         b.ret_void()
         return self.module
+
+    def _clock(self, b: ir.IRBuilder, args: ir.Value) -> Callable[[int], None]:
+        """A function storing clock_gettime(CLOCK_MONOTONIC) in ns at slot k of the profile buffer."""
+        timespec = ir.LiteralStructType([I64, I64])
+        gettime = self.declare("clock_gettime", I32, [I32, timespec.as_pointer()])
+        ts = b.alloca(timespec)
+        raw = b.load(b.gep(args, [ir.Constant(I64, self.slots[PROFILE_PARAM])]))
+        out = b.bitcast(raw, I64.as_pointer())
+
+        def stamp(k: int) -> None:
+            b.call(gettime, [ir.Constant(I32, CLOCK_MONOTONIC), ts])
+            sec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
+            nsec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
+            b.store(b.add(b.mul(sec, ir.Constant(I64, 10**9)), nsec), b.gep(out, [ir.Constant(I64, k)]))
+
+        return stamp
 
     def outline(self, loop: For, parent: "FunctionEmitter") -> ir.Function:
         """A function `(args, lo, hi, tid)` running iterations [lo, hi) of `loop`."""
@@ -222,7 +256,9 @@ class FunctionEmitter:
                 p = e.alloca(mem, buf.size, name=buf.name)
                 p.align = 32
             else:
-                raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.slots[buf.name])]))
+                raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.slots[buf.storage])]))
+                if buf.offset:
+                    raw = e.gep(raw, [ir.Constant(I64, buf.offset)])
                 if buf.scope == "scratch":
                     raw = e.gep(raw, [e.mul(self.tid, ir.Constant(I64, scratch_stride(buf)))])
                 p = e.bitcast(raw, mem.as_pointer(), name=buf.name)
@@ -271,11 +307,16 @@ class FunctionEmitter:
         width = self.vec[1]
         if linear_coeff(e.index, self.vec[0]) == 1:
             return self._raw_load(e.buf, self._lane_index(e.index, 0), width)
-        out = ir.Constant(ll_type(VType(e.buf.dtype, width)), ir.Undefined)
-        for lane in range(width):
-            out = self.b.insert_element(out, self._raw_load(e.buf, self._lane_index(e.index, lane), 1),
-                                        ir.Constant(I32, lane))
+        out = _vector_constant(ll_type(VType(e.buf.dtype, width)), None)
+        for lane, at in enumerate(self._lane_indices(e.index)):
+            out = self.b.insert_element(out, self._raw_load(e.buf, at, 1), ir.Constant(I32, lane))
         return out
+
+    def _lane_indices(self, index: Expr) -> list[ir.Value]:
+        """A gathered or scattered index for each lane: computed once as a vector, then
+        taken apart (re-emitting it per lane would multiply the IR by the width)."""
+        vec = self.splat(self.expr(index), self.vec[1])
+        return [self.b.extract_element(vec, ir.Constant(I32, lane)) for lane in range(self.vec[1])]
 
     # ------------------------------------------------------------ expressions
 
@@ -283,8 +324,9 @@ class FunctionEmitter:
         if _lanes(v) == lanes:
             return v
         vt = ir.VectorType(v.type, lanes)
-        one = self.b.insert_element(ir.Constant(vt, ir.Undefined), v, ir.Constant(I32, 0))
-        return self.b.shuffle_vector(one, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
+        undef = _vector_constant(vt, None)
+        one = self.b.insert_element(undef, v, ir.Constant(I32, 0))
+        return self.b.shuffle_vector(one, undef, _vector_constant(ir.VectorType(I32, lanes), (0,) * lanes))
 
     def match(self, *vals: ir.Value) -> list[ir.Value]:
         lanes = max(_lanes(v) for v in vals)
@@ -301,7 +343,7 @@ class FunctionEmitter:
         v = self.env[e.name]
         if self.vec and e.name == self.vec[0]:
             width = self.vec[1]
-            return self.b.add(self.splat(v, width), ir.Constant(ir.VectorType(I64, width), list(range(width))))
+            return self.b.add(self.splat(v, width), _vector_constant(ir.VectorType(I64, width), tuple(range(width))))
         return v
 
     def _e_Load(self, e: Load) -> ir.Value:
@@ -338,10 +380,11 @@ class FunctionEmitter:
             if op == "pow":
                 return B.call(self.m.intrinsic("pow", a.type, 2), [a, b])
             return {"add": B.fadd, "sub": B.fsub, "mul": B.fmul, "div": B.fdiv}[op](a, b, flags=FAST)
+        icmp = B.icmp_unsigned if dtype == "bool" else B.icmp_signed   # i1 true is -1 when signed
         if op in cmp:
-            return B.icmp_signed(cmp[op], a, b)
+            return icmp(cmp[op], a, b)
         if op in ("min", "max"):
-            return B.select(B.icmp_signed("<" if op == "min" else ">", a, b), a, b)
+            return B.select(icmp("<" if op == "min" else ">", a, b), a, b)
         if op in ("floordiv", "mod"):
             return self._floordiv(op, a, b)
         wrap = ["nsw"] if dtype == "int64" else []
@@ -391,6 +434,10 @@ class FunctionEmitter:
         a = self.expr(e.a)
         return self.b.bitcast(a, ll_type(VType(e.dtype, _lanes(a))))
 
+    def _e_Shuffle(self, e: Shuffle) -> ir.Value:
+        mask = ir.Constant(ir.VectorType(I32, len(e.mask)), list(e.mask))
+        return self.b.shuffle_vector(self.expr(e.a), self.expr(e.b), mask)
+
     def _e_Cast(self, e: Cast) -> ir.Value:
         B, a, src, dst = self.b, self.expr(e.a), e.a.type.dtype, e.dtype
         ty = ll_type(VType(dst, _lanes(a)))
@@ -430,9 +477,8 @@ class FunctionEmitter:
             self._raw_store(s.buf, self._lane_index(s.index, 0), self.splat(value, self.vec[1]))
         else:
             value = self.splat(value, self.vec[1])
-            for lane in range(self.vec[1]):
-                self._raw_store(s.buf, self._lane_index(s.index, lane),
-                                self.b.extract_element(value, ir.Constant(I32, lane)))
+            for lane, at in enumerate(self._lane_indices(s.index)):
+                self._raw_store(s.buf, at, self.b.extract_element(value, ir.Constant(I32, lane)))
 
     def _s_Accumulate(self, s: Accumulate) -> None:
         if s in self.partials:
@@ -476,27 +522,51 @@ class FunctionEmitter:
         counted_loop(self.b, lo, hi, 1, body, s.var.name)
 
     def _vectorized(self, s: For) -> None:
+        """Vector iterations, then a scalar tail. A reduction into a place the loop does
+        not move keeps REDUCTION_CHAINS vector partials, filled in turn, so successive
+        steps do not wait on one another; they are folded after the loop."""
         if self.vec:
             raise ValueError(f"loop {s.var.name} is vectorised inside vectorised loop {self.vec[0]}")
         name, width = s.var.name, s.width
         start, extent = self.expr(s.start), self.expr(s.extent)
-        main_end = self.b.add(start, self.b.mul(self.b.sdiv(extent, ir.Constant(I64, width)), ir.Constant(I64, width)))
         partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]
         if partials and any(isinstance(n, For) for n in walk(s.body)):
             raise ValueError(f"vectorised reduction loop {name} must be innermost")
+        small = sum(1 for _ in walk(s.body)) <= CHAINED_BODY_NODES   # else the body's work hides the latency
+        chains = REDUCTION_CHAINS if partials and small else 1
+        slots: dict[Accumulate, list[ir.Value]] = {}
         for acc in partials:
             ty = ll_type(VType(acc.buf.dtype, width))
-            slot = self.partials[acc] = self.entry.alloca(ty)
-            self.b.store(self.splat(self.expr(identity(acc.op, acc.buf.dtype)), width), slot)
+            slots[acc] = [self.entry.alloca(ty) for _ in range(chains)]
+            for slot in slots[acc]:
+                self.b.store(self.splat(self.expr(identity(acc.op, acc.buf.dtype)), width), slot)
 
-        def vector_body(i):
+        def vector_body(i, chain=0):
+            for acc in partials:
+                self.partials[acc] = slots[acc][chain]
             self.vec, self.env[name] = (name, width), i
             self.stmt(s.body)
             self.vec = None
 
-        counted_loop(self.b, start, main_end, width, vector_body, name + ".v")
+        def chained_body(i):
+            for chain in range(chains):
+                vector_body(self.b.add(i, ir.Constant(I64, chain * width)), chain)
+
+        def rounded(step: int) -> ir.Value:
+            return self.b.add(start, self.b.mul(self.b.sdiv(extent, ir.Constant(I64, step)), ir.Constant(I64, step)))
+
+        main_end = rounded(width)
+        if chains > 1:
+            chained_end = rounded(width * chains)
+            counted_loop(self.b, start, chained_end, width * chains, chained_body, name + ".c")
+            counted_loop(self.b, chained_end, main_end, width, vector_body, name + ".v")
+        else:
+            counted_loop(self.b, start, main_end, width, vector_body, name + ".v")
         for acc in partials:
-            vec = self.b.load(self.partials.pop(acc))
+            self.partials.pop(acc)
+            vec = self.b.load(slots[acc][0])
+            for slot in slots[acc][1:]:
+                vec = self.binary(acc.op, acc.buf.dtype, vec, self.b.load(slot))
             total = self.b.extract_element(vec, ir.Constant(I32, 0))
             for lane in range(1, width):
                 total = self.binary(acc.op, acc.buf.dtype, total, self.b.extract_element(vec, ir.Constant(I32, lane)))
@@ -505,9 +575,16 @@ class FunctionEmitter:
         self.serial(s, main_end, self.b.add(start, extent))
 
 
-def emit_program(program: Program, symbol: str) -> ir.Module:
-    """The LLVM module of `program`, entry point named `symbol`."""
+def emit_program(program: Program, symbol: str, profile: bool = False) -> ir.Module:
+    """The LLVM module of `program`, entry point named `symbol`.
+
+    With `profile`, the entry point also writes the monotonic clock (ns) before
+    each kernel and after the last into the int64 parameter PROFILE_PARAM.
+    """
+    params = {p.name for p in program.params}
     for buf in (b for k in program.kernels for b in buffers(k.body)):
-        if buf.scope != "local" and buf.name not in {p.name for p in program.params}:
-            raise ValueError(f"kernel uses buffer {buf.name}, which is not a program parameter")
-    return ModuleEmitter(program, symbol).emit()
+        if buf.scope != "local" and buf.storage not in params:
+            raise ValueError(f"kernel uses buffer {buf.storage}, which is not a program parameter")
+    if profile and PROFILE_PARAM not in params:
+        raise ValueError(f"a profiling build needs an int64 parameter {PROFILE_PARAM!r}")
+    return ModuleEmitter(program, symbol, profile).emit()

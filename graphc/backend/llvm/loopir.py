@@ -52,6 +52,11 @@ class Buffer:
     argument, one copy per thread) or "local" (a stack array of the function
     that uses it; small locals indexed only by constants live in registers).
     Strides are in elements.
+
+    A view of a param names that param as `base`: its element 0 sits `offset`
+    bytes past the start of `base` (strides may then be 0 or negative), so
+    reshapes, transposes, slices and flips of a buffer need no copy and no
+    argument of their own.
     """
 
     name: str
@@ -59,6 +64,8 @@ class Buffer:
     shape: tuple[int, ...]
     strides: Optional[tuple[int, ...]] = None
     scope: str = "param"
+    base: Optional[str] = None
+    offset: int = 0
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -67,6 +74,13 @@ class Buffer:
             object.__setattr__(self, "strides", contiguous_strides(self.shape))
         if len(self.strides) != len(self.shape):
             raise ValueError(f"buffer {self.name}: {len(self.shape)} dims but strides {self.strides}")
+        if self.base is not None and self.scope != "param":
+            raise ValueError(f"buffer {self.name}: only params can view another buffer")
+
+    @property
+    def storage(self) -> str:
+        """The name of the program argument holding this buffer's memory."""
+        return self.base or self.name
 
     @property
     def size(self) -> int:
@@ -198,8 +212,9 @@ class Bin(Expr):
 
     @property
     def type(self) -> VType:
-        lanes = max(self.a.type.lanes, self.b.type.lanes)
-        return VType("bool" if self.op in CMP_OPS else self.a.type.dtype, lanes)
+        ta = self.a.type   # each child's type once: chains of ops stay linear to type
+        lanes = max(ta.lanes, self.b.type.lanes)
+        return VType("bool" if self.op in CMP_OPS else ta.dtype, lanes)
 
 
 @dataclass(frozen=True)
@@ -222,7 +237,8 @@ class Fma(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.c.type.dtype, max(e.type.lanes for e in (self.a, self.b, self.c)))
+        tc = self.c.type
+        return VType(tc.dtype, max(self.a.type.lanes, self.b.type.lanes, tc.lanes))
 
 
 @dataclass(frozen=True)
@@ -233,7 +249,8 @@ class Select(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.a.type.dtype, max(e.type.lanes for e in (self.cond, self.a, self.b)))
+        ta = self.a.type
+        return VType(ta.dtype, max(self.cond.type.lanes, ta.lanes, self.b.type.lanes))
 
 
 @dataclass(frozen=True)
@@ -258,6 +275,20 @@ class Bitcast(Expr):
     @property
     def type(self) -> VType:
         return VType(self.dtype, self.a.type.lanes)
+
+
+@dataclass(frozen=True)
+class Shuffle(Expr):
+    """Lanes of two vectors of one type picked by `mask` (LLVM's shufflevector):
+    lane i is lane mask[i] of a ++ b. For register transposes and the like."""
+
+    a: Expr
+    b: Expr
+    mask: tuple[int, ...]
+
+    @property
+    def type(self) -> VType:
+        return VType(self.a.type.dtype, len(self.mask))
 
 
 @dataclass(frozen=True)
@@ -460,10 +491,20 @@ def ceil_div(a: ExprLike, b: int) -> Expr:
 Node = Union[Expr, Stmt]
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(node: Node) -> tuple[str, ...]:
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in fields(node))
+    return names
+
+
 def children(node: Node) -> Iterator[Node]:
     """Direct sub-expressions and sub-statements, in field order."""
-    for f in fields(node):
-        v = getattr(node, f.name)
+    for name in _field_names(node):
+        v = getattr(node, name)
         if isinstance(v, (Expr, Stmt)):
             yield v
         elif isinstance(v, tuple):
@@ -485,8 +526,8 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]]) -> Node:
     Binary nodes are rebuilt through `binop`, so substituted constants fold.
     """
     changes = {}
-    for f in fields(node):
-        v = getattr(node, f.name)
+    for name in _field_names(node):
+        v = getattr(node, name)
         if isinstance(v, (Expr, Stmt)):
             nv = rewrite(v, fn)
         elif isinstance(v, tuple) and any(isinstance(x, (Expr, Stmt)) for x in v):
@@ -494,7 +535,7 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]]) -> Node:
         else:
             continue
         if nv is not v and nv != v:
-            changes[f.name] = nv
+            changes[name] = nv
     if changes:
         node = binop(changes.get("op", node.op), changes.get("a", node.a), changes.get("b", node.b)) \
             if isinstance(node, Bin) else replace(node, **changes)

@@ -4,12 +4,20 @@
 in the disk cache, and only then emits and optimises it. The cache key is the
 program's structure (its repr: loops, buffers, shapes, strides, dtypes), the
 host CPU, the toolchain and graphc's version.
+
+`load_or_build` does the same for a key the caller computes before building
+anything (e.g. from a graph), storing a picklable plan with the object code, so
+that a hit costs neither building the program nor compiling it.
 """
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
-from typing import Optional
+import pickle
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -31,9 +39,8 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def program_key(program: Program) -> str:
-    triple, cpu, features = jit.host()
-    return cache.make_key(repr(program), triple, cpu, features, jit.toolchain_id(), __version__, CODEGEN_VERSION)
+def program_key(program: Program, profile: bool = False) -> str:
+    return cache.make_key(repr(program), *host_key(), "profile" if profile else "")
 
 
 class CompiledProgram:
@@ -44,8 +51,8 @@ class CompiledProgram:
     once).
     """
 
-    def __init__(self, program: Program, symbol: str, address: int, from_cache: bool):
-        self.program, self.symbol, self.from_cache = program, symbol, from_cache
+    def __init__(self, program: Program, symbol: str, address: int, from_cache: bool, profile: bool = False):
+        self.program, self.symbol, self.from_cache, self.profile = program, symbol, from_cache, profile
         self._fn = _ENTRY(address)
         self._args = [b for b in program.params if b.scope == "param"]
         self._scratch = [b for b in program.params if b.scope == "scratch"]
@@ -63,6 +70,11 @@ class CompiledProgram:
             self._ptrs[slot[buf.name]] = mem.__array_interface__["data"][0]
         self._fn(ctypes.addressof(self._ptrs), nthreads)
 
+    def call_raw(self, args_address: int, nthreads: int) -> None:
+        """Run with a ready array of argument addresses (one per param, in order);
+        the caller owns every buffer, scratch included."""
+        self._fn(args_address, nthreads)
+
     def _scratch_for(self, nthreads: int) -> list[np.ndarray]:
         """Scratch for at least `nthreads` threads, grown when more are asked for."""
         have = self._scratch_mem[0] if self._scratch_mem else 0
@@ -77,11 +89,11 @@ class CompiledProgram:
 
     def llvm_ir(self, optimized: bool = True) -> str:
         """The module's LLVM IR (before or after optimisation)."""
-        text = str(emit_program(self.program, self.symbol))
+        text = str(emit_program(self.program, self.symbol, self.profile))
         return str(jit.optimize(text)[0]) if optimized else text
 
     def assembly(self) -> str:
-        return jit.assembly(str(emit_program(self.program, self.symbol)))
+        return jit.assembly(str(emit_program(self.program, self.symbol, self.profile)))
 
 
 def _check(buf: Buffer, arr: np.ndarray) -> int:
@@ -95,17 +107,82 @@ def _check(buf: Buffer, arr: np.ndarray) -> int:
     return arr.__array_interface__["data"][0]
 
 
-def compile_program(program: Program) -> CompiledProgram:
-    """The native entry point of `program`, from memory, the disk cache or LLVM."""
-    key = program_key(program)
+@dataclass
+class Loaded:
+    """An entry point found or built by `load_or_build`; `program` is None unless built here."""
+
+    plan: Any
+    symbol: str
+    address: int
+    program: Optional[Program]
+
+    def entry(self) -> Callable[[int, int], None]:
+        """The native function `(address of the argument table, nthreads)`."""
+        return _ENTRY(self.address)
+
+
+_plans: dict[str, Any] = {}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while building code: building loop IR and LLVM IR
+    allocates millions of small objects, and collections would double the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def load_or_build(key: str, build: Callable[[], tuple[Program, Any]], profile: bool = False) -> Loaded:
+    """The entry point stored under `key` (this process, then the disk cache), else
+    `build()`'s (program, plan) compiled and stored. `key` must name everything the
+    program depends on (the caller's inputs, plus host_key())."""
+    symbol = f"gc_{key[:32]}"
+    eng = jit.engine()
+    address = eng.address(symbol)
+    if address is not None and key in _plans:
+        return Loaded(_plans[key], symbol, address, None)
+    payload = cache.get(key)
+    if payload is not None:
+        try:
+            plan, obj = pickle.loads(payload)
+        except Exception:   # an entry from an incompatible version: rebuild it
+            payload = None
+    program = None
+    if payload is None:
+        with gc_paused():
+            program, plan = build()
+            obj = jit.compile_ir(str(emit_program(program, symbol, profile)))
+        cache.put(key, pickle.dumps((plan, obj), protocol=pickle.HIGHEST_PROTOCOL))
+    _plans[key] = plan
+    return Loaded(plan, symbol, eng.load(obj, symbol), program)
+
+
+def host_key() -> tuple[str, ...]:
+    """What every compiled object depends on besides its program: host, toolchain, versions."""
+    return (*jit.host(), jit.toolchain_id(), __version__, CODEGEN_VERSION)
+
+
+def compile_program(program: Program, profile: bool = False) -> CompiledProgram:
+    """The native entry point of `program`, from memory, the disk cache or LLVM.
+
+    `profile` builds the variant that records a clock reading around each kernel
+    (see emitter.emit_program).
+    """
+    key = program_key(program, profile)
     symbol = f"gc_{key[:32]}"
     eng = jit.engine()
     address = eng.address(symbol)
     if address is not None:
-        return CompiledProgram(program, symbol, address, from_cache=True)
+        return CompiledProgram(program, symbol, address, True, profile)
     obj = cache.get(key)
     from_cache = obj is not None
     if obj is None:
-        obj = jit.compile_ir(str(emit_program(program, symbol)))
+        with gc_paused():
+            obj = jit.compile_ir(str(emit_program(program, symbol, profile)))
         cache.put(key, obj)
-    return CompiledProgram(program, symbol, eng.load(obj, symbol), from_cache)
+    return CompiledProgram(program, symbol, eng.load(obj, symbol), from_cache, profile)

@@ -27,8 +27,9 @@ def _nest(dims: Sequence[int], prefix: str, inner: Callable[[list[Var]], Stmt]) 
     return body, vars_
 
 
-def _schedule(body: Stmt, vars_: list[Var], dims: list[int], dtype: str, split_outer: bool, threads: int) -> Stmt:
-    """Vectorise the innermost loop; split the outermost over threads when the work is large."""
+def schedule_nest(body: Stmt, vars_: list[Var], dims: list[int], dtype: str, split_outer: bool, threads: int) -> Stmt:
+    """Vectorise the innermost loop; split the outermost over threads when the work is large
+    (and `split_outer`: its iterations write disjoint elements)."""
     if not vars_:
         return body
     total = 1
@@ -62,7 +63,7 @@ def elementwise_kernel(out: Buffer, inputs: Sequence[Buffer], fn: ScalarBody,
     size = 1
     for n in shape:
         size *= n
-    return Kernel(name, _schedule(body, vars_, dims, out.dtype, True, threads), flops=size)
+    return Kernel(name, schedule_nest(body, vars_, dims, out.dtype, True, threads), flops=size)
 
 
 def reduce_kernel(out: Buffer, inputs: Sequence[Buffer], fn: ScalarBody, kind: str, axes: Sequence[int],
@@ -90,7 +91,7 @@ def reduce_kernel(out: Buffer, inputs: Sequence[Buffer], fn: ScalarBody, kind: s
 
     main, vars_ = _nest(dims, "r", inner)
     outer_kept = bool(strs) and bool(strs[0]) and strs[0][0] != 0
-    main = _schedule(main, vars_, dims, out.dtype, outer_kept, threads)
+    main = schedule_nest(main, vars_, dims, out.dtype, outer_kept, threads)
     o = Var("o")
     init = S.vectorize(loop(o, out.size, Store(out, o, identity(REDUCE_OPS[kind], out.dtype))), "o", vector_width(out.dtype))
     post = None

@@ -1,0 +1,281 @@
+"""From a static graph to one Program and its CallPlan: kernels per group, buffers, the arena.
+
+Program arguments, in order: the graph's inputs (user inputs, then shared
+variables), its outputs (allocated per call), constant arrays, then the
+arena's slices (intermediates, workspaces, per-thread scratch) and the
+profiling clock buffer. Intermediates live in one arena: each gets an offset
+by liveness (the span of kernels from the one writing it to the last one
+reading it), so values whose spans do not overlap share memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ...ir import Node
+from ...ops.elementwise import Elemwise
+from ...ops.leaves import Constant
+from .arena import plan_arena
+from .emitter import PROFILE_PARAM, scratch_stride
+from .fusion import Reader, is_inline
+from .layout import VIEW_OPS, Layout, view_layout
+from .loopir import Buffer, Cast, Expr, Kernel, Program, Store, const
+from .nest import loop_nest
+from .lower.registry import Epilogue, LowerContext
+from .partition import Group, data_inputs, partition
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """What a listing shows of one kernel."""
+
+    name: str
+    group: int                                # kernels of one group store one value together
+    ops: tuple[str, ...]                      # the graph ops fused into its group
+    shape: tuple[int, ...]                    # of the value it stores
+    input_shapes: tuple[tuple[int, ...], ...]
+    dtype: str
+    flops: int
+
+
+@dataclass
+class CallPlan:
+    """How to call a graph's Program: which argument is which (small and picklable,
+    so the disk cache keeps it with the object code)."""
+
+    params: list[str]                         # the program's arguments, in order
+    inputs: list[str]                         # arg names of the graph inputs, in order
+    outputs: list[str]                        # arg name per output position (repeats allowed)
+    output_types: dict[str, tuple[tuple[int, ...], str]]
+    constants: dict[str, np.ndarray]
+    arena_offsets: dict[str, int]             # arg name -> byte offset in the arena
+    arena_bytes: int
+    kernels: list[KernelInfo]
+    threads: int
+
+
+@dataclass
+class _Arg:
+    buffer: Buffer
+    kind: str                                 # input output const arena scratch profile
+    first: int = -1                           # first and last group touching it (arena kinds)
+    last: int = -1
+
+
+class Builder:
+    """Builds the Program and CallPlan of `outputs` whose graph inputs are `leaves`.
+
+    Groups are lowered in order; `layouts` records where each materialised value
+    (or view of one) can be read; `args` every program argument with, for arena
+    kinds, the span of groups that touch it.
+    """
+
+    def __init__(self, leaves: Sequence[Node], outputs: Sequence[Node], threads: int, name: str = "graph"):
+        self.name, self.threads = name, threads
+        self.part = partition(outputs)
+        self.args: dict[str, _Arg] = {}
+        self.layouts: dict[Node, Optional[Layout]] = {}
+        self.group_index = 0
+        for k, leaf in enumerate(leaves):
+            self.layouts[leaf] = self._arg(f"in{k}", leaf, "input")
+        self.output_args: list[str] = []
+        self.dest: dict[Node, str] = {}
+        for k, node in enumerate(outputs):
+            if node not in self.dest:
+                self.dest[node] = f"out{len(self.dest)}"
+                self._arg(self.dest[node], node, "output")
+            self.output_args.append(self.dest[node])
+        self.constants: dict[str, np.ndarray] = {}
+        self.kernels: list[Kernel] = []
+        self.infos: list[KernelInfo] = []
+
+    # ------------------------------------------------------------ arguments and layouts
+
+    def _arg(self, name: str, node: Node, kind: str) -> Layout:
+        shape, dtype = tuple(node.type.shape), node.dtype.name
+        self.args[name] = _Arg(Buffer(name, dtype, shape), kind)
+        return Layout.contiguous(name, dtype, shape)
+
+    def allocate(self, name: str, dtype: str, shape: tuple[int, ...], per_thread: bool) -> Buffer:
+        buf = Buffer(name, dtype, shape, scope="scratch" if per_thread else "param")
+        self.args[name] = _Arg(buf, "scratch" if per_thread else "arena", self.group_index, self.group_index)
+        return buf
+
+    def layout(self, node: Node) -> Optional[Layout]:
+        """Where `node`'s value can be read from memory (None: nowhere yet)."""
+        if node in self.layouts:
+            return self.layouts[node]
+        found = None
+        if isinstance(node.op, Constant):
+            name = f"c{len(self.constants)}"
+            self.constants[name] = np.ascontiguousarray(node.op.value)
+            found = self._arg(name, node, "const")
+        elif isinstance(node.op, VIEW_OPS):
+            src = self.layout(node.inputs[0])
+            found = None if src is None else view_layout(node, src)
+        self.layouts[node] = found
+        return found
+
+    def buffer(self, layout: Layout, name: str) -> Buffer:
+        """`layout` as a Buffer: its storage's own, or a view of it (no argument of its own)."""
+        self._touch(layout.storage)
+        return layout.buffer(name, self.args[layout.storage].buffer)
+
+    def _touch(self, storage: str) -> None:
+        arg = self.args[storage]
+        if arg.kind in ("arena", "scratch"):
+            arg.first = self.group_index if arg.first < 0 else arg.first
+            arg.last = self.group_index
+
+    def load(self, node: Node, idx: tuple[Expr, ...]) -> Optional[Expr]:
+        """`node` at `idx` read from memory (a scalar constant inline), or None if not stored."""
+        if isinstance(node.op, Constant) and node.op.value.size == 1:
+            return const(node.op.value.reshape(-1)[0].item(), node.dtype.name)
+        lay = self.layout(node)
+        if lay is None:
+            return None
+        self._touch(lay.storage)
+        return lay.load(self.args[lay.storage].buffer, idx)
+
+    # ------------------------------------------------------------ groups
+
+    def build(self) -> tuple[Program, CallPlan]:
+        for gi, group in enumerate(self.part.groups):
+            self.group_index = gi
+            self._group(gi, group)
+        self.args[PROFILE_PARAM] = _Arg(Buffer(PROFILE_PARAM, "int64", (len(self.kernels) + 1,)), "profile")
+        order = ("input", "output", "const", "arena", "scratch", "profile")
+        params = sorted(self.args.values(), key=lambda a: order.index(a.kind))
+        spans = {name: (a.first, a.last, self._bytes(a)) for name, a in self.args.items()
+                 if a.kind in ("arena", "scratch")}
+        offsets, total = plan_arena(spans)
+        program = Program(self.name, tuple(a.buffer for a in params), tuple(self.kernels))
+        types = {name: (a.buffer.shape, a.buffer.dtype) for name, a in self.args.items() if a.kind == "output"}
+        inputs = [name for name, a in self.args.items() if a.kind == "input"]
+        plan = CallPlan([b.name for b in program.params], inputs, self.output_args, types, self.constants, offsets,
+                        total, self.infos, self.threads)
+        return program, plan
+
+    def _bytes(self, arg: _Arg) -> int:
+        if arg.kind == "scratch":
+            return scratch_stride(arg.buffer) * self.threads
+        return arg.buffer.nbytes
+
+    def _dest(self, gi: int, root: Node) -> Buffer:
+        """Where group gi stores its root: an output argument, else an arena slice."""
+        if root in self.dest:
+            return self.args[self.dest[root]].buffer
+        return self.allocate(f"t{gi}", root.dtype.name, tuple(root.type.shape), False)
+
+    def _group(self, gi: int, group: Group) -> None:
+        root = group.root
+        if self._is_free_view(group):
+            self.layouts[root] = view_layout(root, self.layout(root.inputs[0]))
+            return
+        dest = self._dest(gi, root)
+        uses: dict[Node, int] = {}
+        for n in group.nodes:
+            for x in data_inputs(n):
+                uses[x] = uses.get(x, 0) + 1
+        if group.anchor is None:
+            kernels = [self._elementwise(gi, group, dest, uses)]
+        else:
+            kernels = self._anchored(gi, group, dest, uses)
+        if root.inputs:
+            self.layouts[root] = Layout.contiguous(dest.name, dest.dtype, dest.shape)
+        self._touch(dest.name)
+        ops = tuple(n.op.name for n in self.part.order if n in group.nodes)
+        ins = tuple(tuple(x.type.shape) for x in self._group_inputs(group))
+        for k in kernels:
+            self.kernels.append(k)
+            self.infos.append(KernelInfo(k.name, gi, ops, dest.shape, ins, dest.dtype, k.flops))
+
+    def _is_free_view(self, group: Group) -> bool:
+        """A view of a materialised value needs no kernel (unless it is an output)."""
+        root = group.root
+        if group.anchor is not None or root in self.dest or not isinstance(root.op, VIEW_OPS):
+            return False
+        src = self.layout(root.inputs[0])
+        return src is not None and view_layout(root, src) is not None
+
+    def _group_inputs(self, group: Group) -> list[Node]:
+        nodes = group.nodes
+        seen: list[Node] = []
+        for n in self.part.order:
+            if n in nodes:
+                seen.extend(x for x in data_inputs(n) if x not in nodes and x not in seen)
+        return seen if group.root.inputs or group.anchor else [group.root]
+
+    def _reader(self, group: Group, uses: dict[Node, int], given=None) -> Reader:
+        return Reader(group.members, self.load, uses, given)
+
+    def _elementwise(self, gi: int, group: Group, dest: Buffer, uses: dict[Node, int]) -> Kernel:
+        root = group.root
+
+        def body(idx):
+            r = self._reader(group, uses)
+            value = r.value(root, idx)
+            if value.type.dtype != dest.dtype:
+                value = Cast(value, dest.dtype)
+            return Store(dest, dest.index(*idx), r.wrap(value))
+
+        stmt, total = loop_nest(dest.shape, body, "i", dest.dtype, self.threads)
+        arith = sum(1 for n in group.members if isinstance(n.op, Elemwise))
+        tag = "_".join(dict.fromkeys(n.op.name for n in self.part.order if n in group.members and is_inline(n)))
+        return Kernel(f"g{gi}_{_ident(tag or 'copy')}", stmt, flops=total * arith)
+
+    def _anchored(self, gi: int, group: Group, dest: Buffer, uses: dict[Node, int]) -> list[Kernel]:
+        anchor, root = group.anchor, group.root
+        lowering = self.part.lowerings[anchor]
+        pre: list[Kernel] = []
+        inputs: list[Optional[Buffer]] = []
+        for k, x in enumerate(anchor.inputs):
+            if k in anchor.op.shape_only_inputs or x in group.members:
+                inputs.append(None)
+                continue
+            lay = self.layout(x)
+            if lay is None:
+                raise RuntimeError(f"llvm backend: input {k} of {anchor.op.name} was not materialised")
+            if not lowering.strided_inputs and not lay.is_contiguous:
+                copy = self.allocate(f"g{gi}_in{k}", lay.dtype, lay.shape, False)
+                stmt, total = loop_nest(lay.shape, lambda idx, x=x, copy=copy: Store(
+                    copy, copy.index(*idx), self.load(x, idx)), "i", lay.dtype, self.threads)
+                pre.append(Kernel(f"g{gi}_contiguous{k}", stmt))
+                lay = Layout.contiguous(copy.name, copy.dtype, copy.shape)
+            inputs.append(self.buffer(lay, f"g{gi}_in{k}"))
+
+        def load(k: int, idx: tuple[Expr, ...]) -> Expr:
+            r = self._reader(group, uses)
+            return r.wrap(r.value(anchor.inputs[k], idx))
+
+        epilogue = None if root is anchor else self._epilogue(group, uses, dest)
+        ctx = LowerContext(anchor, dest, inputs, load, epilogue, self.threads, f"g{gi}", self.allocate)
+        return pre + list(lowering.fn(anchor, ctx))
+
+
+    def _epilogue(self, group: Group, uses: dict[Node, int], dest: Buffer) -> Epilogue:
+        """The group's elementwise tail as a function of the anchor's value at an index."""
+        anchor, root = group.anchor, group.root
+        shape = tuple(anchor.type.shape)
+
+        def epilogue(value: Expr, out_index: tuple[Expr, ...]) -> Expr:
+            idx = tuple(const(0) if n == 1 else i for n, i in zip(shape, out_index))
+            r = self._reader(group, uses, (anchor, idx, value))
+            result = r.value(root, idx)
+            if result.type.dtype != dest.dtype:
+                result = Cast(result, dest.dtype)
+            return r.wrap(result)
+
+        return epilogue
+
+
+def _ident(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)[:48]
+
+
+def build_program(leaves: Sequence[Node], outputs: Sequence[Node], threads: int,
+                  name: str = "graph") -> tuple[Program, CallPlan]:
+    """The Program computing `outputs` from `leaves` (inputs, then shared variables) and its CallPlan."""
+    return Builder(leaves, outputs, threads, name).build()

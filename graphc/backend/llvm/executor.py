@@ -1,0 +1,156 @@
+"""The llvm executor of `gc.function`: specialise per signature, compile once, one native call per call.
+
+At the first call with new argument shapes the graph is specialised to them and
+looked up by its structure (graphkey.py): in this process, then in the disk
+cache, and only on a miss partitioned, lowered into one Program and compiled.
+A `Bound` program owns its arena and a table of argument addresses in which
+only the inputs' and outputs' slots change from call to call.
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ...ir import Node, toposort
+from ...ops.leaves import is_shared
+from .build import CallPlan, build_program
+from .cache import make_key
+from .emitter import PROFILE_PARAM
+from .graphkey import graph_key
+from .loopir import Program
+from .runtime import default_threads, load_or_build
+from .specialize import specialize
+
+#: The arena starts on a cache line.
+_ALIGN = 64
+
+
+def _aligned(nbytes: int) -> np.ndarray:
+    raw = np.empty(nbytes + _ALIGN, dtype=np.uint8)
+    skip = -raw.__array_interface__["data"][0] % _ALIGN
+    return raw[skip:skip + nbytes]
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of a C-contiguous array's data (the ctypes route is 3x faster than
+    __array_interface__, but needs a writable, non-empty buffer)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.__array_interface__["data"][0]
+
+
+class Bound:
+    """A loaded program with its arena, constants and argument table.
+
+    Not re-entrant: the arena is shared, so calls are serialised by a lock.
+    """
+
+    def __init__(self, plan: CallPlan, entry, profile: bool = False):
+        self.plan, self.profile, self._entry = plan, profile, entry
+        slot = {name: k for k, name in enumerate(plan.params)}
+        self._ptrs = (ctypes.c_void_p * len(plan.params))()
+        self._table = ctypes.addressof(self._ptrs)
+        self.arena = _aligned(plan.arena_bytes)
+        self.clock = np.zeros(len(plan.kernels) + 1, np.int64)
+        base = _address(self.arena)
+        for name, offset in plan.arena_offsets.items():
+            self._ptrs[slot[name]] = base + offset
+        for name, value in plan.constants.items():
+            self._ptrs[slot[name]] = _address(value)
+        self._ptrs[slot[PROFILE_PARAM]] = _address(self.clock)
+        self._in_slots = [slot[n] for n in plan.inputs]
+        names = list(dict.fromkeys(plan.outputs))
+        self._out_slots = [slot[n] for n in names]
+        self._out_types = [plan.output_types[n] for n in names]
+        self._out_pick = [names.index(n) for n in plan.outputs]
+        self._lock = threading.Lock()
+
+    def __call__(self, arrays: Sequence[np.ndarray], nthreads: int) -> list[np.ndarray]:
+        outs = [np.empty(shape, dtype) for shape, dtype in self._out_types]
+        with self._lock:
+            ptrs = self._ptrs
+            for k, a in zip(self._in_slots, arrays):
+                ptrs[k] = _address(a)
+            for k, a in zip(self._out_slots, outs):
+                ptrs[k] = _address(a)
+            self._entry(self._table, nthreads)
+        return [outs[k] for k in self._out_pick]
+
+
+@dataclass
+class Specialised:
+    """The graph of one signature: static leaves and outputs, its key, and (once built) its Program."""
+
+    leaves: list[Node]
+    outputs: list[Node]
+    key: str
+    plan: Optional[CallPlan] = None
+    program: Optional[Program] = None
+
+
+class LLVMExecutor:
+    """`gc.function(..., backend="llvm")`: called with checked argument arrays.
+
+    Shared variables are extra inputs of the program, read at every call; the
+    results are the outputs followed by the update values. `threads` is the
+    number of threads kernels may split over (default: GRAPHC_NUM_THREADS, else
+    the available cores).
+    """
+
+    def __init__(self, inputs: Sequence[Node], outputs: Sequence[Node], threads: Optional[int] = None,
+                 name: str = "graph"):
+        self.inputs, self.outputs = list(inputs), list(outputs)
+        self.shared = [n for n in toposort(self.outputs) if is_shared(n)]
+        self.threads = default_threads() if threads is None else max(1, int(threads))
+        self.name = name
+        self._bound: dict[tuple, Bound] = {}
+        self._specialised: dict[tuple, Specialised] = {}
+        self.last_shapes: Optional[tuple] = None
+        from .inspect import Inspector
+        self.inspect = Inspector(self)
+
+    def values(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The program's input arrays: the arguments, then the shared variables' values (C order)."""
+        return [np.ascontiguousarray(a) for a in arrays] + \
+            [np.ascontiguousarray(s.op.container.value) for s in self.shared]
+
+    def specialised(self, shapes: tuple) -> Specialised:
+        found = self._specialised.get(shapes)
+        if found is None:
+            static_inputs, outputs = specialize(self.inputs, self.outputs, shapes)
+            leaves = static_inputs + self.shared
+            key = graph_key(leaves, outputs, f"threads={self.threads}")
+            found = self._specialised[shapes] = Specialised(leaves, outputs, key)
+        return found
+
+    def program(self, shapes: tuple) -> tuple[Program, CallPlan]:
+        """The Program (loop IR) of a signature, built on demand (inspection)."""
+        spec = self.specialised(shapes)
+        if spec.program is None:
+            spec.program, plan = build_program(spec.leaves, spec.outputs, self.threads, self.name)
+            spec.plan = spec.plan or plan
+        return spec.program, spec.plan
+
+    def bound(self, shapes: tuple, profile: bool = False) -> Bound:
+        """The loaded program for inputs of `shapes` (built or loaded at the first request)."""
+        key = (shapes, profile)
+        found = self._bound.get(key)
+        if found is None:
+            spec = self.specialised(shapes)
+            cache_key = make_key(spec.key, "profile") if profile else spec.key
+            loaded = load_or_build(cache_key, lambda: self.program(shapes), profile)
+            if loaded.program is not None:
+                spec.program = loaded.program
+            spec.plan = spec.plan or loaded.plan
+            found = self._bound[key] = Bound(loaded.plan, loaded.entry(), profile)
+        return found
+
+    def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        shapes = self.last_shapes = tuple(a.shape for a in arrays)
+        program = self._bound.get((shapes, False)) or self.bound(shapes)
+        return program(self.values(arrays), self.threads)

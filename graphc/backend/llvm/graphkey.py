@@ -1,0 +1,55 @@
+"""The disk-cache key of a specialised graph: its structure, not its identity.
+
+Two graphs built the same way in two processes get the same key: nodes are
+described by their op (a dataclass repr of its parameters), their inputs'
+positions and their types; inputs and shared variables by their position among
+the graph's leaves; constants by a digest of their bytes. The key also covers
+the host and toolchain and the source of the code that turns graphs into
+kernels (graphc.ops and graphc.backend.llvm), so editing a lowering cannot
+bring back stale objects.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+from ...ir import Node, toposort
+from ...ops.leaves import Constant
+from .cache import make_key
+from .runtime import host_key
+
+
+@lru_cache(maxsize=None)
+def source_digest() -> str:
+    """A digest of the Python source the compiled code depends on."""
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for folder in (root / "ops", root / "backend" / "llvm"):
+        for path in sorted(folder.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _describe(node: Node, leaf: dict[Node, int]) -> str:
+    if node in leaf:
+        return f"leaf{leaf[node]}"
+    op = node.op
+    if isinstance(op, Constant):
+        return f"constant {hashlib.sha256(op.value.tobytes()).hexdigest()}"
+    return repr(op)
+
+
+def graph_key(leaves: Sequence[Node], outputs: Sequence[Node], *extra: str) -> str:
+    """The cache key of computing `outputs` from `leaves` (plus `extra` settings)."""
+    leaf = {n: k for k, n in enumerate(leaves)}
+    index: dict[Node, int] = {}
+    lines = []
+    for node in toposort(outputs):
+        index[node] = len(index)
+        inputs = ",".join(str(index[x]) for x in node.inputs)
+        lines.append(f"{_describe(node, leaf)}({inputs}):{node.type}")
+    lines.append("outputs " + ",".join(str(index[o]) for o in outputs))
+    return make_key("\n".join(lines), *extra, *host_key(), source_digest())

@@ -1,0 +1,137 @@
+"""What a compiled function shows of itself: its kernels, their LLVM IR and assembly, a profile.
+
+Everything refers to the program of the last call's argument shapes (or, for a
+function whose inputs all have static shapes, to those).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import numpy as np
+
+from ...ir import DTypeError, ShapeError, format_shape
+from . import jit
+from .build import CallPlan, KernelInfo
+from .emitter import emit_program
+from .loopir import Program
+
+if TYPE_CHECKING:
+    from .executor import LLVMExecutor
+
+KernelRef = Union[int, str, None]
+
+
+@dataclass(frozen=True)
+class KernelTime:
+    kernel: KernelInfo
+    seconds: float
+
+
+class Profile(list):
+    """Per-kernel times of one call (a list of KernelTime) that prints as a table."""
+
+    def __init__(self, rows: list[KernelTime], total: float):
+        super().__init__(rows)
+        self.total = total
+
+    def __str__(self) -> str:
+        lines = [f"{'kernel':<36} {'shape':<18} {'us':>10} {'share':>6}"]
+        for row in self:
+            share = row.seconds / self.total if self.total else 0.0
+            lines.append(f"{row.kernel.name:<36} {format_shape(row.kernel.shape):<18} "
+                         f"{row.seconds * 1e6:>10.1f} {share:>6.1%}")
+        lines.append(f"{'total (one native call)':<55} {self.total * 1e6:>10.1f}")
+        return "\n".join(lines)
+
+
+class Inspector:
+    """`f.inspect` of an llvm-compiled function."""
+
+    def __init__(self, executor: "LLVMExecutor"):
+        self._ex = executor
+
+    def _shapes(self) -> tuple:
+        ex = self._ex
+        if ex.last_shapes is not None:
+            return ex.last_shapes
+        if all(x.type.is_static for x in ex.inputs):
+            return tuple(tuple(x.type.shape) for x in ex.inputs)
+        raise RuntimeError("the function specialises on its arguments' shapes: call it once before inspecting it")
+
+    def plan(self) -> CallPlan:
+        """How the program is called: its arguments, arena plan and kernels."""
+        spec = self._ex.specialised(self._shapes())
+        return spec.plan or self._ex.program(self._shapes())[1]
+
+    def program(self) -> Program:
+        """The program's loop IR (rebuilt when it came from the disk cache)."""
+        return self._ex.program(self._shapes())[0]
+
+    def kernels(self) -> list[KernelInfo]:
+        """The kernels run by one call, in order: name, fused ops, output shape, input shapes, FLOPs."""
+        return list(self.plan().kernels)
+
+    def listing(self) -> str:
+        """The kernels as a table."""
+        lines = [f"{'#':>3} {'group':>5} {'kernel':<32} {'shape':<18} {'flops':>12}  fused ops"]
+        for k, info in enumerate(self.kernels()):
+            lines.append(f"{k:>3} {info.group:>5} {info.name:<32} {format_shape(info.shape):<18} {info.flops:>12}  "
+                         f"{' '.join(info.ops)}")
+        return "\n".join(lines)
+
+    def _single(self, kernel: KernelRef) -> tuple[Program, str]:
+        prog = self.program()
+        if kernel is None:
+            return prog, f"{prog.name}_all"
+        names = [k.name for k in prog.kernels]
+        k = names.index(kernel) if isinstance(kernel, str) else kernel
+        if not 0 <= k < len(names):
+            raise IndexError(f"kernel {kernel!r}: the function has {len(names)} kernels")
+        return Program(prog.name, prog.params, (prog.kernels[k],)), names[k]
+
+    def loop_ir(self, kernel: KernelRef = None) -> str:
+        """The loop IR of one kernel (or all), as built before code generation."""
+        prog, _ = self._single(kernel)
+        return "\n\n".join(repr(k) for k in prog.kernels)
+
+    def llvm_ir(self, kernel: KernelRef = None, optimized: bool = True) -> str:
+        """LLVM IR of one kernel (by index or name) or of the whole function."""
+        prog, symbol = self._single(kernel)
+        text = str(emit_program(prog, _symbol(symbol)))
+        return str(jit.optimize(text)[0]) if optimized else text
+
+    def assembly(self, kernel: KernelRef = None) -> str:
+        """Host assembly of one kernel (by index or name) or of the whole function."""
+        prog, symbol = self._single(kernel)
+        return jit.assembly(str(emit_program(prog, _symbol(symbol))))
+
+    def profile(self, *args: Any, repeat: int = 1) -> Profile:
+        """Run the function's profiling build on `args` (`repeat` times, keeping the
+        fastest run per kernel) and return each kernel's time. Updates are not applied."""
+        ex = self._ex
+        if len(args) != len(ex.inputs):
+            raise TypeError(f"profile takes {len(ex.inputs)} arguments, got {len(args)}")
+        arrays = [_checked(x, a) for x, a in zip(ex.inputs, args)]
+        bound = ex.bound(tuple(a.shape for a in arrays), profile=True)
+        best: Optional[np.ndarray] = None
+        for _ in range(max(1, repeat)):
+            bound(ex.values(arrays), ex.threads)
+            spans = np.diff(bound.clock) * 1e-9
+            best = spans if best is None else np.minimum(best, spans)
+        rows = [KernelTime(info, float(t)) for info, t in zip(bound.plan.kernels, best)]
+        return Profile(rows, float(best.sum()))
+
+
+def _symbol(name: str) -> str:
+    return "gc_" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _checked(node, arg) -> np.ndarray:
+    arr = np.asarray(arg)
+    if arr.dtype != node.dtype:
+        raise DTypeError(f"argument {node.name!r}: expected dtype {node.dtype}, got {arr.dtype}")
+    if not node.type.accepts(arr.shape):
+        raise ShapeError(f"argument {node.name!r}: expected shape {format_shape(node.type.shape)}, "
+                         f"got {format_shape(arr.shape)}")
+    return arr

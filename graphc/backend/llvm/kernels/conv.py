@@ -1,0 +1,651 @@
+"""Convolution kernels: forward, input gradient and weight gradient, each a
+register-blocked direct correlation.
+
+All three are one computation over a 2-D output grid g and 2-D taps t (a 1-D
+convolution is 2-D with one row):
+
+    out[b, o, g] = sum over c, t of src[b, c, g * step + t * dilation + shift] * filt[o, c, t]
+
+- forward: b image, c input channel, o output channel, g output pixel, t kernel
+  tap, step the stride; src the zero-padded input, filt the weight.
+- weight gradient: b input channel, c image, o output channel, g kernel tap,
+  t output pixel, dilation the stride; src the padded input, filt gy.
+- input gradient: one correlation per stride phase of the input pixels (one at
+  stride 1): phase r of an axis holds pixels i*s + r - pad, reached by the taps
+  r, r+s, ...; its correlation runs over the zero-padded gy with those taps
+  flipped, so no work is spent on the zeros a dilated gy would hold. Phases
+  with the same number of taps share one kernel (at most 4 kernels in 2-D).
+
+Two micro-kernels, chosen by which wastes fewer vector lanes:
+- "channels": vectors over W output channels (the filter packed so they are
+  contiguous), a tile of W positions x TO channel vectors in registers, each
+  reduction step TO vector loads, W broadcasts and W*TO fmas; the tile is then
+  transposed in registers (log2 W shuffle stages) so each channel's W
+  positions are stored as one vector. Positions run over the output grids of
+  all images flattened, so lanes idle only in the very last tile. Any stride.
+- "positions" (step 1 only, for few output channels): vectors over positions
+  of the grid flattened with the source's row length (outputs past a row's end
+  are computed and dropped), a tile of OB channels x NV vectors, each step NV
+  vector loads, OB broadcasts of filter values and OB*NV fmas.
+Either way the outputs are stored through the fused epilogue in a vectorised
+loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from .. import schedule as S
+from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Shuffle, Stmt, Store, Var,
+                      as_expr, block, const, linear_coeff, loop, maximum, minimum, substitute)
+from .harness import Space
+from .simd import host_simd
+
+#: Below this much work (~0.1 ms on one core) a kernel stays on one thread.
+PARALLEL_MIN_FLOPS = 2e7
+#: Tap loops are unrolled while a reduction step stays under this many vector fmas.
+UNROLL_FMAS = 128
+#: Registers kept free of accumulators (filter vectors, broadcasts, addresses).
+FREE_REGISTERS = 6
+
+Epilogue = Callable[[Expr, tuple[Expr, ...]], Expr]
+#: (b, c, row, col) -> flat element index into a source buffer.
+SrcIndex = Callable[[Expr, Expr, Expr, Expr], Expr]
+#: (b, o, gh, gw) -> the output tensor's index of that correlation output.
+OutCoords = Callable[[Expr, Expr, Expr, Expr], tuple[Expr, ...]]
+#: (phase, o, c, th, tw) -> the filter value, an expression over the caller's buffers.
+FilterValue = Callable[[Expr, Expr, Expr, Expr, Expr], Expr]
+
+
+# ---------------------------------------------------------------- geometry
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution's sizes, 1-D problems lifted to 2-D ones of height 1."""
+
+    rank: int
+    batch: int
+    cin: int
+    cout: int
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    out: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+
+    @staticmethod
+    def of(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
+           padding: Sequence[Sequence[int]], op: str = "conv") -> "ConvGeometry":
+        rank = len(x_shape) - 2
+        if rank not in (1, 2) or len(w_shape) != rank + 2 or len(stride) != rank or len(padding) != rank:
+            raise NotImplementedError(
+                f"{op}: native kernels cover 1-D and 2-D convolutions, got input {tuple(x_shape)}, "
+                f"weight {tuple(w_shape)}, stride {tuple(stride)}")
+        lift = (lambda t, fill: (fill,) + tuple(t)) if rank == 1 else (lambda t, fill: tuple(t))
+        size, kernel = lift(x_shape[2:], 1), lift(w_shape[2:], 1)
+        strides, pads = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0))
+        out = tuple((n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(size, kernel, strides, pads))
+        if min(out) < 1:
+            raise ValueError(f"{op}: kernel {tuple(w_shape[2:])} is larger than the padded input {tuple(x_shape)}")
+        return ConvGeometry(rank, x_shape[0], x_shape[1], w_shape[0], size, kernel, out, strides, pads)
+
+    def at(self, buf: Buffer, b: Expr, c: Expr, row: Expr, col: Expr) -> Expr:
+        """Flat index of spatial element (row, col) of an (N, C, *spatial) buffer of this rank."""
+        return buf.index(b, c, col) if self.rank == 1 else buf.index(b, c, row, col)
+
+    def coords(self, b: Expr, c: Expr, row: Expr, col: Expr) -> tuple[Expr, ...]:
+        return (b, c, col) if self.rank == 1 else (b, c, row, col)
+
+    @property
+    def padded(self) -> bool:
+        return any(lo or hi for lo, hi in self.padding)
+
+
+# ---------------------------------------------------------------- the correlation
+
+@dataclass(frozen=True)
+class Correlation:
+    """out[b, o, g] = sum over c, t of src[b, c, g*step + t*dilation + shift] * filt[o, c, t]
+    for b < batch, o < outs, c < chans, g in `grid`, t in `taps`.
+
+    With `phases` > 1 the kernel runs that many correlations of the same taps;
+    `grid`, `shift` and `out_at` may then use variables named in `phase_vars`,
+    each given as a function of the phase index, and `grid_max` bounds `grid`.
+    `filt` is the packed filter (pack_filter); `src_at` and `out_at` say where
+    a source element and an output live.
+    """
+
+    batch: int
+    chans: int
+    outs: int
+    grid: tuple[ExprLike, ExprLike]
+    taps: tuple[int, int]
+    src: Buffer
+    src_at: SrcIndex
+    filt: Buffer
+    out: Buffer
+    out_at: OutCoords
+    flops: int
+    step: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    shift: tuple[ExprLike, ExprLike] = (0, 0)
+    phases: int = 1
+    phase_vars: tuple[tuple[str, Callable[[Expr], Expr]], ...] = ()
+    grid_max: Optional[tuple[int, int]] = None
+
+    @property
+    def bound(self) -> tuple[int, int]:
+        """Static upper bounds of the grid."""
+        return self.grid_max or (int(self.grid[0]), int(self.grid[1]))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which micro-kernel and its register tile.
+
+    kind "channels": `count` vectors of `lanes` output channels x `lanes` positions;
+    kind "positions": `block` output channels x `count` vectors of `lanes` positions.
+    """
+
+    kind: str
+    lanes: int
+    count: int
+    block: int
+
+    @property
+    def positions(self) -> int:
+        return self.lanes if self.kind == "channels" else self.lanes * self.count
+
+
+def plan_for(dtype: str, outs: int, grid_w: int, row_len: Optional[int], micro: Optional[str] = None) -> Plan:
+    """The micro-kernel that keeps more lanes busy, or the one `micro` names. `row_len`
+    is the source row length when the positions kernel is possible (step 1), else None."""
+    simd = host_simd()
+    W = simd.lanes(dtype)
+    vectors = max(1, min((simd.registers - FREE_REGISTERS) // W, -(-outs // W)))
+    channels = Plan("channels", W, vectors, W * vectors)
+    if micro not in (None, "channels", "positions"):
+        raise ValueError(f"unknown micro-kernel {micro!r}")
+    if micro == "positions" and row_len is None:
+        raise ValueError("the positions micro-kernel needs step 1")
+    if micro == "channels" or row_len is None:
+        return channels
+    busy_channels = outs / (-(-outs // W) * W)
+    busy_positions = grid_w / row_len
+    if micro is None and busy_positions <= busy_channels:
+        return channels
+    budget = simd.registers - 8
+    ob = min(outs, max(1, budget // 4))
+    return Plan("positions", W, max(2, min(12, budget // ob)), ob)
+
+
+def transpose(rows: list[Expr], stage: Callable[[int, int, Expr], Stmt],
+              load: Callable[[int, int], Expr]) -> list[Stmt]:
+    """Statements transposing W vectors of W lanes: lane j of `rows[r]` becomes lane r
+    of result j. Each of the log2 W stages swaps the off-diagonal blocks of every
+    2b x 2b block with one shuffle per row; `stage(k, r, value)` stores row r of
+    stage k and `load(k, r)` reads it back (registers in practice)."""
+    width = len(rows)
+    out: list[Stmt] = []
+    cur, b, k = list(rows), width // 2, 0
+    while b >= 1:
+        lo = tuple(j if j & b == 0 else width + j - b for j in range(width))
+        hi = tuple(j + b if j & b == 0 else width + j for j in range(width))
+        for r in range(width):
+            if r & b == 0:
+                out.append(stage(k, r, Shuffle(cur[r], cur[r + b], lo)))
+                out.append(stage(k, r + b, Shuffle(cur[r], cur[r + b], hi)))
+        cur = [load(k, r) for r in range(width)]
+        b, k = b // 2, k + 1
+    return out
+
+
+class _Nest:
+    """What both micro-kernels share: the parallel loop over work items (phase,
+    output-channel block, image, chunk of tiles), tap unrolling, tile loop."""
+
+    def __init__(self, spec: Correlation, plan: Plan, threads: int, per_image: bool, tiles: Expr, tiles_max: int):
+        self.spec, self.plan = spec, plan
+        NOB = -(-spec.outs // plan.block)
+        self.NI = spec.batch if per_image else 1
+        base = spec.phases * NOB * self.NI
+        self.parallel = threads > 1 and spec.flops >= PARALLEL_MIN_FLOPS
+        nqc = min(tiles_max, -(-4 * threads // base)) if self.parallel and base < 4 * threads else 1
+        self.TPC = -(-tiles_max // nqc) if tiles_max else 1
+        self.NQC = -(-tiles_max // self.TPC) if tiles_max else 1
+        self.items = base * self.NQC
+        self.it = it = Var("it")
+        self.phase = it // (NOB * self.NI * self.NQC) if spec.phases > 1 else const(0)
+        self.ob = (it // (self.NI * self.NQC)) % NOB if NOB > 1 else const(0)
+        self.img = (it // self.NQC) % self.NI if self.NI > 1 else const(0)
+        self.qc = it % self.NQC if self.NQC > 1 else const(0)
+        self.tiles = tiles
+        TH, TW = spec.taps
+        per_tap = (plan.lanes if plan.kind == "channels" else plan.block) * plan.count   # fmas per tap
+        self.unroll_w = TW * per_tap <= UNROLL_FMAS
+        self.unroll_h = self.unroll_w and TH * TW * per_tap <= UNROLL_FMAS
+        self.c, self.th, self.tw = Var("c"), Var("th"), Var("tw")
+        rows = range(TH) if self.unroll_h else [self.th]
+        cols = range(TW) if self.unroll_w else [self.tw]
+        self.taps = [(as_expr(i), as_expr(j)) for i in rows for j in cols]
+
+    def reduce_over(self, steps: list[Stmt]) -> Stmt:
+        """`steps` (one reduction step, unrolled taps) in the loops over channels and other taps."""
+        nest: Stmt = block(*steps)
+        if not self.unroll_w:
+            nest = loop(self.tw, self.spec.taps[1], nest)
+        if not self.unroll_h:
+            nest = loop(self.th, self.spec.taps[0], nest)
+        return loop(self.c, self.spec.chans, nest)
+
+    def filt_origin(self) -> Expr:
+        z = const(0)
+        return self.spec.filt.index(self.phase, self.ob, self.c, z, z, z)
+
+    def filt_offset(self, i: Expr, j: Expr, lane: int) -> Expr:
+        z = const(0)
+        return self.spec.filt.index(z, z, z, i, j, const(lane))
+
+    def kernel(self, name: str, tile: Callable[[Expr], Stmt], vector_loop: str) -> Kernel:
+        tl = Var("tl")
+        tiles = loop(tl, minimum(self.TPC, self.tiles - self.qc * self.TPC), tile(tl), start=self.qc * self.TPC)
+        body: Stmt = S.vectorize(loop(self.it, self.items, tiles), vector_loop, self.plan.lanes)
+        if self.spec.phase_vars:
+            body = substitute(body, {n: fn(self.phase) for n, fn in self.spec.phase_vars})
+        if self.parallel and self.items > 1:
+            body = S.parallel(body, "it")
+        return Kernel(name, body, flops=self.spec.flops)
+
+
+def correlate(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int = 1) -> Kernel:
+    """The kernel computing `spec` with `plan`'s micro-kernel; each output is stored
+    as finish(value, its index in spec.out)."""
+    if spec.filt.shape[-1] != plan.block:
+        raise ValueError(f"{name}: filter packed {spec.filt.shape[-1]} channels wide, the plan needs {plan.block}")
+    if plan.kind == "positions":
+        return _by_positions(spec, plan, dtype, finish, name, threads)
+    return _by_channels(spec, plan, dtype, finish, name, threads)
+
+
+def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int) -> Kernel:
+    W, TO, VO = plan.lanes, plan.count, plan.block
+    B, O = spec.batch, spec.outs
+    GH, GW = (as_expr(n) for n in spec.grid)
+    plane = GH * GW
+    Q = plane * B                        # positions of all images, flattened
+    nest = _Nest(spec, plan, threads, False, (Q + (W - 1)) // W, -(-spec.bound[0] * spec.bound[1] * B // W))
+    zero = const(0.0, dtype)
+
+    def decode(q: Expr) -> tuple[Expr, Expr, Expr]:
+        return q // plane, (q // GW) % GH, q % GW
+
+    # an image's outputs of one channel are consecutive in the output: a tile within one
+    # image stores each channel as one vector
+    probe = spec.out.index(*spec.out_at(Var("pb"), Var("po"), Var("pgh"), Var("pgw")))
+    contiguous = (isinstance(spec.grid[1], int) and linear_coeff(probe, "pgw") == 1
+                  and linear_coeff(probe, "pgh") == spec.grid[1])
+    acc = Buffer("acc", dtype, (W * TO * W,), scope="local")
+    stages = [Buffer(f"tr{k}", dtype, (W * W,), scope="local") for k in range(2)]
+    tile = Buffer("tile", dtype, (VO * W,), scope="local")
+    slot = lambda p, t: const((p * TO + t) * W)  # noqa: E731 - acc index of position p, channel vector t
+    (sh, sw), (dh, dw), (fh, fw) = spec.step, spec.dilation, spec.shift
+    xb, fb, z = Var("xb"), Var("fb"), const(0)
+
+    def reduction(q0: Expr) -> Stmt:
+        """acc = sums at positions q0 .. q0+W-1; positions past the grid repeat its
+        last one (computed, never stored)."""
+        steps = []
+        for p in range(W):
+            b, gh, gw = decode(minimum(q0 + p, Q - 1))
+            origin = spec.src_at(b, nest.c, gh * sh + fh, gw * sw + fw)
+            for t in range(TO):
+                value: Expr = Load(acc, slot(p, t), W)
+                for i, j in nest.taps:
+                    xs = Load(spec.src, xb + spec.src_at(z, z, i * dh, j * dw))
+                    wv = Load(spec.filt, fb + nest.filt_offset(i, j, t * W), W)
+                    value = Fma(Broadcast(xs, W), wv, value)
+                steps.append(Store(acc, slot(p, t), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
+        init = [Store(acc, slot(p, t), Broadcast(zero, W)) for p in range(W) for t in range(TO)]
+        return block(*init, nest.reduce_over(steps))
+
+    def flip() -> list[Stmt]:
+        """tile[o * W + p] = the sum of position p, channel o (a register transpose per vector)."""
+        out: list[Stmt] = []
+        last = (W - 1).bit_length() - 1
+        for t in range(TO):
+            def stage(k, r, value, t=t):
+                if k == last:
+                    return Store(tile, const((t * W + r) * W), value)
+                return Store(stages[k % 2], const(r * W), value)
+
+            out += transpose([Load(acc, slot(p, t), W) for p in range(W)], stage,
+                             lambda k, r: Load(stages[k % 2], const(r * W), W))
+        return out
+
+    def store(q0: Expr) -> Stmt:
+        j, p = Var("j"), Var("p")
+        o, q = nest.ob * VO + j, q0 + p
+        count = minimum(W, Q - q0)
+
+        def each(index: Expr, coords: tuple[Expr, ...]) -> Stmt:
+            value = finish(Load(tile, j * W + p), coords)
+            return loop(j, minimum(VO, O - nest.ob * VO), loop(p, count, Store(spec.out, index, value)))
+
+        b, gh, gw = decode(q)
+        coords = spec.out_at(b, o, gh, gw)
+        scattered = each(spec.out.index(*coords), coords)
+        if not contiguous:
+            return scattered
+        b0 = q0 // plane
+        at = q - b0 * plane
+        coords = spec.out_at(b0, o, at // GW, at % GW)
+        along = each(spec.out.index(*spec.out_at(b0, o, z, z)) + at, coords)
+        return If(b0.eq((q0 + count - 1) // plane), along, scattered)
+
+    return nest.kernel(name, lambda tl: block(reduction(tl * W), *flip(), store(tl * W)), "p")
+
+
+def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int) -> Kernel:
+    W, NV, OB = plan.lanes, plan.count, plan.block
+    TILE = W * NV
+    if spec.step != (1, 1) or spec.src_at(const(0), const(0), const(0), const(1)) != const(1):
+        raise ValueError(f"{name}: the positions kernel needs step 1 and unit column stride")
+    RS = spec.src_at(const(0), const(0), const(1), const(0)).value
+    GH, GW = (as_expr(n) for n in spec.grid)
+    span = (GH - 1) * RS + GW            # positions u = gh * RS + gw, gw < GW kept
+    span_max = (spec.bound[0] - 1) * RS + spec.bound[1]
+    nest = _Nest(spec, plan, threads, True, (span + (TILE - 1)) // TILE, -(-span_max // TILE))
+    zero = const(0.0, dtype)
+    acc = Buffer("acc", dtype, (OB * TILE,), scope="local")
+    tile = Buffer("tile", dtype, (OB * TILE,), scope="local")
+    slot = lambda o, v: const(o * TILE + v * W)  # noqa: E731
+    (dh, dw), (fh, fw) = spec.dilation, spec.shift
+    xb, fb, z = Var("xb"), Var("fb"), const(0)
+
+    def reduction(u0: Expr) -> Stmt:
+        origin = spec.src_at(nest.img, nest.c, as_expr(fh), as_expr(fw)) + u0
+        steps = []
+        for o in range(OB):
+            for v in range(NV):
+                value: Expr = Load(acc, slot(o, v), W)
+                for i, j in nest.taps:
+                    xv = Load(spec.src, xb + spec.src_at(z, z, i * dh, j * dw) + v * W, W)
+                    f = Load(spec.filt, fb + nest.filt_offset(i, j, o))
+                    value = Fma(Broadcast(f, W), xv, value)
+                steps.append(Store(acc, slot(o, v), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
+        init = [Store(acc, slot(o, v), Broadcast(zero, W)) for o in range(OB) for v in range(NV)]
+        keep = [Store(tile, slot(o, v), Load(acc, slot(o, v), W)) for o in range(OB) for v in range(NV)]
+        return block(*init, nest.reduce_over(steps), *keep)
+
+    def store(u0: Expr) -> Stmt:
+        """Each kept position of the tile, row by row."""
+        j, r, g = Var("j"), Var("r"), Var("g")
+        row0 = u0 // RS
+        rows = minimum(GH - 1, (u0 + (TILE - 1)) // RS) - row0 + 1
+        gh = row0 + r
+        lo = maximum(u0 - gh * RS, 0)
+        hi = minimum(GW, u0 + TILE - gh * RS)
+        o = nest.ob * OB + j
+        coords = spec.out_at(nest.img, o, gh, g)
+        value = finish(Load(tile, j * TILE + gh * RS + g - u0), coords)
+        return loop(j, minimum(OB, spec.outs - nest.ob * OB), loop(r, rows, loop(
+            g, hi - lo, Store(spec.out, spec.out.index(*coords), value), start=lo)))
+
+    return nest.kernel(name, lambda tl: block(reduction(tl * TILE), store(tl * TILE)), "g")
+
+
+def slack_rows(plan: Plan, row_len: int) -> int:
+    """Rows past a source plane the positions kernel may read (values unused)."""
+    return 0 if plan.kind == "channels" else plan.positions // row_len + 2
+
+
+# ---------------------------------------------------------------- packing
+
+def cast_to(value: Expr, dtype: str) -> Expr:
+    return value if value.type.dtype == dtype else Cast(value, dtype)
+
+
+def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, taps: tuple[int, int],
+                value_at: FilterValue, plan: Plan) -> tuple[Buffer, Kernel]:
+    """filt[ph, ob, c, th, tw, j] = value_at(ph, ob*block + j, c, th, tw), zero past `outs`:
+    a micro-kernel step then reads its channels contiguously."""
+    VO, NOB = plan.block, -(-outs // plan.block)
+    filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
+    ph, ob, c, th, tw, j, z = (Var(n) for n in ("ph", "ob", "c", "th", "tw", "j", "z"))
+    valid = minimum(VO, outs - ob * VO)
+    at = (ph, ob, c, th, tw)
+    copy = loop(j, valid, filt.store(at + (j,), cast_to(value_at(ph, ob * VO + j, c, th, tw), dtype)))
+    pad = loop(z, VO - valid, filt.store(at + (z,), const(0.0, dtype)), start=valid)
+    body = loop(ph, phases, loop(ob, NOB, loop(c, chans, loop(th, taps[0], loop(tw, taps[1], block(copy, pad))))))
+    return filt, Kernel(space.name("pack_filter"), S.vectorize(body, "j", host_simd().lanes(dtype)))
+
+
+def pad_copy(space: Space, dtype: str, shape: tuple[int, int, int, int], value_at: SrcIndex,
+             size: tuple[int, int], shift: tuple[int, int], threads: int = 1) -> tuple[Buffer, Kernel]:
+    """dst[b, c, i, j] = value_at(b, c, i - shift_h, j - shift_w) where that lies inside the
+    source's `size`, else 0; dst has `shape` (B, C, L, M)."""
+    B, C, L, M = shape
+    dst = space.workspace("padded", dtype, shape)
+    (H, Wd), (ah, aw) = size, shift
+    ilo = min(max(ah, 0), L)
+    ihi = min(max(ah + H, ilo), L)
+    jlo = min(max(aw, 0), M)
+    jhi = min(max(aw + Wd, jlo), M)
+    b, c = Var("b"), Var("c")
+    zero = const(0.0, dtype)
+    i0, i1, i2, ja, jb, jc, jz0, jz2 = (Var(n) for n in ("i0", "i1", "i2", "ja", "jb", "jc", "jz0", "jz2"))
+    copy_row = block(
+        loop(ja, jlo, dst.store((b, c, i1, ja), zero)),
+        loop(jb, jhi - jlo, dst.store((b, c, i1, jb), cast_to(value_at(b, c, i1 - ah, jb - aw), dtype)), start=jlo),
+        loop(jc, M - jhi, dst.store((b, c, i1, jc), zero), start=jhi))
+    body = loop(b, B, loop(c, C, block(
+        loop(i0, ilo, loop(jz0, M, dst.store((b, c, i0, jz0), zero))),
+        loop(i1, ihi - ilo, copy_row, start=ilo),
+        loop(i2, L - ihi, loop(jz2, M, dst.store((b, c, i2, jz2), zero)), start=ihi))))
+    lanes = host_simd().lanes(dtype)
+    for name in ("jz0", "jz2", "ja", "jb", "jc"):
+        body = S.vectorize(body, name, lanes)
+    if threads > 1 and B > 1 and B * C * L * M >= 1 << 18:
+        body = S.parallel(body, "b")
+    return dst, Kernel(space.name("pad"), body)
+
+
+def fill_kernel(name: str, out: Buffer, grid: tuple[ExprLike, ...], coords: Callable[..., tuple[Expr, ...]],
+                value: Expr, finish: Epilogue) -> Kernel:
+    """out[coords(*g)] = finish(value, coords(*g)) for every g in `grid`."""
+    vars_ = [Var(f"g{k}") for k in range(len(grid))]
+    idx = coords(*vars_)
+    body: Stmt = Store(out, out.index(*idx), finish(value, idx))
+    for v, n in reversed(list(zip(vars_, grid))):
+        body = loop(v, n, body)
+    return Kernel(name, S.vectorize(body, vars_[-1].name, host_simd().lanes(out.dtype)))
+
+
+def finisher(epilogue: Optional[Epilogue], out_dtype: str) -> Epilogue:
+    """The epilogue, or a cast to the output's dtype when there is none."""
+    if epilogue is not None:
+        return epilogue
+    return lambda value, idx: cast_to(value, out_dtype)
+
+
+# ---------------------------------------------------------------- the three ops
+
+def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
+                 space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
+                 threads: int = 1, micro: Optional[str] = None) -> list[Kernel]:
+    """Kernels computing out = finish(conv(x, w)) for x (N, Cin, *size), w (Cout, Cin, *kernel).
+
+    `dtype` is the accumulation dtype (the op's result dtype; default out's); `threads`
+    how many threads to plan for; `micro` forces a micro-kernel (else chosen by shape).
+    """
+    dtype = dtype or out.dtype
+    g = ConvGeometry.of(x.shape, w.shape, stride, padding)
+    (plh, phh), (plw, phw) = g.padding
+    rows, cols = g.size[0] + plh + phh, g.size[1] + plw + phw
+    plan = plan_for(dtype, g.cout, g.out[1], cols if g.stride == (1, 1) else None, micro)
+    kernels = []
+    if g.padded or x.dtype != dtype or plan.kind == "positions":
+        shape = (g.batch, g.cin, rows + slack_rows(plan, cols), cols)
+        src, k = pad_copy(space, dtype, shape, lambda b, c, i, j: Load(x, g.at(x, b, c, i, j)),
+                          g.size, (plh, plw), threads)
+        kernels.append(k)
+        src_at = lambda b, c, i, j: src.index(b, c, i, j)  # noqa: E731
+    else:
+        src, src_at = x, lambda b, c, i, j: g.at(x, b, c, i, j)  # noqa: E731
+    filt, k = pack_filter(space, dtype, 1, g.cout, g.cin, g.kernel,
+                          lambda ph, o, c, i, j: Load(w, g.at(w, o, c, i, j)), plan)
+    kernels.append(k)
+    flops = 2 * g.batch * g.cout * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
+    spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out, g.coords, flops,
+                       step=g.stride)
+    kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv"), threads))
+    return kernels
+
+
+def conv_weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
+                     space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
+                     threads: int = 1) -> list[Kernel]:
+    """Kernels computing out = finish(dL/dw) of conv(x, w) given gy = dL/dy; out is (Cout, Cin, *kernel)."""
+    dtype = dtype or out.dtype
+    g = ConvGeometry.of(x.shape, out.shape, stride, padding)
+    plan = plan_for(dtype, g.cout, g.kernel[1], None)
+    kernels = []
+    # only the padded rows and columns some output pixel reaches
+    rows = (g.out[0] - 1) * g.stride[0] + g.kernel[0]
+    cols = (g.out[1] - 1) * g.stride[1] + g.kernel[1]
+    if g.padded or x.dtype != dtype:
+        src, k = pad_copy(space, dtype, (g.batch, g.cin, rows, cols),
+                          lambda b, c, i, j: Load(x, g.at(x, b, c, i, j)), g.size,
+                          (g.padding[0][0], g.padding[1][0]), threads)
+        kernels.append(k)
+        src_at = lambda c, n, i, j: src.index(n, c, i, j)  # noqa: E731
+    else:
+        src, src_at = x, lambda c, n, i, j: g.at(x, n, c, i, j)  # noqa: E731
+    filt, k = pack_filter(space, dtype, 1, g.cout, g.batch, g.out,
+                          lambda ph, o, n, i, j: Load(gy, g.at(gy, n, o, i, j)), plan)
+    kernels.append(k)
+    flops = 2 * g.batch * g.cout * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
+    spec = Correlation(g.cin, g.batch, g.cout, g.kernel, g.out, src, src_at, filt, out,
+                       lambda c, o, i, j: g.coords(o, c, i, j), flops, dilation=g.stride)
+    kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv_wgrad"), threads))
+    return kernels
+
+
+@dataclass(frozen=True)
+class Phases:
+    """The stride phases r0 .. r0+count-1 of one axis that have `taps` kernel taps.
+
+    Phase r holds the input pixels i*s + r - pad_lo for i = first(r) .. first(r)+size(r)-1,
+    reached by the taps r, r+s, ..., r+s*(taps-1).
+    """
+
+    r0: int
+    count: int
+    taps: int
+    stride: int
+    pad_lo: int
+    length: int
+
+    def first(self, r: Expr) -> Expr:
+        return (self.pad_lo - r + (self.stride - 1)) // self.stride
+
+    def size(self, r: Expr) -> Expr:
+        return maximum((self.length - 1 + self.pad_lo - r) // self.stride - self.first(r) + 1, 0)
+
+    def bounds(self) -> tuple[int, int, int]:
+        """(most pixels of a phase, least first, most first) over this group."""
+        rs = range(self.r0, self.r0 + self.count)
+        first = [-(-(self.pad_lo - r) // self.stride) for r in rs]
+        size = [max(0, (self.length - 1 + self.pad_lo - r) // self.stride - f + 1) for r, f in zip(rs, first)]
+        return max(size), min(first), max(first)
+
+
+def phase_groups(length: int, kernel: int, stride: int, pad_lo: int) -> list[Phases]:
+    """The phases of one axis grouped by tap count (at most two groups)."""
+    groups: list[Phases] = []
+    for r in range(stride):
+        taps = max(0, -(-(kernel - r) // stride))
+        if groups and groups[-1].taps == taps:
+            last = groups[-1]
+            groups[-1] = Phases(last.r0, last.count + 1, taps, stride, pad_lo, length)
+        else:
+            groups.append(Phases(r, 1, taps, stride, pad_lo, length))
+    return groups
+
+
+def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
+                    space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
+                    threads: int = 1, micro: Optional[str] = None) -> list[Kernel]:
+    """Kernels computing out = finish(dL/dx) of conv(x, w) given gy = dL/dy; out is (N, Cin, *size).
+
+    Phase r of an axis (taps k = r + s*t, t < T): dx[i*s + r - pad] = sum over t of
+    gy[i - t] * w[r + s*t], a stride-1 correlation over gy zero padded by A = (most
+    taps of any phase) - 1, with the taps flipped: source row u + v + first(r) for
+    position u = i - first(r) and flipped tap v = T - 1 - t.
+    """
+    dtype = dtype or out.dtype
+    g = ConvGeometry.of(out.shape, w.shape, stride, padding)
+    finish = finisher(epilogue, out.dtype)
+    axes = [phase_groups(n, k, s, lo) for n, k, s, (lo, _) in zip(g.size, g.kernel, g.stride, g.padding)]
+    A = [max(p.taps for p in groups) - 1 for groups in axes]
+    # source rows read: u + v + shift < size + first + A over every group
+    extent = [max(p.bounds()[0] + p.bounds()[2] + a for p in groups) for groups, a in zip(axes, A)]
+    plan = plan_for(dtype, g.cin, max(p.bounds()[0] for p in axes[1]), extent[1], micro)
+    kernels: list[Kernel] = []
+    src_holder: list[Buffer] = []
+
+    def source() -> Buffer:
+        if not src_holder:
+            shape = (g.batch, g.cout, extent[0] + slack_rows(plan, extent[1]), extent[1])
+            buf, k = pad_copy(space, dtype, shape, lambda b, c, i, j: Load(gy, g.at(gy, b, c, i, j)),
+                              g.out, tuple(A), threads)
+            kernels.append(k)
+            src_holder.append(buf)
+        return src_holder[0]
+
+    rh, rw = Var("rh"), Var("rw")
+    sh, sw = g.stride
+    for ph_h in axes[0]:
+        for ph_w in axes[1]:
+            def coords(n, c, i, j, ph_h=ph_h, ph_w=ph_w):
+                return g.coords(n, c, (i + ph_h.first(rh)) * g.stride[0] + rh - g.padding[0][0],
+                                (j + ph_w.first(rw)) * g.stride[1] + rw - g.padding[1][0])
+
+            nw = ph_w.count
+            phase_vars = (("rh", lambda ph, p=ph_h, nw=nw: p.r0 + ph // nw),
+                          ("rw", lambda ph, p=ph_w, nw=nw: p.r0 + ph % nw))
+            nphases = ph_h.count * nw
+            grid = (ph_h.size(rh), ph_w.size(rw))
+            grid_max = (ph_h.bounds()[0], ph_w.bounds()[0])
+            if not grid_max[0] or not grid_max[1]:
+                continue
+            if not (ph_h.taps and ph_w.taps):
+                kernels.append(_zero_phases(space.name("conv_dgrad_zero"), out, g.batch, g.cin, nphases,
+                                            phase_vars, grid, coords, dtype, finish))
+                continue
+            src = source()
+            Th, Tw = ph_h.taps, ph_w.taps
+
+            def value_at(ph, c, o, i, j, ph_h=ph_h, ph_w=ph_w, Th=Th, Tw=Tw, nw=nw):
+                r_h, r_w = ph_h.r0 + ph // nw, ph_w.r0 + ph % nw
+                return Load(w, g.at(w, o, c, (Th - 1 - i) * sh + r_h, (Tw - 1 - j) * sw + r_w))
+
+            filt, k = pack_filter(space, dtype, nphases, g.cin, g.cout, (Th, Tw), value_at, plan)
+            kernels.append(k)
+            flops = 2 * g.batch * g.cin * g.cout * Th * Tw * sum(
+                (ph_h.bounds()[0]) * (ph_w.bounds()[0]) for _ in range(nphases))
+            spec = Correlation(
+                g.batch, g.cout, g.cin, grid, (Th, Tw), src, lambda b, c, i, j, src=src: src.index(b, c, i, j),
+                filt, out, coords, flops, shift=(ph_h.first(rh) + A[0] - Th + 1, ph_w.first(rw) + A[1] - Tw + 1),
+                phases=nphases, phase_vars=phase_vars, grid_max=grid_max)
+            kernels.append(correlate(spec, plan, dtype, finish, space.name("conv_dgrad"), threads))
+    return kernels
+
+
+def _zero_phases(name: str, out: Buffer, batch: int, chans: int, phases: int, phase_vars, grid, coords,
+                 dtype: str, finish: Epilogue) -> Kernel:
+    """Pixels no kernel tap reaches (kernel smaller than the stride): finish(0)."""
+    ph = Var("zph")
+    kernel = fill_kernel(name, out, (batch, chans) + tuple(grid), coords, const(0.0, dtype), finish)
+    body = substitute(kernel.body, {n: fn(ph) for n, fn in phase_vars})
+    return Kernel(name, loop(ph, phases, body))

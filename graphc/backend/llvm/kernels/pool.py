@@ -1,0 +1,343 @@
+"""Max and average pooling kernels, forward and backward, over the last 1 or 2 axes.
+
+The leading axes (any number, any strides) form the rows of a parallel loop.
+Output pixels are split by where their window lies: windows wholly inside the
+input ("interior", a rectangle of the output grid) are computed in a loop
+vectorised over output columns with the window's taps unrolled into one
+expression and no bounds checks; windows that overlap the padding ("border",
+and every window when the kernel is large) run scalar loops over the taps they
+reach. Semantics follow the ops (graphc/ops/nn/pool.py): max pooling pads with
+-inf and propagates NaN, average pooling counts the padding (divides by the
+kernel size), the max-pool gradient goes to each window's first maximum
+(padding included in "first", NaN counting as the maximum, as numpy's argmax).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from .. import schedule as S
+from ..loopir import (Accumulate, Bin, Buffer, Expr, If, Kernel, Let, Load, Select, Stmt, Store, Un, Var, as_expr,
+                      block, const, identity, loop, maximum, minimum)
+from .conv import Epilogue, cast_to, finisher
+from .harness import Space
+from .simd import host_simd
+
+#: Windows with more taps than this are reduced by loops, not one unrolled expression.
+UNROLLED_TAPS = 16
+#: Below this many input elements a pooling kernel stays on one thread.
+PARALLEL_MIN_ELEMENTS = 1 << 19
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A pooling's sizes, 1-D problems lifted to 2-D ones of height 1; `lead` are the
+    leading (unpooled) axes."""
+
+    rank: int
+    lead: tuple[int, ...]
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    out: tuple[int, int]
+
+    @staticmethod
+    def of(x_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+           padding: Sequence[Sequence[int]], op: str = "pool") -> "PoolGeometry":
+        rank = len(kernel)
+        if rank not in (1, 2) or len(x_shape) < rank + 1:
+            raise NotImplementedError(f"{op}: native kernels pool 1 or 2 axes, got kernel {tuple(kernel)} "
+                                      f"on input {tuple(x_shape)}")
+        lift = (lambda t, fill: (fill,) + tuple(t)) if rank == 1 else (lambda t, fill: tuple(t))
+        size, kernel2 = lift(x_shape[-rank:], 1), lift(kernel, 1)
+        stride2, pads = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0))
+        out = tuple((n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(size, kernel2, stride2, pads))
+        if min(out) < 1:
+            raise ValueError(f"{op}: kernel {tuple(kernel)} is larger than the padded input {tuple(x_shape)}")
+        return PoolGeometry(rank, tuple(x_shape[:-rank]), size, kernel2, stride2, pads, out)
+
+    @property
+    def rows(self) -> int:
+        return math.prod(self.lead)
+
+    @property
+    def taps(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    def lead_index(self, r: Expr) -> tuple[Expr, ...]:
+        """The leading-axes index of flat row r."""
+        out, rest = [], r
+        for k, n in enumerate(reversed(self.lead)):
+            last = k == len(self.lead) - 1
+            out.append(rest if last else rest % n)
+            rest = rest // n
+        return tuple(reversed(out))
+
+    def coords(self, r: Expr, i: Expr, j: Expr) -> tuple[Expr, ...]:
+        return self.lead_index(r) + ((j,) if self.rank == 1 else (i, j))
+
+    def at(self, buf: Buffer, r: Expr, i: Expr, j: Expr) -> Expr:
+        return buf.index(*self.coords(r, i, j))
+
+    def interior(self, axis: int) -> tuple[int, int]:
+        """Output indices [lo, hi) along `axis` whose windows lie inside the input."""
+        n, k, s, (pad, _) = self.size[axis], self.kernel[axis], self.stride[axis], self.padding[axis]
+        lo = min(-(-pad // s), self.out[axis])
+        hi = max(lo, min(self.out[axis], (n - k + pad) // s + 1))
+        return lo, hi
+
+    def reach(self, axis: int, o: Expr) -> tuple[Expr, Expr]:
+        """Taps [lo, hi) of output index o's window along `axis` that lie inside the input."""
+        n, k, s, (pad, _) = self.size[axis], self.kernel[axis], self.stride[axis], self.padding[axis]
+        return maximum(pad - o * s, 0), minimum(k, n + pad - o * s)
+
+    def pixel(self, axis: int, o: Expr, k: Expr) -> Expr:
+        """Input index along `axis` of tap k of output index o's window."""
+        return o * self.stride[axis] + k - self.padding[axis][0]
+
+
+class _Windows:
+    """Loops over the output pixels of one row, interior ones vectorised, with a
+    statement builder per kind of window."""
+
+    def __init__(self, g: PoolGeometry, dtype: str, threads: int, narrow: bool = False):
+        self.g, self.dtype = g, dtype
+        self.r = Var("r")
+        self.unrolled = g.taps <= UNROLLED_TAPS
+        self.lanes = host_simd().lanes(dtype)
+        # lanes of the interior loop: with `narrow`, rows narrower than a register use a
+        # narrower vector (worth it where the scalar tail is costly, as max's NaN logic)
+        width = g.interior(1)[1] - g.interior(1)[0]
+        self.interior_lanes = max(2, min(self.lanes, 1 << max(1, width.bit_length() - 1))) if narrow else self.lanes
+        self.parallel = threads > 1 and g.rows > 1 and g.rows * g.size[0] * g.size[1] >= PARALLEL_MIN_ELEMENTS
+
+    def taps(self) -> list[tuple[int, int]]:
+        return [(i, j) for i in range(self.g.kernel[0]) for j in range(self.g.kernel[1])]
+
+    def over(self, interior: Callable[[Expr, Expr], Stmt], border: Callable[[Expr, Expr], Stmt]) -> Stmt:
+        """interior(oh, ow) on the interior rectangle (vectorised over ow), border(oh, ow)
+        on the other pixels (and everywhere when windows are too large to unroll)."""
+        g = self.g
+        (ra, rb), (ca, cb) = g.interior(0), g.interior(1)
+        if not self.unrolled or ra == rb or ca == cb:
+            ra = rb = ca = cb = 0
+        oh, ow = Var("oh"), Var("ow")
+        bh, bw, lw, rw = Var("bh"), Var("bw"), Var("lw"), Var("rw")
+        full_rows = lambda v, start, stop: loop(v, stop - start, loop(bw, g.out[1], border(v, bw)), start=start)  # noqa
+        middle = None
+        if rb > ra:
+            middle = loop(oh, rb - ra, block(
+                loop(lw, ca, border(oh, lw)) if ca else None,
+                S.vectorize(loop(ow, cb - ca, interior(oh, ow), start=ca), "ow", self.interior_lanes),
+                loop(rw, g.out[1] - cb, border(oh, rw), start=cb) if cb < g.out[1] else None), start=ra)
+        return block(full_rows(bh, 0, ra) if ra else None, middle,
+                     full_rows(Var("bb"), rb, g.out[0]) if rb < g.out[0] else None)
+
+    def per_row(self, body: Stmt, name: str, flops: int) -> Kernel:
+        nest = loop(self.r, self.g.rows, body)
+        if self.parallel:
+            nest = S.parallel(nest, "r")
+        return Kernel(name, nest, flops=flops)
+
+    def scalar_window(self, oh: Expr, ow: Expr, visit: Callable[[Expr, Expr], Stmt]) -> Stmt:
+        """visit(kh, kw) for each tap of the window that lies inside the input."""
+        g = self.g
+        (h0, h1), (w0, w1) = g.reach(0, oh), g.reach(1, ow)
+        kh, kw = Var("kh"), Var("kw")
+        return loop(kh, h1 - h0, loop(kw, w1 - w0, visit(kh, kw), start=w0), start=h0)
+
+
+def _reduce_op(kind: str) -> str:
+    if kind not in ("max", "avg"):
+        raise ValueError(f"unknown pooling {kind!r}")
+    return "max" if kind == "max" else "add"
+
+
+def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
+                 padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
+                 epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+    """out = finish(max or mean over each window of x); kind is "max" or "avg"."""
+    dtype = dtype or out.dtype
+    g = PoolGeometry.of(x.shape, kernel, stride, padding, f"{kind}_pool")
+    op, finish = _reduce_op(kind), finisher(epilogue, out.dtype)
+    win = _Windows(g, dtype, threads, narrow=kind == "max")
+    r = win.r
+    scale = const(1.0 / g.taps, dtype)
+    done = (lambda v: v) if kind == "max" else (lambda v: v * scale)  # noqa: E731
+
+    def load(oh, ow, kh, kw):
+        return cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
+
+    def interior(oh, ow):
+        value = None
+        for kh, kw in win.taps():
+            v = load(oh, ow, as_expr(kh), as_expr(kw))
+            value = v if value is None else Bin(op, value, v)
+        idx = g.coords(r, oh, ow)
+        return Store(out, out.index(*idx), finish(done(value), idx))
+
+    acc = Buffer("acc", dtype, (1,), scope="local")
+
+    def border(oh, ow):
+        idx = g.coords(r, oh, ow)
+        return block(
+            Store(acc, const(0), identity(op, dtype)),
+            win.scalar_window(oh, ow, lambda kh, kw: Accumulate(acc, const(0), op, load(oh, ow, kh, kw))),
+            Store(out, out.index(*idx), finish(done(Load(acc, const(0))), idx)))
+
+    flops = g.rows * g.out[0] * g.out[1] * g.taps
+    return [win.per_row(win.over(interior, border), space.name(f"{kind}_pool"), flops)]
+
+
+def first_max(values: list[Expr]) -> Expr:
+    """The index (int32) of the first maximum of a window's tap values in row-major
+    order, NaN counting as the maximum (numpy's argmax). Each running best is bound
+    once by a Let, so the expression stays linear in the number of taps."""
+    dtype = values[0].type.dtype
+    best_v, best_k = Var("bv0", dtype), Var("bk0", "int32")
+
+    def fold(t: int, bv: Var, bk: Var) -> Expr:
+        if t == len(values):
+            return bk
+        v, nv, nk = Var(f"v{t}", dtype), Var(f"bv{t}", dtype), Var(f"bk{t}", "int32")
+        take = Bin("or", v.gt(bv), Bin("and", v.ne(v), bv.eq(bv)))
+        return Let(v, values[t], Let(nv, Select(take, v, bv), Let(nk, Select(take, const(t, "int32"), bk),
+                                                                  fold(t + 1, nv, nk))))
+
+    return Let(best_v, values[0], Let(best_k, const(0, "int32"), fold(1, best_v, best_k)))
+
+
+def max_pool_grad(x: Buffer, gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
+                  padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
+                  epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+    """out = finish(gx): each window's gy added at the window's first maximum in x."""
+    return _scatter_grad("max", x, gy, out, kernel, stride, padding, space, dtype, epilogue, threads)
+
+
+def avg_pool_grad(gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
+                  padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
+                  epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+    """out = finish(gx): each window's gy spread evenly over its kernel (padding included)."""
+    return _scatter_grad("avg", None, gy, out, kernel, stride, padding, space, dtype, epilogue, threads)
+
+
+def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kernel, stride, padding,
+                  space: Space, dtype: Optional[str], epilogue: Optional[Epilogue], threads: int) -> list[Kernel]:
+    """gx = 0, then every window adds its share of gy to the pixels it picks, then
+    gx = finish(gx); one row (leading index) at a time, so rows run in parallel."""
+    dtype = dtype or out.dtype
+    g = PoolGeometry.of(out.shape, kernel, stride, padding, f"{kind}_pool_grad")
+    win = _Windows(g, dtype, threads, narrow=kind == "max")
+    r = win.r
+    gx = out if out.dtype == dtype else space.workspace("gx", dtype, out.shape)
+    zero = const(0.0, dtype)
+
+    def gx_at(oh, ow, kh, kw):
+        return gx.index(*g.coords(r, g.pixel(0, oh, kh), g.pixel(1, ow, kw)))
+
+    def grad(oh, ow):
+        v = cast_to(Load(gy, gy.index(*g.coords(r, oh, ow))), dtype)
+        return v if kind == "max" else v * const(1.0 / g.taps, dtype)
+
+    def xval(oh, ow, kh, kw):
+        return cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
+
+    pick = space.scratch("argmax", "int32", g.out) if kind == "max" and win.unrolled else None
+
+    def interior(oh, ow):
+        taps = win.taps()
+        if kind == "avg":
+            return block(*(Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)) for kh, kw in taps))
+        at = pick.index(oh, ow)
+        first = Store(pick, at, first_max([xval(oh, ow, as_expr(kh), as_expr(kw)) for kh, kw in taps]))
+        return block(first, *(Accumulate(gx, gx_at(oh, ow, kh, kw), "add",
+                                         Select(Load(pick, at).eq(const(t, "int32")), grad(oh, ow), zero))
+                              for t, (kh, kw) in enumerate(taps)))
+
+    found = Buffer("found", "bool", (1,), scope="local")
+    top = Buffer("top", dtype, (1,), scope="local")
+
+    def border(oh, ow):
+        if kind == "avg":
+            return win.scalar_window(oh, ow, lambda kh, kw: Accumulate(gx, gx_at(oh, ow, kh, kw), "add",
+                                                                       grad(oh, ow)))
+        return _first_max_scalar(g, win, oh, ow, lambda kh, kw: xval(oh, ow, kh, kw),
+                                 lambda kh, kw: Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)),
+                                 found, top, dtype)
+
+    h, w = Var("zh"), Var("zw")
+    plane = lambda v, body: loop(h, g.size[0], loop(v, g.size[1], body))  # noqa: E731
+    clear = plane(w, Store(gx, gx.index(*g.coords(r, h, w)), zero))
+    fw = Var("fw")
+    idx = g.coords(r, h, fw)
+    final = None
+    if epilogue is not None or gx is not out:
+        final = plane(fw, Store(out, out.index(*idx), finisher(epilogue, out.dtype)(Load(gx, gx.index(*idx)), idx)))
+    body = S.vectorize(block(clear, win.over(interior, border), final), "zw", win.lanes)
+    if final is not None:
+        body = S.vectorize(body, "fw", win.lanes)
+    flops = g.rows * g.out[0] * g.out[1] * g.taps
+    return [win.per_row(body, space.name(f"{kind}_pool_grad"), flops)]
+
+
+def _first_max_scalar(g: PoolGeometry, win: _Windows, oh: Expr, ow: Expr, value: Callable[[Expr, Expr], Expr],
+                      act: Callable[[Expr, Expr], Stmt], found: Buffer, top: Buffer, dtype: str) -> Stmt:
+    """act(kh, kw) at the window's first maximum, scanning every tap in row-major
+    order with padding taps as -inf (a window of -inf values can pick a padding tap,
+    which then takes the gradient out of the input)."""
+    zero = const(0)
+    kh, kw = Var("kh"), Var("kw")
+    find_max = block(Store(top, zero, identity("max", dtype)),
+                     win.scalar_window(oh, ow, lambda i, j: Accumulate(top, zero, "max", value(i, j))))
+    m = Load(top, zero)
+    (h0, h1), (w0, w1) = g.reach(0, oh), g.reach(1, ow)
+    inside = Bin("and", Bin("and", kh.ge(h0), kh.lt(h1)), Bin("and", kw.ge(w0), kw.lt(w1)))
+    v = value(kh, kw)
+    free = Un("not", Load(found, zero))
+    mark = Store(found, zero, const(True))
+    pick = If(Bin("and", free, Bin("or", v.eq(m), v.ne(v))), block(act(kh, kw), mark))
+    pad_pick = If(Bin("and", free, m.eq(const(-math.inf, dtype))), mark)
+    scan = loop(kh, g.kernel[0], loop(kw, g.kernel[1], If(inside, pick, pad_pick)))
+    return block(find_max, Store(found, zero, const(False)), scan)
+
+
+def max_pool_gather(x: Buffer, src: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
+                    padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
+                    epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+    """out = finish(src at each window's first maximum in x) (0 when that is a padding tap)."""
+    dtype = dtype or out.dtype
+    g = PoolGeometry.of(x.shape, kernel, stride, padding, "max_pool_gather")
+    finish = finisher(epilogue, out.dtype)
+    win = _Windows(g, dtype, threads, narrow=True)
+    r = win.r
+    zero = const(0.0, dtype)
+
+    def at(buf, oh, ow, kh, kw):
+        return cast_to(Load(buf, g.at(buf, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
+
+    def interior(oh, ow):
+        taps = [(as_expr(kh), as_expr(kw)) for kh, kw in win.taps()]
+        k = Var("first", "int32")
+        value: Expr = zero
+        for t, (kh, kw) in enumerate(taps):
+            value = Select(k.eq(const(t, "int32")), at(src, oh, ow, kh, kw), value)
+        idx = g.coords(r, oh, ow)
+        chosen = Let(k, first_max([at(x, oh, ow, kh, kw) for kh, kw in taps]), value)
+        return Store(out, out.index(*idx), finish(chosen, idx))
+
+    found = Buffer("found", "bool", (1,), scope="local")
+    top = Buffer("top", dtype, (1,), scope="local")
+    picked = Buffer("picked", dtype, (1,), scope="local")
+
+    def border(oh, ow):
+        idx = g.coords(r, oh, ow)
+        return block(
+            Store(picked, const(0), zero),
+            _first_max_scalar(g, win, oh, ow, lambda kh, kw: at(x, oh, ow, kh, kw),
+                              lambda kh, kw: Store(picked, const(0), at(src, oh, ow, kh, kw)), found, top, dtype),
+            Store(out, out.index(*idx), finish(Load(picked, const(0)), idx)))
+
+    flops = g.rows * g.out[0] * g.out[1] * g.taps
+    return [win.per_row(win.over(interior, border), space.name("max_pool_gather"), flops)]

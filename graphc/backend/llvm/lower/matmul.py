@@ -1,0 +1,87 @@
+"""MatMul with numpy semantics: batch axes broadcast, operands read through any
+strides (transposes cost no copy) or computed inline, elementwise consumers
+(bias, activation) applied as the result is stored.
+
+Products big enough to pay for packing use the blocked gemm (kernels/gemm.py);
+small ones, integer ones and empty sums use a plain i-k-j loop.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ....ir import Node
+from ....ops.matmul import MatMul
+from .. import schedule as S
+from ..fusion import broadcast_index
+from ..kernels.gemm import Operands, gemm_nest, plan_blocks
+from ..loopir import (Accumulate, Buffer, Cast, Expr, Kernel, Load, Stmt, Store, Var, block, const, is_float,
+                      linear_coeff, loop, walk)
+from ..kernels.loops import vector_width
+from .common import size
+from .registry import LowerContext, register
+
+#: Products with fewer multiply-adds than this use the plain loop (packing does not pay).
+GEMM_MIN_MACS = 32768
+
+
+@register(MatMul, epilogue=True, fused_inputs=True)
+def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
+    a, b = node.inputs
+    shape, dtype = tuple(node.type.shape), node.dtype.name
+    batch, (M, N), K = shape[:-2], shape[-2:], a.type.shape[-1]
+    in_place = ctx.out.dtype == dtype       # sum into the output, then finish each element in place
+    c = ctx.out if in_place else ctx.workspace("acc", dtype, shape)
+    bvars = tuple(Var(f"mb{d}") if n != 1 else const(0) for d, n in enumerate(batch))
+
+    def operand(k: int, x: Node) -> Callable[[Expr, Expr], Expr]:
+        pre = broadcast_index(tuple(x.type.shape[:-2]), batch, bvars)
+
+        def load(i: Expr, j: Expr) -> Expr:
+            v = ctx.load(k, pre + (i, j))
+            return v if v.type.dtype == dtype else Cast(v, dtype)
+        return load
+
+    load_a, load_b = operand(0, a), operand(1, b)
+    at = lambda i, j: c.index(*bvars, i, j)  # noqa: E731
+    def store_final(i: Expr, j: Expr) -> Stmt:
+        idx = bvars + (i, j)
+        return Store(ctx.out, ctx.out.index(*idx), ctx.finish(Load(c, at(i, j)), idx))
+
+    finish = None if in_place and ctx.epilogue is None else store_final
+
+    big = is_float(dtype) and K > 0 and M * N * K >= GEMM_MIN_MACS
+    batch_loops = [(v, n) for v, n in zip(bvars, batch) if isinstance(v, Var)]
+    if big:
+        t, nc, parallel = plan_blocks(M, N, K, dtype, 1 if batch_loops else ctx.threads)
+        a_pack = ctx.scratch("a_pack", dtype, (t.mc * t.kc,))
+        b_pack = ctx.scratch("b_pack", dtype, (nc * t.kc,))
+        ops = Operands(load_a, load_b, c, at, _unit_stride(load_a(Var("_i"), Var("_k")), "_k"), finish)
+        body = gemm_nest(ops, M, N, K, a_pack, b_pack, t, nc)
+        body = S.parallel(body, "jc") if parallel else body
+    else:
+        body = _plain(M, N, K, load_a, load_b, c, at, finish, dtype)
+    for v, n in reversed(batch_loops):
+        body = loop(v, n, body)
+    if batch_loops and ctx.threads > 1 and 2 * size(shape) * K >= 4e7:
+        body = S.parallel(body, batch_loops[0][0].name)
+    return [Kernel(ctx.name("matmul"), body, flops=2 * size(shape) * K)]
+
+
+def _plain(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str) -> Stmt:
+    """for i: c[i, :] = 0; for k: c[i, :] += a[i, k] * b[k, :]; then finish the row."""
+    i, k, j0, j1, j2 = (Var(n) for n in ("mi", "mk", "mj0", "mj1", "mj2"))
+    row = block(
+        loop(j0, N, Store(c, at(i, j0), const(0, dtype))),
+        loop(k, K, loop(j1, N, Accumulate(c, at(i, j1), "add", load_a(i, k) * load_b(k, j1)))),
+        None if finish is None else loop(j2, N, finish(i, j2)))
+    width = vector_width(dtype)
+    for name in ("mj0", "mj1", "mj2"):
+        if any(getattr(n, "var", None) == Var(name) for n in walk(row)):
+            row = S.vectorize(row, name, width)
+    return loop(i, M, row)
+
+
+def _unit_stride(expr: Expr, var: str) -> bool:
+    """Whether every load in `expr` that moves with `var` steps through memory by 1."""
+    coeffs = [linear_coeff(n.index, var) for n in walk(expr) if isinstance(n, Load)]
+    return all(c in (0, 1) for c in coeffs) and 1 in coeffs

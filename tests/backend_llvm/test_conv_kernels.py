@@ -1,0 +1,180 @@
+"""The native convolution kernels (forward, input and weight gradients) against the
+ops' numpy references at odd shapes, both micro-kernels, both dtypes, with epilogues."""
+import numpy as np
+import pytest
+
+from graphc.backend.llvm.kernels import conv
+from graphc.backend.llvm.loopir import Cast, Load, binop, const
+from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
+
+from .nn_kernels import assert_matches, run_builder
+
+# (input, weight, stride, (lo, hi) padding per axis)
+SHAPES = [
+    ((2, 3, 9, 11), (5, 3, 3, 2), (1, 1), ((1, 1), (0, 0))),     # non-square, padding 1 on one axis
+    ((1, 1, 7, 7), (1, 1, 7, 7), (1, 1), ((0, 0), (0, 0))),      # batch 1, one channel, kernel = input
+    ((3, 2, 10, 13), (7, 2, 3, 4), (2, 3), ((1, 2), (0, 1))),    # strides 2 and 3, asymmetric padding
+    ((2, 5, 8, 8), (17, 5, 2, 2), (2, 2), ((0, 0), (0, 0))),     # 17 output channels: a partial vector
+    ((1, 3, 12, 10), (4, 3, 5, 3), (3, 2), ((2, 0), (1, 1))),
+    ((2, 2, 5, 5), (3, 2, 1, 1), (2, 2), ((0, 0), (0, 0))),      # kernel < stride: pixels no tap reaches
+    ((2, 19, 6, 7), (37, 19, 3, 3), (1, 1), ((1, 1), (1, 1))),   # prime channel counts over 2 vectors
+    ((1, 4, 6, 6), (3, 4, 2, 2), (3, 3), ((1, 1), (1, 1))),      # stride > kernel with padding
+    ((2, 3, 11), (5, 3, 3), (2,), ((1, 2),)),                     # 1-D
+    ((1, 2, 6), (3, 2, 6), (1,), ((0, 0),)),                      # 1-D, kernel = input
+]
+IDS = [f"{x}x{w}s{s}p{p}" for x, w, s, p in SHAPES]
+
+
+def _arrays(x_shape, w_shape, stride, padding, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=x_shape).astype(dtype)
+    w = rng.normal(size=w_shape).astype(dtype)
+    gy = rng.normal(size=Conv(stride, padding).reference(x, w).shape).astype(dtype)
+    return x, w, gy
+
+
+def _case(kind, x, w, gy, stride, padding):
+    """(builder, inputs, reference) of one kind of convolution."""
+    if kind == "forward":
+        return conv.conv_forward, [x, w], Conv(stride, padding).reference(x, w)
+    if kind == "input_grad":
+        return conv.conv_input_grad, [gy, w], ConvInputGrad(stride, padding).reference(gy, w, x)
+    return conv.conv_weight_grad, [x, gy], ConvWeightGrad(stride, padding).reference(x, gy, w)
+
+
+def _micros(kind, stride):
+    """The micro-kernels that can run `kind` (None: chosen by shape)."""
+    if kind == "weight_grad":
+        return [None]
+    if kind == "forward" and any(s != 1 for s in stride):
+        return [None, "channels"]
+    return [None, "channels", "positions"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding", SHAPES, ids=IDS)
+def test_matches_reference(x_shape, w_shape, stride, padding, kind, dtype):
+    x, w, gy = _arrays(x_shape, w_shape, stride, padding, dtype)
+    build, inputs, want = _case(kind, x, w, gy, stride, padding)
+    for micro in _micros(kind, stride):
+        options = {} if micro is None else {"micro": micro}
+        got, _ = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, **options)
+        assert_matches(got, want)
+
+
+def _bias_relu_residual(bias, residual, out_dtype):
+    """relu(value + bias[channel] + residual[index]), cast: a per-channel and a per-element read."""
+    def epilogue(value, idx):
+        dtype = value.type.dtype
+        v = value + Load(bias, bias.index(idx[1])) + Load(residual, residual.index(*idx))
+        return Cast(binop("max", v, const(0.0, dtype)), out_dtype)
+    return epilogue
+
+
+@pytest.mark.parametrize("stride", [(1, 1), (2, 3)])
+@pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
+@pytest.mark.parametrize("micro", [None, "channels", "positions"])
+def test_fused_epilogue_with_cast(kind, micro, stride):
+    x_shape, w_shape, padding = (2, 3, 9, 11), (5, 3, 3, 2), ((1, 1), (0, 2))
+    if micro not in _micros(kind, stride):
+        pytest.skip("no such micro-kernel for this case")
+    x, w, gy = _arrays(x_shape, w_shape, stride, padding, "float32", seed=3)
+    build, inputs, want = _case(kind, x, w, gy, stride, padding)
+    rng = np.random.default_rng(4)
+    bias = rng.normal(size=want.shape[1]).astype(np.float32)
+    residual = rng.normal(size=want.shape).astype(np.float32)
+
+    def build_fused(*bufs, space, **options):
+        *ins, b, r, out = bufs
+        options["epilogue"] = _bias_relu_residual(b, r, "float64")
+        return build(*ins, out, space=space, dtype="float32", **options)
+
+    options = {"stride": stride, "padding": padding}
+    if micro:
+        options["micro"] = micro
+    got, _ = run_builder(build_fused, inputs + [bias, residual], want.shape, "float64", **options)
+    expected = np.maximum(want + bias.reshape((1, -1) + (1,) * (want.ndim - 2)) + residual, 0)
+    assert_matches(got, expected.astype(np.float64), "float32")
+
+
+def test_mixed_input_dtypes_accumulate_in_the_result_dtype():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 3, 8, 7)).astype(np.float32)
+    w = rng.normal(size=(4, 3, 3, 3))
+    want = Conv((1, 2), ((1, 1), (1, 0))).reference(x, w)
+    got, _ = run_builder(conv.conv_forward, [x, w], want.shape, "float64", stride=(1, 2),
+                         padding=((1, 1), (1, 0)))
+    assert_matches(got, want)
+
+
+def test_strided_inputs_are_read_in_place():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 9, 2, 8)).astype(np.float32).transpose(0, 2, 3, 1)   # (3, 2, 8, 9), not contiguous
+    w = rng.normal(size=(2, 3, 5, 4)).astype(np.float32)[:, :, ::2, ::2].transpose(1, 0, 2, 3)   # (3, 2, 3, 2)
+    op = Conv((1, 1), ((0, 0), (0, 0)))
+    want = op.reference(x, w)
+    got, kernels = run_builder(conv.conv_forward, [x, w], want.shape, "float32", stride=(1, 1),
+                               padding=((0, 0), (0, 0)), micro="channels")
+    assert_matches(got, want)
+    assert not any("padded" in repr(k) for k in kernels)    # x was not copied
+
+
+@pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
+@pytest.mark.parametrize("nthreads", [2, 3])
+def test_parallel_split_matches(kind, nthreads, monkeypatch):
+    monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    x_shape, w_shape, stride, padding = (3, 4, 10, 9), (20, 4, 3, 3), (2, 1), ((1, 1), (1, 1))
+    x, w, gy = _arrays(x_shape, w_shape, stride, padding, "float32", seed=7)
+    build, inputs, want = _case(kind, x, w, gy, stride, padding)
+    got, kernels = run_builder(build, inputs, want.shape, "float32", stride=stride, padding=padding,
+                               threads=2, nthreads=nthreads)
+    assert any("parallel" in repr(k) for k in kernels)
+    assert_matches(got, want)
+
+
+def test_small_convolutions_stay_on_one_thread():
+    x, w, _ = _arrays((1, 2, 6, 6), (3, 2, 3, 3), (1, 1), ((0, 0), (0, 0)), "float32")
+    _, kernels = run_builder(conv.conv_forward, [x, w], (1, 3, 4, 4), "float32", stride=(1, 1),
+                             padding=((0, 0), (0, 0)), threads=2)
+    assert not any("parallel" in repr(k) for k in kernels)
+
+
+def test_register_transpose():
+    """The shuffle network of the channels micro-kernel transposes a W x W block."""
+    from graphc.backend.llvm.loopir import Shuffle, Var
+    width = 8
+    rows = [Var(f"r{r}") for r in range(width)]
+    values = {f"r{r}": np.arange(width) + 100 * r for r in range(width)}
+    staged = {}
+
+    def stage(k, r, value):
+        staged[(k, r)] = value
+
+    def evaluate(e):
+        if isinstance(e, Var):
+            return values[e.name]
+        if isinstance(e, Shuffle):
+            both = np.concatenate([evaluate(e.a), evaluate(e.b)])
+            return both[list(e.mask)]
+        return evaluate(staged[e])
+
+    conv.transpose(rows, stage, lambda k, r: (k, r))
+    last = max(k for k, _ in staged)
+    result = np.stack([evaluate(staged[(last, r)]) for r in range(width)])
+    np.testing.assert_array_equal(result, np.stack([values[f"r{r}"] for r in range(width)]).T)
+
+
+def test_unsupported_and_impossible_geometry_raise():
+    x, w = np.zeros((1, 1, 4, 4, 4), np.float32), np.zeros((1, 1, 2, 2, 2), np.float32)
+    with pytest.raises(NotImplementedError, match="1-D and 2-D"):
+        run_builder(conv.conv_forward, [x, w], (1, 1, 3, 3, 3), "float32", stride=(1, 1, 1),
+                    padding=((0, 0),) * 3)
+    x, w = np.zeros((1, 1, 4, 4), np.float32), np.zeros((1, 1, 6, 2), np.float32)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        run_builder(conv.conv_forward, [x, w], (1, 1, 1, 3), "float32", stride=(1, 1),
+                    padding=((0, 0), (0, 0)))
+    with pytest.raises(ValueError, match="step 1"):
+        x, w = np.zeros((1, 1, 6, 6), np.float32), np.zeros((1, 1, 2, 2), np.float32)
+        run_builder(conv.conv_forward, [x, w], (1, 1, 3, 3), "float32", stride=(2, 2),
+                    padding=((0, 0), (0, 0)), micro="positions")

@@ -1,0 +1,94 @@
+"""How graphs become kernels: what fuses, what costs no copy, and how the arena is shared."""
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.backend.llvm.arena import plan_arena
+from graphc.backend.llvm.lower import load_lowerings
+from graphc.backend.llvm.lower.registry import find_lowering
+
+from .graph_check import check, rand
+
+
+def _kernels(inputs, outputs, values):
+    f = gc.function(inputs, outputs, backend="llvm")
+    f(*values)
+    return f.inspect.kernels(), f
+
+
+def test_an_elementwise_chain_is_one_loop(rng):
+    x, y = gc.tensor("x", (7, 5)), gc.tensor("y", (5,))
+    out = gc.relu(gc.tanh(x * y + 1) - gc.exp(y) / (x * x + 1))
+    kernels, _ = _kernels([x, y], out, [rand(rng, (7, 5)), rand(rng, (5,))])
+    assert len(kernels) == 1
+    assert set(kernels[0].ops) >= {"mul", "add", "tanh", "exp", "truediv", "sub", "relu"}
+
+
+def test_matmul_bias_activation_is_one_kernel(rng):
+    x, w, b = gc.tensor("x", (31, 20)), gc.tensor("w", (20, 17)), gc.tensor("b", (17,))
+    out = gc.sigmoid(x @ w + b) * 2
+    kernels, _ = _kernels([x, w, b], out, [rand(rng, (31, 20)), rand(rng, (20, 17)), rand(rng, (17,))])
+    assert len(kernels) == 1 and kernels[0].ops[0] == "matmul"
+
+
+def test_a_reduction_takes_its_elementwise_inputs_and_consumers(rng):
+    x, y = gc.tensor("x", (9, 13)), gc.tensor("y", (13,))
+    out = gc.sqrt(gc.sum(gc.exp(x) * y, axis=1) / 13.0)
+    kernels, _ = _kernels([x, y], out, [rand(rng, (9, 13)), rand(rng, (13,))])
+    assert len(kernels) == 1
+    assert kernels[0].ops[:3] == ("exp", "mul", "sum") and kernels[0].ops[-1] == "sqrt"
+
+
+def test_views_of_materialised_values_cost_no_copy(rng):
+    x, w = gc.tensor("x", (6, 4, 5)), gc.tensor("w", (12, 5))
+    h = gc.tanh(x)                                    # materialised: two consumers
+    out = [gc.reshape(h, (24, 5)) @ w.T, gc.sum(gc.transpose(h, (2, 0, 1)), axis=0)]
+    kernels, _ = _kernels([x, w], out, [rand(rng, (6, 4, 5)), rand(rng, (12, 5))])
+    assert [k.ops for k in kernels] == [("tanh",), ("reshape", "transpose", "matmul"), ("transpose", "sum")]
+
+
+def test_a_transposed_operand_is_read_through_strides(rng):
+    a, b = gc.tensor("a", (40, 30)), gc.tensor("b", (50, 30))
+    kernels, f = _kernels([a, b], a @ b.T, [rand(rng, (40, 30)), rand(rng, (50, 30))])
+    assert len(kernels) == 1 and "transpose" in kernels[0].ops
+
+
+def test_intermediates_share_the_arena(rng):
+    x = gc.tensor("x", (64, 64))
+    h = x
+    for k in range(6):                                 # each layer materialised (two consumers)
+        h = gc.tanh(h @ h.T) + gc.sum(h, axis=0)
+    kernels, f = _kernels([x], h, [rand(rng, (64, 64), low=-0.1, high=0.1)])
+    plan = f.inspect.plan()
+    intermediates = [b for b in f.inspect.program().params if b.name.startswith("t")]
+    assert len(intermediates) >= 6
+    offsets = {plan.arena_offsets[b.name] for b in intermediates}
+    assert len(offsets) < len(intermediates)            # dead layers' memory is reused
+
+
+def test_arena_plan_reuses_dead_slices():
+    offsets, total = plan_arena({"a": (0, 1, 100), "b": (1, 2, 100), "c": (2, 3, 100), "d": (3, 3, 64)})
+    assert offsets["a"] != offsets["b"] and offsets["b"] != offsets["c"]
+    assert offsets["c"] == offsets["a"]                # a is dead when c is born
+    assert offsets["d"] == offsets["b"] and total == 2 * 128   # slices start on cache lines
+
+
+def test_the_same_output_twice_and_a_constant_output(rng):
+    x = gc.tensor("x", (3,), "float64")
+    y = x * 2
+    check([x], [y, y, gc.constant(np.arange(3.0)), x], [rand(rng, (3,), "float64")])
+
+
+def _conv_lowered() -> bool:
+    load_lowerings()
+    return find_lowering(gc.nn.conv2d(gc.tensor("x", (1, 1, 3, 3)), gc.tensor("w", (1, 1, 3, 3)))) is not None
+
+
+@pytest.mark.skipif(not _conv_lowered(), reason="conv lowering not registered yet")
+def test_conv_bias_relu_is_one_kernel(rng):
+    x, w, b = gc.tensor("x", (2, 3, 9, 9)), gc.tensor("w", (4, 3, 3, 3)), gc.tensor("b", (4,))
+    out = gc.relu(gc.nn.conv2d(x, w, b, padding=1))
+    kernels, _ = _kernels([x, w, b], out, [rand(rng, (2, 3, 9, 9)), rand(rng, (4, 3, 3, 3)), rand(rng, (4,))])
+    assert len({k.group for k in kernels}) == 1          # padding and packing kernels, then the conv
+    assert kernels[-1].ops == ("conv2d", "expand_dims", "add", "relu") and kernels[-1].flops > 0
+    check([x, w, b], out, [rand(rng, (2, 3, 9, 9)), rand(rng, (4, 3, 3, 3)), rand(rng, (4,))], scale=8)
