@@ -59,5 +59,5 @@ def main(backend: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--backend", default="llvm")
     main(parser.parse_args().backend)

@@ -55,7 +55,7 @@ def simplified_gradient(path: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--backend", default="llvm")
     args = parser.parse_args()
     fold(args.backend)
     simplified_gradient("gradient.dot")

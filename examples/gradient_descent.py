@@ -51,7 +51,7 @@ def n_dimensional(backend: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--backend", default="llvm")
     args = parser.parse_args()
     one_dimensional(args.backend)
     n_dimensional(args.backend)

@@ -72,5 +72,5 @@ def save_png(images: np.ndarray, maps: np.ndarray, predicted: np.ndarray, path: 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--backend", default="llvm")
     main(parser.parse_args().backend)

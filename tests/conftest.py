@@ -20,6 +20,14 @@ settings.load_profile("graphc")
 RTOL = {np.dtype("float32"): 1e-5, np.dtype("float64"): 1e-11}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Compiled code of a test run goes to a cache of its own, not the user's ~/.cache/graphc."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRAPHC_CACHE_DIR", str(tmp_path_factory.mktemp("graphc-cache")))
+        yield
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh generator per test, so each test is reproducible on its own."""

@@ -9,7 +9,7 @@ from typing import Literal, Optional, Sequence
 
 import numpy as np
 
-from ..ir import DisconnectedGradientError, DTypeError, Node, ShapeError, toposort
+from ..ir import DisconnectedGradientError, DTypeError, Node, ShapeError, ancestors, toposort
 from ..ir.dtypes import is_float
 from ..ops.convert import as_node
 from ..ops.elementwise import add
@@ -23,8 +23,8 @@ def _differentiable(node: Node) -> bool:
     return is_float(node.dtype)
 
 
-def _on_path(cost: Node, wrt: Sequence[Node], order: list[Node]) -> set[Node]:
-    """Nodes through which a float path leads from some `wrt` to the cost."""
+def _on_path(wrt: Sequence[Node], order: list[Node]) -> set[Node]:
+    """Nodes of `order` (the outputs' ancestors) that a float path from some `wrt` reaches."""
     reaches: set[Node] = set(w for w in wrt if _differentiable(w))
     for node in order:
         if node not in reaches and _differentiable(node) and any(i in reaches for i in node.inputs):
@@ -35,7 +35,7 @@ def _on_path(cost: Node, wrt: Sequence[Node], order: list[Node]) -> set[Node]:
 def backprop(outputs_and_grads: Sequence[tuple[Node, Node]], wrt: Sequence[Node]) -> dict[Node, Node]:
     """Propagate the given output gradients back to `wrt`; returns the gradients found."""
     order = toposort([o for o, _ in outputs_and_grads])
-    path = _on_path(outputs_and_grads[0][0], wrt, order)
+    path = _on_path(wrt, order)
     pending: dict[Node, list[Node]] = {}
     for out, g in outputs_and_grads:
         if out in path:
@@ -69,6 +69,8 @@ def grad(
     `disconnected` says what to do for a `wrt` the cost does not depend on: "raise"
     (default), "zero" (a zero gradient) or "none" (None in its place).
     """
+    if disconnected not in ("raise", "zero", "none"):
+        raise ValueError(f"grad: disconnected must be 'raise', 'zero' or 'none', got {disconnected!r}")
     cost = as_node(cost)
     if cost.ndim != 0:
         raise ShapeError(f"grad: the cost must be a scalar, got shape {cost.type.shape}; sum or mean it first")
@@ -87,8 +89,10 @@ def grad(
         if w in found:
             results.append(found[w])
         elif disconnected == "raise":
+            how = (" through float values (only through integer or bool ones, which carry no gradient)"
+                   if w in ancestors([cost]) else "")
             raise DisconnectedGradientError(
-                f"grad: the cost does not depend on {w!r}; pass disconnected='zero' to get zeros"
+                f"grad: the cost does not depend on {w!r}{how}; pass disconnected='zero' to get zeros"
             )
         else:
             results.append(zeros_like(w) if disconnected == "zero" else None)

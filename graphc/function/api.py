@@ -9,8 +9,8 @@ from ..ir import DTypeError, Node, ShapeError, toposort
 from ..ops.convert import as_node
 from ..ops.elementwise import cast
 from ..ops.leaves import Input, Shared, is_shared
-from ..simplify import simplify as simplify_graph
 from .backends import get_backend
+from .prepare import Simplifier
 from .signature import check_arguments
 
 Updates = Mapping[Node, Any] | Sequence[tuple[Node, Any]]
@@ -33,9 +33,7 @@ class Function:
         self._shared += [var for var, _ in self.updates if var not in self._shared]
         self.backend_name = backend
         computed = self.outputs + [v for _, v in self.updates]
-        self.program = get_backend(backend)(
-            self.inputs, simplify_graph(computed) if simplify else computed, **options
-        )
+        self.program = get_backend(backend)(self.inputs, computed, Simplifier() if simplify else None, **options)
 
     def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
         arrays = check_arguments(self.inputs, args)
@@ -53,7 +51,8 @@ class Function:
     @property
     def inspect(self) -> Any:
         """What the backend shows of its compiled code, or None. The llvm backend's has
-        kernels(), listing(), loop_ir(k), llvm_ir(k), assembly(k) and profile(*args)."""
+        kernels(), listing(), loop_ir(k), llvm_ir(k), assembly(k), profile(*args) and
+        compile_times() (see docs/compilation.md)."""
         return getattr(self.program, "inspect", None)
 
     def __repr__(self) -> str:
@@ -125,5 +124,6 @@ def function(
     after each call. `backend` picks the executor: "llvm" (native kernels, the default;
     option `threads=`) or "numpy" (the reference interpreter).
     `simplify=False` runs the graph as built, without gc.simplify (for debugging).
+    The llvm backend simplifies only when the compiled code is not in its disk cache.
     """
     return Function(inputs, outputs, updates, backend, options, simplify)

@@ -30,14 +30,17 @@ def short_name(dtype: np.dtype) -> str:
 
 
 def is_float(dtype: np.dtype) -> bool:
+    """float32 or float64: the dtypes that carry gradients."""
     return np.dtype(dtype).kind == "f"
 
 
 def is_integer(dtype: np.dtype) -> bool:
+    """int32 or int64 (class labels, indices, counts)."""
     return np.dtype(dtype).kind in "iu"
 
 
 def is_bool(dtype: np.dtype) -> bool:
+    """bool (comparisons, masks, conditions of where)."""
     return np.dtype(dtype).kind == "b"
 
 

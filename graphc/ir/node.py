@@ -4,8 +4,9 @@
 applied to the same inputs, so equal expressions are one object and common
 subexpressions are shared by construction. Identity is equality.
 
-Tensor operators (`+`, `@`, `.sum()`, ...) are installed on this class by graphc.ops,
-which keeps this layer free of any op.
+Tensor operators (`+`, `@`, `.sum()`, `.T`, ...) are installed on this class by
+graphc.ops, which keeps this layer free of any op; the type's parts (`dtype`, `shape`,
+`ndim`) are properties here.
 """
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import itertools
 import weakref
 from typing import Sequence
 
+import numpy as np
+
 from .op import Op
-from .types import TensorType
+from .types import Shape, TensorType
 
 _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 _ids = itertools.count()
@@ -52,7 +55,7 @@ class Node:
         return node
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.type.dtype
 
     @property
@@ -60,7 +63,7 @@ class Node:
         return self.type.ndim
 
     @property
-    def static_shape(self):
+    def shape(self) -> Shape:
         """The static shape: ints, or None where unknown until run time."""
         return self.type.shape
 

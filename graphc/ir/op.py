@@ -7,7 +7,7 @@ time), `reference` (the numpy oracle) and `vjp` (the gradient, written with othe
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
@@ -31,9 +31,12 @@ class Op:
         return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
 
     def infer_type(self, *inputs: TensorType) -> TensorType:
+        """The output type for these input types; ShapeError/DTypeError (naming the op, the
+        operands' shapes and what was expected) when they do not fit."""
         raise NotImplementedError(f"{type(self).__name__}.infer_type")
 
     def reference(self, *inputs: np.ndarray) -> np.ndarray:
+        """The numpy oracle: the output value for these input values."""
         raise NotImplementedError(f"{type(self).__name__}.reference")
 
     def vjp(self, node: "Node", grad: "Node") -> Sequence[Optional["Node"]]:
@@ -52,10 +55,3 @@ class Op:
     def __str__(self) -> str:
         p = self.params_str()
         return f"{self.name}{{{p}}}" if p else self.name
-
-
-def describe(value: Any) -> str:
-    """Short human description of a value for error messages."""
-    if hasattr(value, "type"):
-        return str(value.type)
-    return repr(value)

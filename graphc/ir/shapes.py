@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence
 
+import numpy as np
+
 from .errors import ShapeError
 from .types import Shape, format_shape
 
@@ -54,8 +56,9 @@ def check_no_hidden_broadcast(op: str, static: Sequence[Sequence[Optional[int]]]
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
     """Map a possibly negative axis into range(ndim)."""
-    if not isinstance(axis, int) or isinstance(axis, bool):
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise ShapeError(f"{op}: axis must be an int, got {axis!r}")
+    axis = int(axis)
     if not -ndim <= axis < ndim:
         raise ShapeError(f"{op}: axis {axis} is out of range for a tensor of rank {ndim}")
     return axis % ndim
@@ -65,7 +68,12 @@ def normalize_axes(op: str, axis: Optional[int | Iterable[int]], ndim: int) -> t
     """Sorted, non-negative, distinct axes; None means all axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes: tuple = (int(axis),)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise ShapeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     norm = tuple(normalize_axis(op, a, ndim) for a in axes)
     if len(set(norm)) != len(norm):
         raise ShapeError(f"{op}: repeated axis in {axes!r}")

@@ -26,6 +26,7 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
 
 
 def ancestors(outputs: Iterable[Node]) -> set[Node]:
+    """Every node `outputs` depend on, themselves included."""
     return set(toposort(outputs))
 
 

@@ -30,6 +30,7 @@ def as_shape(shape: Iterable[Optional[int]] | int | None) -> Shape:
 
 
 def format_shape(shape: Sequence[Optional[int]]) -> str:
+    """A shape for error messages, as Python writes tuples, unknown sizes as ?: (?, 3)."""
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 

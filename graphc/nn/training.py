@@ -1,13 +1,15 @@
 """Training loops: a Trainer that compiles a model's step once and runs epochs, with
 seeded shuffling, augmentation, validation, early stopping and a progress bar.
 
-The backend is one argument (`backend="numpy"` or any name gc.function accepts).
+The backend is one argument: `backend="llvm"` (native kernels, the default) or any
+other name gc.function accepts (`"numpy"`, the reference interpreter).
 """
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -34,6 +36,7 @@ class History:
     val_accuracy: list[Optional[float]] = field(default_factory=list)
     epoch_time: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    compile_time: float = 0.0  # seconds of the run spent compiling (see Trainer.compile_time)
     best_epoch: Optional[int] = None  # 0-based; weights restored from it when early stopping
     stopped_early: bool = False
 
@@ -49,11 +52,15 @@ class Trainer:
     `(params, loss, lr=..., **options) -> updates`; `lr` lives in the shared scalar
     `trainer.lr`, so schedules change it between steps. Extra keyword arguments go to
     the optimiser (momentum=0.9, beta1=..., weight_decay=...).
+
+    `compile_time` adds up the seconds spent building the compiled functions and in
+    their first call with each argument shape, where the llvm backend specialises and
+    compiles (or loads the code from its disk cache).
     """
 
     def __init__(
         self, model: Layer, loss: Optional[LossFn] = None, optimizer: Union[str, Callable] = "sgd",
-        lr: float = 0.01, backend: str = "numpy", **optimizer_options: Any,
+        lr: float = 0.01, backend: str = "llvm", **optimizer_options: Any,
     ):
         self.model = model
         self.loss_fn = loss or cross_entropy
@@ -64,33 +71,56 @@ class Trainer:
         self._step: Optional[Function] = None
         self._evaluate: Optional[Function] = None
         self._predict: Optional[Function] = None
+        self.compile_time = 0.0
+        self._signatures: set[tuple] = set()
 
     # -- compiled functions, built for the data's sample shape on first use ------------
     def step_function(self, x: np.ndarray, y: np.ndarray) -> Function:
         """The compiled training step (xb, yb) -> [loss, (number correct)], updating the model."""
         if self._step is None:
-            xs, ys = _symbol("x", x), _symbol("y", y)
-            out = self.model(xs, training=True)
-            loss = self.loss_fn(out, ys)
-            updates = self.optimizer(self.model.parameters(), loss, lr=self.lr, **self.optimizer_options)
-            updates = list(updates) + self.model.state_updates(out)
-            self._step = function([xs, ys], _metrics(out, ys, loss), updates=updates, backend=self.backend)
+            with self._compiling():
+                xs, ys = _symbol("x", x), _symbol("y", y)
+                out = self.model(xs, training=True)
+                loss = self.loss_fn(out, ys)
+                updates = self.optimizer(self.model.parameters(), loss, lr=self.lr, **self.optimizer_options)
+                updates = list(updates) + self.model.state_updates(out)
+                self._step = function([xs, ys], _metrics(out, ys, loss), updates=updates, backend=self.backend)
         return self._step
 
     def evaluate_function(self, x: np.ndarray, y: np.ndarray) -> Function:
         """The compiled inference-mode (xb, yb) -> [loss, (number correct)]."""
         if self._evaluate is None:
-            xs, ys = _symbol("x", x), _symbol("y", y)
-            out = self.model(xs, training=False)
-            self._evaluate = function([xs, ys], _metrics(out, ys, self.loss_fn(out, ys)), backend=self.backend)
+            with self._compiling():
+                xs, ys = _symbol("x", x), _symbol("y", y)
+                out = self.model(xs, training=False)
+                self._evaluate = function([xs, ys], _metrics(out, ys, self.loss_fn(out, ys)), backend=self.backend)
         return self._evaluate
 
     def predict_function(self, x: np.ndarray) -> Function:
         """The compiled inference-mode model: xb -> outputs (logits for classifiers)."""
         if self._predict is None:
-            xs = _symbol("x", x)
-            self._predict = function([xs], self.model(xs, training=False), backend=self.backend)
+            with self._compiling():
+                xs = _symbol("x", x)
+                self._predict = function([xs], self.model(xs, training=False), backend=self.backend)
         return self._predict
+
+    def _call(self, fn: Function, *args: np.ndarray) -> Any:
+        """fn(*args), timing its first call with these argument shapes into compile_time."""
+        signature = (id(fn),) + tuple(a.shape for a in args)
+        if signature in self._signatures:
+            return fn(*args)
+        with self._compiling():
+            result = fn(*args)
+        self._signatures.add(signature)
+        return result
+
+    @contextmanager
+    def _compiling(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.compile_time += time.perf_counter() - start
 
     # -- loops --------------------------------------------------------------------------
     def train_epoch(
@@ -107,7 +137,7 @@ class Trainer:
         for xb, yb in bar:
             if augment is not None:
                 xb = augment(xb, rng).astype(x.dtype, copy=False)
-            results = step(xb, yb)
+            results = self._call(step, xb, yb)
             totals += _batch_totals(results, len(xb))
         return _means(totals, len(x), len(step.outputs) > 1)
 
@@ -116,13 +146,14 @@ class Trainer:
         fn = self.evaluate_function(x, y)
         totals = np.zeros(2)
         for xb, yb in minibatches(x, y, batch_size=batch_size, shuffle=False):
-            totals += _batch_totals(fn(xb, yb), len(xb))
+            totals += _batch_totals(self._call(fn, xb, yb), len(xb))
         return _means(totals, len(x), len(fn.outputs) > 1)
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Inference-mode outputs for every row of x."""
         fn = self.predict_function(x)
-        return np.concatenate([fn(xb) for (xb,) in minibatches(x, batch_size=batch_size, shuffle=False)])
+        batches = minibatches(x, batch_size=batch_size, shuffle=False)
+        return np.concatenate([self._call(fn, xb) for (xb,) in batches])
 
     def fit(
         self, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 64,
@@ -146,6 +177,7 @@ class Trainer:
             raise ValueError("fit: early stopping needs validation_data or validation_split")
         rng = as_rng(seed)
         history = History()
+        compile_time_before = self.compile_time
         for epoch in range(epochs):
             if lr_schedule is not None:
                 self.lr.set_value(lr_schedule(epoch))
@@ -156,6 +188,7 @@ class Trainer:
             for column, value in (("loss", loss), ("accuracy", acc), ("val_loss", val_loss),
                                   ("val_accuracy", val_acc), ("lr", float(self.lr.get_value()))):
                 getattr(history, column).append(value)
+            history.compile_time = self.compile_time - compile_time_before
             if verbose:
                 tqdm.write(format_epoch(history, epoch, epochs))
             if stopper and stopper.should_stop(history, epoch):
@@ -167,7 +200,7 @@ class Trainer:
 
 
 def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = None,
-        optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "numpy",
+        optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "llvm",
         optimizer_options: Optional[dict] = None, **fit_options: Any) -> tuple[Trainer, History]:
     """Build a Trainer and fit; returns (trainer, history). See Trainer and Trainer.fit."""
     trainer = Trainer(model, loss, optimizer, lr, backend, **(optimizer_options or {}))

@@ -27,6 +27,7 @@ class ScalarFn:
     numpy: Callable[..., np.ndarray]
     dtype_rule: str  # "same": promoted inputs; "float": float of promoted; "bool": bool
     grad: Optional[GradRule]  # (out, g, *inputs) -> gradient per input (None: zero)
+    takes_bool: bool = True  # False where numpy has no all-bool version (-b, b - b, sign) or gives int8 (b ** b)
 
 
 def _float_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
@@ -42,37 +43,34 @@ def _stable_softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.power(a, b)
-
-
 SCALAR_FNS: dict[str, ScalarFn] = {}
 
 
-def _define(name: str, arity: int, numpy_fn, dtype_rule: str, grad: Optional[GradRule]) -> None:
-    SCALAR_FNS[name] = ScalarFn(arity, numpy_fn, dtype_rule, grad)
+def _define(name: str, arity: int, numpy_fn, dtype_rule: str, grad: Optional[GradRule],
+            takes_bool: bool = True) -> None:
+    SCALAR_FNS[name] = ScalarFn(arity, numpy_fn, dtype_rule, grad, takes_bool)
 
 
 # Derivatives are written with graph operators; each returns raw gradients that the op
 # then sums back to each input's shape.
 _define("add", 2, np.add, "same", lambda out, g, a, b: (g, g))
-_define("sub", 2, np.subtract, "same", lambda out, g, a, b: (g, -g))
+_define("sub", 2, np.subtract, "same", lambda out, g, a, b: (g, -g), takes_bool=False)
 _define("mul", 2, np.multiply, "same", lambda out, g, a, b: (g * b, g * a))
 _define("truediv", 2, np.true_divide, "float", lambda out, g, a, b: (g / b, -g * out / b))
-_define("pow", 2, _pow, "same",
-        lambda out, g, a, b: (g * b * a ** (b - 1), g * out * log(a)))
+_define("pow", 2, np.power, "same",
+        lambda out, g, a, b: (g * b * a ** (b - 1), g * out * log(a)), takes_bool=False)
 _define("maximum", 2, np.maximum, "same",
         lambda out, g, a, b: (where(a >= b, g, 0), where(a >= b, 0, g)))
 _define("minimum", 2, np.minimum, "same",
         lambda out, g, a, b: (where(a <= b, g, 0), where(a <= b, 0, g)))
-_define("neg", 1, np.negative, "same", lambda out, g, a: (-g,))
+_define("neg", 1, np.negative, "same", lambda out, g, a: (-g,), takes_bool=False)
 _define("exp", 1, np.exp, "float", lambda out, g, a: (g * out,))
 _define("log", 1, np.log, "float", lambda out, g, a: (g / a,))
 _define("log1p", 1, np.log1p, "float", lambda out, g, a: (g / (a + 1),))
 _define("expm1", 1, np.expm1, "float", lambda out, g, a: (g * (out + 1),))
 _define("sqrt", 1, np.sqrt, "float", lambda out, g, a: (g * 0.5 / out,))
 _define("abs", 1, np.abs, "same", lambda out, g, a: (g * sign(a),))
-_define("sign", 1, np.sign, "same", lambda out, g, a: (zeros_like(g),))
+_define("sign", 1, np.sign, "same", lambda out, g, a: (zeros_like(g),), takes_bool=False)
 _define("relu", 1, lambda x: np.maximum(x, 0).astype(x.dtype), "same",
         lambda out, g, a: (where(out > 0, g, 0),))  # out, not a: the input need not be kept
 _define("sigmoid", 1, _stable_sigmoid, "float", lambda out, g, a: (g * out * (1 - out),))
@@ -123,9 +121,16 @@ class Elemwise(Op):
             dtype = _float_dtype(dtypes)
         else:
             dtype = promote(*dtypes)
+        if is_bool(dtype) and not spec.takes_bool:
+            hint = "; for a bool 'not' use ~x (logical_not)" if self.fn == "neg" else ""
+            raise DTypeError(f"{self.fn}: bool operands are not supported (numpy has no bool {self.fn}); "
+                             f"cast to an int or float dtype first{hint}")
         return TensorType(dtype, shape)
 
     def reference(self, *inputs: np.ndarray) -> np.ndarray:
+        if self.scalar.dtype_rule == "float":  # compute in the result dtype (bool: float32, not float16)
+            dtype = _float_dtype([x.dtype for x in inputs])
+            inputs = tuple(x.astype(dtype, copy=False) for x in inputs)
         return self.scalar.numpy(*inputs)
 
     def check_run_time(self, node: Node, input_shapes: Sequence[tuple[int, ...]]) -> None:

@@ -75,6 +75,7 @@ class ScatterInto(Op):
 
 
 def format_index(items: Sequence[Item]) -> str:
+    """The index as Python writes it inside brackets: `0, 1:, ::2, None`."""
     parts = []
     for it in items:
         if it[0] == "int":
@@ -128,7 +129,8 @@ def _normalise(index: Any, ndim: int, shape: Sequence[Optional[int]]) -> tuple[I
             items.append(("slice", *parts))
         else:
             raise TypeError(
-                f"getitem: only ints, slices, None and Ellipsis are supported, got {type(i).__name__}"
+                f"getitem: only ints, slices, None and Ellipsis are supported, got {type(i).__name__} "
+                f"(basic indexing only: for a mask use gc.where(mask, x, 0), for labels gc.nn.one_hot)"
             )
     present = sum(1 for it in items if it[0] != "new")
     items.extend(("slice", None, None, None) for _ in range(ndim - present))

@@ -117,6 +117,8 @@ def constant(value: Any, dtype: Any = None) -> Node:
         dtype = DEFAULT_FLOAT
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype))
+    if arr.dtype.kind in "OSUV":
+        raise DTypeError(f"constant: {value!r} is not a number or an array of numbers")
     as_dtype(arr.dtype)
     return Node.make(Constant(arr))
 
@@ -161,14 +163,17 @@ def _container(node: Node, what: str) -> SharedContainer:
 
 
 def is_input(node: Node) -> bool:
+    """A symbolic input (given a value at each call)."""
     return isinstance(node.op, Input)
 
 
 def is_shared(node: Node) -> bool:
+    """A shared variable."""
     return isinstance(node.op, Shared)
 
 
 def is_constant(node: Node) -> bool:
+    """A constant baked into the graph."""
     return isinstance(node.op, Constant)
 
 

@@ -49,8 +49,14 @@ class MatMul(Op):
 def matmul(a: Any, b: Any) -> Node:
     """numpy.matmul: 1-D operands are promoted to matrices and the added axis removed."""
     a, b = as_nodes(a, b)
+    shapes = f"{format_shape(a.type.shape)} @ {format_shape(b.type.shape)}"
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: scalar operands are not allowed ({format_shape(a.type.shape)} @ {format_shape(b.type.shape)}); use *")
+        raise ShapeError(f"matmul: scalar operands are not allowed ({shapes}); use *")
+    k1, k2 = a.type.shape[-1], b.type.shape[-2 if b.ndim > 1 else 0]
+    if k1 is not None and k2 is not None and k1 != k2:
+        which = "second-to-last" if b.ndim > 1 else "length"
+        raise ShapeError(f"matmul: inner dimensions differ in {shapes}: {k1} != {k2} "
+                         f"(the last axis of a must match the {which} of b)")
     a2 = expand_dims(a, 0) if a.ndim == 1 else a
     b2 = expand_dims(b, 1) if b.ndim == 1 else b
     out = Node.make(MatMul(), [a2, b2])

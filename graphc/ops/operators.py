@@ -17,11 +17,6 @@ def _swap(fn):
     return lambda self, other: fn(other, self)
 
 
-def _shape_property(self: Node) -> tuple:
-    """The static shape (ints, or None where known only when run)."""
-    return self.type.shape
-
-
 METHODS = {
     "__add__": ew.add, "__radd__": _swap(ew.add),
     "__sub__": ew.sub, "__rsub__": _swap(ew.sub),
@@ -46,6 +41,5 @@ def install() -> None:
     """Attach the operators and methods to Node (idempotent)."""
     for name, fn in METHODS.items():
         setattr(Node, name, fn)
-    Node.shape = property(_shape_property)
     Node.T = property(lambda self: shape.transpose(self))
     Node.__hash__ = object.__hash__

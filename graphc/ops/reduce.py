@@ -6,11 +6,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..ir import DTypeError, Node, Op, TensorType, normalize_axes, normalize_axis
+from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape, normalize_axes, normalize_axis
 from ..ir.dtypes import as_dtype, float_of, is_bool, is_float
 from ..ir.types import Shape
 from .convert import as_node
-from .elementwise import cast, eq, exp, square, sub, truediv
+from .elementwise import cast, eq, exp, neg, sqrt, square, sub, truediv
 from .leaves import constant
 from .shape import MatchShape, broadcast_to, expand_dims
 
@@ -45,7 +45,7 @@ class Reduce(Op):
             raise ValueError(f"reduce: unknown kind {self.kind!r}")
         for a in self.axes:
             if self.kind != "sum" and x.shape[a] == 0:
-                raise ValueError(f"{self.kind}: zero-size axis {a} has no identity")
+                raise ShapeError(f"{self.kind}: zero-size axis {a} has no identity (input {format_shape(x.shape)})")
         dtype = x.dtype
         if self.kind == "sum" and not is_float(dtype):
             dtype = np.dtype("int64")  # numpy sums ints and bools as int64 on this platform
@@ -187,8 +187,6 @@ def var(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> 
 
 def std(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
     """Standard deviation over `axis` (numpy's `ddof`)."""
-    from .elementwise import sqrt
-
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -208,13 +206,12 @@ def argmax(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
 
 
 def argmin(x: Any, axis: Optional[int] = None, keepdims: bool = False) -> Node:
-    """Index of the minimum, as numpy (int64, no gradient)."""
-    from .elementwise import neg
-
+    """Index of the minimum, as numpy (int64, no gradient): the argmax of an order-reversing
+    map, -x for floats and -1 - x for ints (which, unlike -x, cannot overflow at the minimum int)."""
     x = as_node(x)
     if is_bool(x.dtype):
-        raise DTypeError("argmin: bool input is not supported")
-    return argmax(neg(x), axis, keepdims)
+        raise DTypeError("argmin: bool input is not supported; cast it to an int dtype first")
+    return argmax(neg(x) if is_float(x.dtype) else sub(-1, x), axis, keepdims)
 
 
 def sum_to(grad: Node, x: Node) -> Node:

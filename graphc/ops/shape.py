@@ -223,8 +223,11 @@ class Pad(Op):
     value: float = 0.0
 
     def infer_type(self, x: TensorType) -> TensorType:
-        if len(self.widths) != x.ndim or any(b < 0 or a < 0 for b, a in self.widths):
-            raise ShapeError(f"pad: widths {self.widths} do not fit {format_shape(x.shape)}")
+        if len(self.widths) != x.ndim:
+            raise ShapeError(f"pad: widths {self.widths} do not fit {format_shape(x.shape)}: "
+                             f"expected one (before, after) pair per axis")
+        if any(b < 0 or a < 0 for b, a in self.widths):
+            raise ShapeError(f"pad: widths {self.widths} do not fit {format_shape(x.shape)}: they must be >= 0")
         return TensorType(x.dtype, tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, self.widths)))
 
     def reference(self, x: np.ndarray) -> np.ndarray:
@@ -256,8 +259,13 @@ class Flip(Op):
 def reshape(x: Any, *shape: Any) -> Node:
     """numpy reshape; one entry may be -1. `shape` may also be a tuple."""
     x = as_node(x)
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape):
+        raise ShapeError(
+            f"reshape: the target shape must be ints (one may be -1, inferred), got {shape!r} "
+            f"for {format_shape(x.type.shape)}"
+        )
     shape = tuple(int(d) for d in shape)
     if shape == x.type.shape:
         return x
@@ -369,6 +377,10 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Node:
     nodes = as_nodes(*xs)
     if not nodes:
         raise ShapeError("stack: needs at least one tensor")
+    shapes = [n.type.shape for n in nodes]
+    if any(len(s) != len(shapes[0]) or any(a is not None and b is not None and a != b
+                                            for a, b in zip(s, shapes[0])) for s in shapes):
+        raise ShapeError(f"stack: tensors must have equal shapes, got {' and '.join(map(format_shape, shapes))}")
     axis = normalize_axis("stack", axis, nodes[0].ndim + 1)
     return concatenate([expand_dims(n, axis) for n in nodes], axis)
 
@@ -376,7 +388,13 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Node:
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Node:
     """Constant padding with numpy's pad_width forms (int, (before, after), or per axis)."""
     x = as_node(x)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"pad: pad_width must be an int, a (before, after) pair or one pair per axis of "
+            f"{format_shape(x.type.shape)}, got {pad_width!r}"
+        ) from None
     widths_t = tuple((int(b), int(a)) for b, a in widths)
     if all(b == 0 and a == 0 for b, a in widths_t):
         return x

@@ -1,19 +1,20 @@
 """Graphs for other tools: a networkx DiGraph, and DOT text for graphviz."""
 from __future__ import annotations
 
-from typing import Sequence
-
-import networkx as nx
+from typing import TYPE_CHECKING, Sequence
 
 from ..ir import Node, toposort
 from ..ops.leaves import Constant, Input, Shared
 from .text import as_outputs, leaf_names, node_label, param_text
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 #: How each kind of node is drawn in DOT.
 DOT_SHAPES = {"input": "box", "shared": "box3d", "constant": "plaintext", "op": "ellipse"}
 
 
-def to_networkx(outputs: Node | Sequence[Node]) -> nx.DiGraph:
+def to_networkx(outputs: Node | Sequence[Node]) -> "nx.DiGraph":
     """The graph of `outputs` as a DiGraph keyed by node id.
 
     Node attributes: `op` (the op's name), `params` (text), `kind` (input, shared,
@@ -23,6 +24,8 @@ def to_networkx(outputs: Node | Sequence[Node]) -> nx.DiGraph:
     of them (as in `x * x`), and `shape_only`, true when the user reads only the input's
     shape. `graph.graph["outputs"]` lists the output ids.
     """
+    import networkx as nx  # imported on use: it adds ~50 ms to `import graphc`
+
     outs, _ = as_outputs(outputs)
     order = toposort(outs)
     names = leaf_names(order)

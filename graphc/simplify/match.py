@@ -10,9 +10,8 @@ from typing import Optional
 import numpy as np
 
 from ..ir import Node, ShapeError
-from ..ops.elementwise import Elemwise, cast
-from ..ops.leaves import Constant, constant
-from ..ops.elementwise import Cast
+from ..ops.elementwise import Cast, Elemwise, cast
+from ..ops.leaves import Constant, constant, is_constant
 from ..ops.nn import LogSoftmax, Softmax
 from ..ops.reduce import CountOf, Reduce
 from ..ops.shape import BroadcastTo, ExpandDims, MatchShape, Reshape, Squeeze, Transpose, broadcast_to
@@ -31,6 +30,7 @@ def fn_of(node: Node) -> Optional[str]:
 
 
 def is_fn(node: Node, *names: str) -> bool:
+    """Whether `node` applies one of the scalar functions `names` elementwise."""
     return isinstance(node.op, Elemwise) and node.op.fn in names
 
 
@@ -61,10 +61,6 @@ def is_value(node: Node, value: float) -> bool:
     """Whether `node` is a constant with every element equal to `value`."""
     v = scalar_value(node)
     return v is not None and v == value
-
-
-def is_constant(node: Node) -> bool:
-    return isinstance(node.op, Constant)
 
 
 def is_scalar_like(node: Node) -> bool:

@@ -73,7 +73,7 @@ class _Sympy:
     _opaque: dict[str, Any] = {}
 
     @classmethod
-    def get(cls):
+    def get(cls) -> Any:
         if cls._module is None:
             import sympy
 
@@ -287,7 +287,6 @@ class SympyPass:
     """The bridge as a global pass of a phase: (outputs, trace) -> outputs."""
 
     def __call__(self, outputs: list[Node], trace: PhaseTrace) -> list[Node]:
-        sp = _Sympy.get()
         order = toposort(outputs)
         users = clients(outputs)
         existing = set(order)
@@ -300,7 +299,7 @@ class SympyPass:
             if time.perf_counter() > deadline:
                 trace.note(f"sympy: time budget of {BUDGET_SECONDS} s spent; left the remaining regions")
                 break
-            better = self._improve(sp, root, users, existing)
+            better = self._improve(_Sympy.get(), root, users, existing)  # sympy loads only when needed
             if better is not None:
                 replacements[root] = better
                 trace.firings.append(Firing(RULE_NAME, root, better))

@@ -127,3 +127,16 @@ def test_grad_of_grad():
     assert gc.grad(gx, y).eval(feed) == pytest.approx(3 * 1.5 ** 2 * 2 * -2.0)  # d2/dxdy = 6 x^2 y
     third = gc.grad(gc.grad(gx, x), x)
     assert third.eval(feed) == pytest.approx(6 * 4.0)
+
+
+def test_a_wrt_reached_only_through_integers_is_named_so(x):
+    through_int = gc.cast(gc.cast(x, "int32"), "float64").sum()
+    with pytest.raises(gc.DisconnectedGradientError,
+                       match=r"the cost does not depend on <x: f64\[3,2\] #\d+> through float values "
+                             r"\(only through integer or bool ones, which carry no gradient\)"):
+        gc.grad(through_int, x)
+
+
+def test_disconnected_must_be_a_known_choice(x):
+    with pytest.raises(ValueError, match="grad: disconnected must be 'raise', 'zero' or 'none', got 'zeros'"):
+        gc.grad(x.sum(), gc.tensor("other", (2,)), disconnected="zeros")

@@ -97,3 +97,27 @@ def test_hessian_of_a_matrix_variable(rng):
     wv = rng.standard_normal((2, 2))
     expected = np.diag((6 * wv).reshape(-1)).reshape(2, 2, 2, 2)
     np.testing.assert_allclose(gc.hessian(cost, w).eval({w: wv}), expected, rtol=1e-12)
+
+
+def test_jacobian_with_respect_to_an_input_of_unknown_size(rng):
+    """y's axes lead and x's (unknown) follow, as for a static x."""
+    x = gc.tensor("x", (None,), "float64")
+    y = gc.stack([gc.stack([x.sum(), (x * x).sum()]), gc.stack([x.max(), (x ** 3).sum()])])
+    jac, of_scalar = gc.jacobian(y, x), gc.jacobian(x.sum(), x)
+    assert jac.shape == (2, 2, None) and of_scalar.shape == (None,)
+    xv = np.array([1.0, 3.0, 2.0])
+    expected = [[np.ones(3), 2 * xv], [[0.0, 1.0, 0.0], 3 * xv ** 2]]
+    np.testing.assert_allclose(jac.eval({x: xv}), expected, rtol=1e-12)
+    np.testing.assert_allclose(of_scalar.eval({x: xv}), np.ones(3))
+    with pytest.raises(gc.ShapeError, match=r"hessian: x's shape must be known .*, got \(\?,\)"):
+        gc.hessian((x ** 3).sum(), x)
+    with pytest.raises(gc.DTypeError, match="jacobian: y must be float, got int64"):
+        gc.jacobian(gc.argmax(gc.tensor("s", (3,), "float64")), x)
+
+
+def test_hessian_vector_product_refuses_a_vector_that_would_broadcast():
+    x = gc.tensor("x", (3,), "float64")
+    with pytest.raises(gc.ShapeError, match=r"hessian_vector_product: vector \(1,\) for variable x \(3,\); shapes must be equal"):
+        gc.hessian_vector_product((x ** 3).sum(), x, np.ones(1))
+    hv = gc.hessian_vector_product((x ** 3).sum(), x, np.ones(3))  # a numpy vector is a constant
+    np.testing.assert_allclose(hv.eval({x: np.array([1.0, 3.0, 2.0])}), [6.0, 18.0, 12.0])

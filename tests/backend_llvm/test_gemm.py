@@ -1,24 +1,46 @@
-"""The blocked gemm against numpy at odd shapes, both dtypes, strided operands, threads."""
+"""The blocked gemm kernel against numpy: odd shapes, both dtypes, strided operands, threads,
+and both register-tile choices (AVX-512's and AVX2's) whatever this host is."""
 import numpy as np
 import pytest
 
 from graphc.backend.llvm import compile_program
-from graphc.backend.llvm.kernels.gemm import gemm_program
+from graphc.backend.llvm.kernels import gemm
+from graphc.backend.llvm.kernels.gemm import Tiles, gemm_program, host_tiles, plan_gemm, register_tile
+from graphc.backend.llvm.kernels.simd import Simd, host_simd
+from graphc.backend.llvm.loopir import For, walk
 
-SHAPES = [(1, 1, 1), (1, 17, 3), (7, 13, 5), (6, 16, 256), (131, 67, 300), (97, 263, 31), (257, 130, 513)]
+AVX2, AVX512 = Simd(32, 16), Simd(64, 32)
+SIMDS = {"avx2": AVX2, "avx512": AVX512}
+SHAPES = [(1, 1, 1), (1, 17, 3), (7, 13, 5), (6, 64, 256), (131, 67, 300), (97, 263, 31), (257, 130, 513)]
 
 
-def _check(M, N, K, dtype, transpose_a=False, transpose_b=False, threads=1, nthreads=1):
+def _strides(x: np.ndarray) -> tuple[int, ...]:
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+def _operands(M, N, K, dtype, transpose_a=False, transpose_b=False):
     rng = np.random.default_rng(M * 1000 + N + K)
     a = rng.normal(size=(K, M) if transpose_a else (M, K)).astype(dtype)
     b = rng.normal(size=(N, K) if transpose_b else (K, N)).astype(dtype)
-    a, b = (a.T if transpose_a else a), (b.T if transpose_b else b)
-    strides = lambda x: tuple(s // x.itemsize for s in x.strides)  # noqa: E731
-    prog = gemm_program(M, N, K, dtype, strides(a), strides(b), threads=threads)
-    c = np.full((M, N), np.nan, dtype)
+    return (a.T if transpose_a else a), (b.T if transpose_b else b)
+
+
+def _run(prog, a, b, nthreads=1) -> np.ndarray:
+    c = np.full(prog.params[2].shape, np.nan, prog.params[2].dtype)
     compile_program(prog)(a, b, c, nthreads=nthreads)
-    tol = 1e-4 if dtype == "float32" else 1e-12
+    return c
+
+
+def _assert_product(c, a, b):
+    K = a.shape[1]
+    tol = 1e-4 if c.dtype == np.float32 else 1e-12
     np.testing.assert_allclose(c, a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol * np.sqrt(K))
+
+
+def _check(M, N, K, dtype, transpose_a=False, transpose_b=False, threads=1, nthreads=1, tiles=None):
+    a, b = _operands(M, N, K, dtype, transpose_a, transpose_b)
+    prog = gemm_program(M, N, K, dtype, _strides(a), _strides(b), threads=threads, tiles=tiles)
+    _assert_product(_run(prog, a, b, nthreads), a, b)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -27,9 +49,29 @@ def test_matches_numpy(M, N, K, dtype):
     _check(M, N, K, dtype)
 
 
+@pytest.mark.parametrize("simd", sorted(SIMDS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 29, 7), (131, 67, 600)])
+def test_both_tile_choices_match_numpy(M, N, K, dtype, simd):
+    """The tiles of the other instruction set run here too (LLVM splits or joins the vectors)."""
+    _check(M, N, K, dtype, tiles=host_tiles(dtype, SIMDS[simd]))
+
+
+@pytest.mark.parametrize("simd", sorted(SIMDS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("ta,tb", [(True, False), (False, True), (True, True)])
-def test_transposed_operands_without_copies(ta, tb):
-    _check(37, 29, 41, "float32", ta, tb)
+def test_transposed_operands_without_copies(ta, tb, dtype, simd):
+    _check(37, 71, 541, dtype, ta, tb, tiles=host_tiles(dtype, SIMDS[simd]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_operands_strided_along_both_axes(dtype):
+    """Slices with no unit stride: packing gathers."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(2 * 23, 3 * 19)).astype(dtype)[::2, ::3]
+    b = rng.normal(size=(19 * 2, 41 * 2)).astype(dtype)[::2, ::-2]
+    prog = gemm_program(23, 41, 19, dtype, _strides(a), _strides(b))
+    _assert_product(_run(prog, a, b), a, b)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -38,9 +80,82 @@ def test_parallel_split_matches(dtype, nthreads):
     _check(300, 301, 299, dtype, threads=2, nthreads=nthreads)
 
 
+@pytest.mark.parametrize("simd", sorted(SIMDS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(301, 37, 83), (45, 301, 83), (7, 300, 90), (301, 5, 83)])
+def test_every_thread_split_matches(M, N, K, dtype, simd, monkeypatch):
+    """Column blocks (when N holds a tile per thread) or row chunks per thread, neither
+    a multiple of the tile, run on 1 to 3 threads."""
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 0)
+    tiles = host_tiles(dtype, SIMDS[simd])
+    plan = plan_gemm(M, N, K, dtype, 2, tiles)
+    columns = M if plan.transposed else N
+    assert plan.split == ("cols" if columns >= 2 * plan.tiles.nr else "rows")
+    for nthreads in (1, 2, 3):
+        _check(M, N, K, dtype, threads=2, nthreads=nthreads, tiles=tiles)
+
+
+@pytest.mark.parametrize("simd", [AVX2, AVX512, Simd(16, 16)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_register_tile_fits_the_register_file(simd, dtype):
+    """Accumulators, the B vectors and one broadcast of A fit the registers; NR is whole vectors."""
+    t = host_tiles(dtype, simd)
+    mr, vectors, kc = register_tile(simd)
+    assert (t.mr, t.nr, t.width, t.kc) == (mr, vectors * simd.lanes(dtype), simd.lanes(dtype), kc)
+    assert mr * vectors + vectors + 1 <= simd.registers
+    assert t.mc % t.mr == 0
+
+
+def test_host_tiles_follow_the_host():
+    simd = host_simd()
+    assert host_tiles("float32").width == simd.width // 4
+    assert host_tiles("float64").width == simd.width // 8
+
+
+def test_tiles_must_be_whole_vectors_and_panels():
+    with pytest.raises(ValueError, match="multiple"):
+        Tiles(width=8, mr=6, nr=12, kc=256, mc=120)
+    with pytest.raises(ValueError, match="multiple"):
+        Tiles(width=8, mr=6, nr=16, kc=256, mc=100)
+
+
+def _parallel_loops(prog) -> int:
+    return sum(1 for k in prog.kernels for n in walk(k.body) if isinstance(n, For) and n.kind == "parallel")
+
+
 def test_small_products_stay_single_threaded():
-    assert "parallel" not in repr(gemm_program(64, 64, 64, threads=2))
-    assert "parallel" in repr(gemm_program(512, 512, 512, threads=2))
+    assert _parallel_loops(gemm_program(64, 64, 64, threads=2)) == 0
+    assert _parallel_loops(gemm_program(512, 512, 512, threads=2)) == 1
+    assert _parallel_loops(gemm_program(512, 512, 512, threads=1)) == 0
+
+
+def test_parallel_threshold_is_by_flops():
+    edge = int(np.ceil((gemm.PARALLEL_MIN_FLOPS / 2) ** (1 / 3))) + 64
+    assert plan_gemm(edge, edge, edge, "float32", 2).parallel
+    assert not plan_gemm(edge, edge, edge, "float32", 1).parallel
+    assert not plan_gemm(edge - 128, edge - 128, edge - 128, "float32", 2).parallel
+
+
+@pytest.mark.parametrize("M,N,K", [(64, 2, 84), (300, 3, 700), (97, 6, 600)])
+def test_few_columns_run_transposed(M, N, K):
+    """C^T = B^T @ A^T when the N columns fill a small part of a vector (float32 on
+    AVX-512) and far more of an MR-row panel; the result is C all the same."""
+    tiles = host_tiles("float32", AVX512)
+    assert plan_gemm(M, N, K, "float32", 1, tiles).transposed
+    assert not plan_gemm(N, M, K, "float32", 1, tiles).transposed
+    for ta, tb in [(False, False), (True, True)]:
+        _check(M, N, K, "float32", ta, tb, tiles=tiles)
+
+
+@pytest.mark.parametrize("simd", sorted(SIMDS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_narrow_products_use_narrow_tiles(simd, dtype):
+    """No more vectors per row than N fills (the rest would be padding)."""
+    tiles = host_tiles(dtype, SIMDS[simd])
+    W = tiles.width
+    assert plan_gemm(200, W + 1, 50, dtype, 1, tiles).tiles.nr == 2 * W
+    assert plan_gemm(200, 1000, 50, dtype, 1, tiles).tiles.nr == tiles.nr
+    _check(200, W + 1, 50, dtype, tiles=tiles)
 
 
 def test_wrong_arguments_raise():

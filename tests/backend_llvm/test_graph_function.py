@@ -109,10 +109,14 @@ def test_dropout_masks_equal_the_reference(dtype, rng):
 
 
 def test_thread_counts_give_the_same_results(rng):
-    x = gc.tensor("x", (1 << 20,), "float32")
-    a, b = gc.tensor("a", (300, 301), "float32"), gc.tensor("b", (301, 299), "float32")
+    from graphc.backend.llvm.kernels.fused import PARALLEL_MIN_ELEMENTS
+    from graphc.backend.llvm.kernels.gemm import PARALLEL_MIN_FLOPS
+
+    n = int((PARALLEL_MIN_FLOPS / 2) ** (1 / 3)) + 5   # a product just big enough to split over threads
+    x = gc.tensor("x", (PARALLEL_MIN_ELEMENTS,), "float32")
+    a, b = gc.tensor("a", (n, n + 1), "float32"), gc.tensor("b", (n + 1, n - 1), "float32")
     outs = [gc.tanh(x) * 2 + 1, gc.sum(x * x), gc.relu(a @ b)]
-    args = [rand(rng, (1 << 20,)), rand(rng, (300, 301)), rand(rng, (301, 299))]
+    args = [rand(rng, (PARALLEL_MIN_ELEMENTS,)), rand(rng, (n, n + 1)), rand(rng, (n + 1, n - 1))]
     one = gc.function([x, a, b], outs, backend="llvm", threads=1)(*args)
     two = gc.function([x, a, b], outs, backend="llvm", threads=2)
     for r, g in zip(one, two(*args)):
@@ -152,11 +156,35 @@ def test_inspection_lists_kernels_ir_assembly_and_profile(rng):
     assert "matmul" in f.inspect.listing()
     assert "define" in f.inspect.llvm_ir(0) and "fma" in f.inspect.llvm_ir(0)
     assert "vfmadd" in f.inspect.assembly(kernels[0].name)
-    assert "For(" in f.inspect.loop_ir(1)
+    assert "for rr1 in range(32) [vectorize 8]:\n    out1[rr0] += out0[rr0 * 32 + rr1]" in f.inspect.loop_ir(1)
     profile = f.inspect.profile(*args)
     assert [row.kernel.name for row in profile] == [k.name for k in kernels]
     assert all(row.seconds >= 0 for row in profile) and profile.total > 0
     assert "total" in str(profile)
+
+
+def test_loop_ir_prints_as_indented_pseudo_code():
+    from graphc.backend.llvm.inspect import format_kernel
+    from graphc.backend.llvm.loopir import Accumulate, Buffer, Cast, For, If, Kernel, Select, Var, block, const
+
+    a, o = Buffer("a", "float64", (4, 6), strides=(1, 4)), Buffer("o", "float32", (4,))
+    i, j = Var("i"), Var("j")
+    x = a[i, j]
+    body = block(o.store([i], const(0.0, "float32")),
+                 For(j, const(1), const(5), If(x.gt(0.5), Accumulate(o, i, "max", Cast(-x * (x + 1), "float32")))))
+    kernel = Kernel("k", For(i, const(0), const(4), body, kind="parallel"), flops=40)
+    assert format_kernel(kernel) == "\n".join([
+        "kernel k: 40 flops",
+        "  o: float32[4]",
+        "  a: float64[4, 6] strides (1, 4)",
+        "for i in range(4) [parallel]:",
+        "  o[i] = 0.0",
+        "  for j in range(1, 1 + 5):",
+        "    if a[i + j * 4] > 0.5:",
+        "      o[i] max= float32(-a[i + j * 4] * (a[i + j * 4] + 1.0))",
+    ])
+    assert "select(" in format_kernel(Kernel("s", o.store([0], Select(x.lt(0.0), const(1.0, "float32"),
+                                                                          const(2.0, "float32")))))
 
 
 def test_inspection_before_the_first_call_of_a_symbolic_function():
@@ -177,8 +205,9 @@ def test_read_only_and_empty_arguments(rng):
     assert empty[0].shape == (0, 3) and empty[1] == 0.0
 
 
-def test_a_second_process_loads_from_the_disk_cache_without_building(rng, monkeypatch, cache_dir):
+def test_a_second_process_loads_from_the_disk_cache_without_simplifying_or_building(rng, monkeypatch, cache_dir):
     from graphc.backend.llvm import executor, runtime
+    from graphc.function import prepare
 
     def graph():
         x = gc.tensor("x", (5, 4), "float64")
@@ -186,17 +215,22 @@ def test_a_second_process_loads_from_the_disk_cache_without_building(rng, monkey
 
     inputs, outputs = graph()
     xv = rng.standard_normal((5, 4))
-    want = gc.function(inputs, outputs, backend="llvm")(xv)
+    first = gc.function(inputs, outputs, backend="llvm")
+    want = first(xv)
+    assert {"simplify", "lower", "optimise"} <= set(first.inspect.compile_times())
     assert any(cache_dir.iterdir())
     runtime._plans.clear()                             # as if in a fresh process
 
-    def no_build(*args, **kwargs):
-        raise AssertionError("built again despite the cached object")
+    def no_work(*args, **kwargs):
+        raise AssertionError("simplified or built again despite the cached object")
 
-    monkeypatch.setattr(executor, "build_program", no_build)
+    monkeypatch.setattr(executor, "build_program", no_work)
+    monkeypatch.setattr(prepare, "simplify", no_work)
     inputs, outputs = graph()
-    got = gc.function(inputs, outputs, backend="llvm")(xv)
+    second = gc.function(inputs, outputs, backend="llvm")
+    got = second(xv)
     np.testing.assert_array_equal(got[0], want[0])
+    assert list(second.inspect.compile_times()) == ["key", "cache read", "load"]
 
 
 def test_a_corrupt_cache_entry_is_rebuilt(rng, cache_dir):

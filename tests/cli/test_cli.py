@@ -32,7 +32,11 @@ def test_demo_trains_and_reports(capsys, tmp_path):
     png = tmp_path / "curve.png"
     assert main(["demo", "--epochs", "2", "--optimizer", "momentum", "--no-progress", "--save", str(png)]) == 0
     out = capsys.readouterr().out
+    assert "backend llvm, seed 0" in out  # the compiled backend is the default
     assert "epoch 2/2" in out and "test accuracy:" in out and "time per epoch:" in out
+    compile_seconds = float(out.split("compilation:")[1].split(" s")[0])
+    total_seconds = float(out.split(" s in all")[0].split()[-1])
+    assert 0 < compile_seconds < total_seconds + 0.05  # (total is printed to 0.1 s)
     accuracy = float(out.split("test accuracy:")[1].split("%")[0])
     assert accuracy > 50  # two epochs; chance is 10%
     assert png.read_bytes()[:4] == b"\x89PNG"

@@ -71,7 +71,7 @@ def test_node_type_dtype_shape_ndim():
     x = gc.tensor("x", (None, 3, 1), "int32")
     assert x.type == TensorType(np.dtype("int32"), (None, 3, 1))
     assert x.dtype == np.int32 and x.ndim == 3 and x.shape == (None, 3, 1)
-    assert x.static_shape == (None, 3, 1) and x.name == "x"
+    assert x.type.shape == (None, 3, 1) and x.name == "x"
     assert gc.scalar("s").type == TensorType("float32", ())
     assert gc.tensor("d", 4).shape == (4,)
 

@@ -35,6 +35,9 @@ def test_normalize_axes():
         normalize_axes("s", (1, -2), 3)
     with pytest.raises(ShapeError, match="s: axis must be an int"):
         normalize_axes("s", (1.0,), 3)
+    with pytest.raises(ShapeError, match="s: axis must be an int, a tuple of ints or None, got 1.0"):
+        normalize_axes("s", 1.0, 3)
+    assert normalize_axes("s", [np.int64(1), 0], 3) == (0, 1)
 
 
 @pytest.mark.parametrize("a", SUPPORTED, ids=str)

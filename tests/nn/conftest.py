@@ -1,5 +1,6 @@
-"""One BLAS thread for the graphc.nn tests: their matrices are small, and on a busy
-2-core machine idle BLAS threads that spin made the training tests several times slower."""
+"""One BLAS thread for the graphc.nn tests: the numpy reference they check against (gradient
+checks, the numpy backend) multiplies small matrices, and on a busy 2-core machine idle
+BLAS threads that spin made those tests several times slower."""
 import pytest
 from threadpoolctl import threadpool_limits
 

@@ -18,9 +18,36 @@ def test_digits_cnn_trains_well_above_chance(digits):
     loss, accuracy = trainer.evaluate(digits.x_test, digits.y_test)
     assert accuracy > 0.8  # chance is 0.1
     assert history.loss[-1] < history.loss[0]
+    assert 0 < history.compile_time == trainer.compile_time  # the step's and the evaluation's
     assert history.val_accuracy[-1] == pytest.approx(accuracy)
     predictions = trainer.predict(digits.x_test).argmax(axis=1)
     assert (predictions == digits.y_test).mean() == pytest.approx(accuracy)
+    assert trainer.compile_time > history.compile_time  # the prediction's is added
+
+
+def test_compiled_step_matches_the_numpy_backend(digits):
+    """Three steps from the same start: the llvm (default) and numpy backends give the same
+    losses, counts, parameters and running statistics (dropout masks included)."""
+    results = {}
+    for backend in ("llvm", "numpy"):
+        model = nn.models.digits_cnn(channels=(4, 8), batch_norm=True, dropout=0.2, rng=0)
+        trainer = nn.Trainer(model, optimizer="momentum", lr=0.05, momentum=0.9, backend=backend)
+        step = trainer.step_function(digits.x_train, digits.y_train)
+        outputs = [step(digits.x_train[i:i + 32], digits.y_train[i:i + 32]) for i in range(0, 96, 32)]
+        results[backend] = outputs, [v.get_value() for v in model.variables()]
+    (compiled, compiled_state), (reference, reference_state) = results["llvm"], results["numpy"]
+    for (loss, correct), (ref_loss, ref_correct) in zip(compiled, reference):
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
+        assert correct == ref_correct
+    assert len(compiled_state) == 14  # weights, biases, gammas, betas, running statistics
+    for value, expected in zip(compiled_state, reference_state):
+        np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_the_compiled_backend_is_the_default(digits):
+    trainer = nn.Trainer(nn.models.logistic_regression(rng=0))
+    assert trainer.step_function(digits.x_train, digits.y_train).backend_name == "llvm"
+    assert trainer.predict_function(digits.x_train).backend_name == "llvm"
 
 
 def test_batch_norm_and_dropout_model_trains_and_updates_running_statistics(digits):

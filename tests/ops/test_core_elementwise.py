@@ -248,3 +248,30 @@ def test_large_inputs_give_finite_stable_values(like_numpy):
         like_numpy(gc.softplus(x), {x: xv}, np.logaddexp(np.zeros((), dtype), xv))
         like_numpy(gc.tanh(x), {x: xv}, np.tanh(xv))
         assert np.all(np.isfinite(gc.sigmoid(x).eval({x: xv})))
+
+
+@pytest.mark.parametrize("build", [lambda b: -b, lambda b: b - b, lambda b: gc.sign(b), lambda b: b ** b])
+def test_bool_operands_numpy_refuses_raise_when_built(build):
+    b = gc.tensor("b", (3,), "bool")
+    with pytest.raises(gc.DTypeError, match="bool operands are not supported"):
+        build(b)
+
+
+def test_bool_mixed_with_numbers_promotes_as_numpy():
+    b = gc.tensor("b", (3,), "bool")
+    bv = np.array([True, False, True])
+    np.testing.assert_array_equal((1 - b).eval({b: bv}), 1 - bv)
+    assert (1 - b).dtype == (1 - bv).dtype == np.int64
+
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid", "softplus", "tanh"])
+def test_float_functions_of_bool_compute_in_float32(name):
+    """numpy would compute in float16; graphc's result type is float32 and its reference
+    computes in it (softplus and sigmoid of bool failed on numpy's bool negation before)."""
+    b = gc.tensor("b", (2,), "bool")
+    out = getattr(gc, name)(b)
+    bv = np.array([True, False])
+    raw = out.op.reference(bv)
+    assert out.dtype == raw.dtype == np.float32
+    expected = UNARY[name][1](bv.astype(np.float64))
+    np.testing.assert_allclose(out.eval({b: bv}), expected, rtol=1e-6)

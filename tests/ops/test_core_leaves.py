@@ -21,6 +21,9 @@ def test_constant_with_explicit_dtype_and_errors():
         gc.constant(gc.tensor("x", ()))
     with pytest.raises(gc.DTypeError, match="dtype float16 is not supported"):
         gc.constant(np.ones(2, np.float16))
+    for value in (None, "a"):
+        with pytest.raises(gc.DTypeError, match=f"constant: {value!r} is not a number or an array of numbers"):
+            gc.tensor("x", (2,)) + value
 
 
 def test_constants_are_private_copies():

@@ -149,3 +149,12 @@ def test_reduction_axis_errors():
         x.mean(axis=(0, -2))
     with pytest.raises(gc.ShapeError, match="argmax: axis -3 is out of range"):
         gc.argmax(x, axis=-3)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_argmin_of_the_smallest_int(dtype):
+    """argmin is argmax of an order-reversing map; -x overflows at the smallest int."""
+    x = gc.tensor("x", (4,), dtype)
+    xv = np.array([0, 5, np.iinfo(dtype).min, np.iinfo(dtype).max], dtype)
+    assert gc.argmin(x).eval({x: xv}) == np.argmin(xv) == 2
+    assert gc.argmax(x).eval({x: xv}) == np.argmax(xv) == 3

@@ -185,3 +185,26 @@ def test_random_permutations_and_reshapes(shape, seed, data, like_numpy):
     xv = np.random.default_rng(seed).standard_normal(shape)
     x = gc.tensor("x", shape, "float64")
     like_numpy(gc.transpose(x, perm).reshape(-1), {x: xv}, np.transpose(xv, perm).reshape(-1))
+
+
+def test_reshape_target_must_be_ints():
+    x = gc.tensor("x", (2, 3))
+    with pytest.raises(gc.ShapeError, match=r"reshape: the target shape must be ints \(one may be -1, inferred\), "
+                                            r"got \(None, 3\) for \(2, 3\)"):
+        x.reshape(None, 3)
+    assert x.reshape([3, 2]).shape == x.reshape((3, 2)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("width, message", [
+    (((1, 1), (1, 1), (1, 1)), r"pad: pad_width must be an int, a \(before, after\) pair or one pair per axis of \(2, 3\)"),
+    ("same", "pad: pad_width must be an int"),
+])
+def test_pad_width_forms_numpy_does_not_take(width, message):
+    with pytest.raises(gc.ShapeError, match=message):
+        gc.pad(gc.tensor("x", (2, 3)), width)
+
+
+def test_stack_names_itself_and_the_shapes():
+    with pytest.raises(gc.ShapeError, match=r"stack: tensors must have equal shapes, got \(3,\) and \(4,\)"):
+        gc.stack([gc.tensor("a", (3,)), gc.tensor("b", (4,))])
+    assert gc.stack([gc.tensor("c", (None,)), gc.tensor("d", (4,))]).shape == (2, 4)

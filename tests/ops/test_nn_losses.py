@@ -135,3 +135,5 @@ def test_argument_errors():
         cross_entropy(z, y, label_smoothing=1.5)
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         mse_loss(z, z, reduction="avg")
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"):
+        cross_entropy(z, y, reduction="avg")

@@ -152,6 +152,9 @@ def test_matches_torch_values_and_gradients(rng, pool, case):
     (lambda: max_pool1d(gc.tensor("x", (1, 1, 6), "int32"), 2), r"max_pool1d: the input must be float"),
     (lambda: max_pool2d(gc.tensor("x", (6, 6)), 2), r"max_pool2d: the input needs 2 pooled axes after at least a channel axis"),
     (lambda: avg_pool1d(gc.tensor("x", (1, 1, 6)), (2, 2)), r"avg_pool1d: kernel_size must be an int or a tuple of 1 ints"),
+    (lambda: avg_pool2d(gc.tensor("x", (1, 1, 6, 6)), 2.0), r"avg_pool2d: kernel_size must be an int or a tuple of 2 ints, got 2.0"),
+    (lambda: max_pool2d(gc.tensor("x", (1, 1, 6, 6)), 3, padding="same"),
+     r"max_pool2d: padding must be an int, 2 ints or 2 \(lo, hi\) pairs, got 'same'; 'same' and 'valid' are for convolutions"),
     (lambda: gc.Node.make(MaxPoolGrad((2,), (2,), ((0, 0),)), [gc.tensor("x", (1, 1, 6)), gc.tensor("gy", (1, 1, 2))]),
      r"max_pool1d_grad: the output gradient has shape \(1, 1, 2\), expected \(1, 1, 3\)"),
 ])

@@ -1,29 +1,28 @@
-"""The on-disk cache of object code.
+"""The entries of the on-disk cache of object code: checked reads and atomic writes.
 
-One file per key under `cache_dir()` (GRAPHC_CACHE_DIR, else ~/.cache/graphc or
-$XDG_CACHE_HOME/graphc). A file is a magic line, the SHA-256 of the payload and
-the payload. Writes go to a temporary file in the same directory and are
-renamed into place, so readers in other processes see a whole entry or none;
-an entry whose checksum does not match is deleted and reported as a miss.
+Where entries live and clearing them belong to `graphc.cache` (public, and
+usable without loading LLVM); `cache_dir` and `clear` are re-exported here.
+An entry is a magic line, the SHA-256 of the payload and the payload. Writes go
+to a temporary file in the same directory and are renamed into place, so
+readers in other processes see a whole entry or none, and concurrent writers of
+one key leave one whole entry (the last rename wins; both wrote the same
+code). An entry whose checksum does not match is deleted and reported as a miss.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Optional
 
+from ...cache import SUFFIX, TEMP_PREFIX, clear
+from ...cache import directory as cache_dir
+
+__all__ = ["cache_dir", "clear", "get", "make_key", "put"]
+
 MAGIC = b"graphc-object 1\n"
-_SUFFIX = ".obj"
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("GRAPHC_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "graphc"
 
 
 def make_key(*parts: str) -> str:
@@ -36,7 +35,7 @@ def make_key(*parts: str) -> str:
 
 
 def _path(key: str) -> Path:
-    return cache_dir() / f"{key}{_SUFFIX}"
+    return cache_dir() / f"{key}{SUFFIX}"
 
 
 def get(key: str) -> Optional[bytes]:
@@ -49,10 +48,8 @@ def get(key: str) -> Optional[bytes]:
     head, digest, payload = data[:len(MAGIC)], data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
     if head == MAGIC and hashlib.sha256(payload).digest() == digest:
         return payload
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
     return None
 
 
@@ -61,29 +58,14 @@ def put(key: str, payload: bytes) -> None:
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=_SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=SUFFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
             os.replace(tmp, _path(key))
         except BaseException:
-            os.unlink(tmp)
+            with contextlib.suppress(OSError):   # gone already if a clear() raced us
+                os.unlink(tmp)
             raise
     except OSError:
         pass
-
-
-def clear() -> int:
-    """Remove every entry (and stray temporary files); return how many entries went."""
-    removed = 0
-    directory = cache_dir()
-    if not directory.is_dir():
-        return 0
-    for path in directory.iterdir():
-        if path.suffix == _SUFFIX:
-            try:
-                path.unlink()
-                removed += not path.name.startswith(".tmp-")
-            except OSError:
-                pass
-    return removed

@@ -1,9 +1,19 @@
 """Loop IR -> LLVM IR. The only module that builds LLVM instructions.
 
 A `Program` becomes one LLVM module whose entry point is
-`void <symbol>(i8** args, i64 nthreads)`. Each kernel is an internal function;
+`{i8*, i64} <symbol>(i8** args, i64 nthreads)`. Each kernel is an internal function;
 each parallel loop is outlined into a function `(args, lo, hi, tid)` run by a
 small pthread dispatcher emitted into the same module.
+
+The entry point returns a status `{i8* message, i64 detail}`: a null message,
+or that of the first failed run-time check (`Check`: what numpy refuses, e.g.
+an integer to a negative power) with the offending value. Kernels write it
+through a pointer in one extra slot after the program's arguments (the entry
+point copies the argument table to add it).
+
+Integer arithmetic wraps as numpy's does. Only index arithmetic (the indices
+of loads and stores, loop bounds), which the compiler generates and which
+stays within buffers, carries LLVM's no-signed-wrap flag.
 
 Vectorised loops are emitted Halide-style: the body is evaluated with the loop
 variable as a vector of `width` lanes; a load whose index has coefficient 1 in
@@ -19,13 +29,15 @@ from typing import Callable, Optional
 import llvmlite.ir as ir
 
 from . import mathlib
-from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Const, Expr, Fma, For, If,
+from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
                      Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
                      is_float, itemsize, linear_coeff, walk)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 I8P = I8.as_pointer()
 ARGS = I8P.as_pointer()
+#: What the entry point returns: the message of a failed check (or null) and its detail value.
+STATUS = ir.LiteralStructType([I8P, I64])
 _SCALAR = {"float32": ir.FloatType(), "float64": ir.DoubleType(), "int32": I32, "int64": I64, "bool": I1}
 FAST = ("contract",)
 #: Scratch slices of different threads start on separate cache lines.
@@ -44,6 +56,13 @@ def _vector_constant(ty: ir.VectorType, values: Optional[tuple]) -> ir.Constant:
     return ir.Constant(ty, ir.Undefined if values is None else list(values))
 
 
+def _splat_constant(ty: ir.Type, value) -> ir.Constant:
+    """`value` as a constant of scalar or vector type `ty`."""
+    if isinstance(ty, ir.VectorType):
+        return _vector_constant(ty, (value,) * ty.count)
+    return ir.Constant(ty, value)
+
+
 def ll_type(t: VType) -> ir.Type:
     base = _SCALAR[t.dtype]
     return base if t.lanes == 1 else ir.VectorType(base, t.lanes)
@@ -56,6 +75,10 @@ def _mem_type(dtype: str) -> ir.Type:
 def scratch_stride(buf: Buffer) -> int:
     """Bytes between two threads' copies of a scratch buffer."""
     return -(-buf.nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
+
+
+def _scalar_of(ty: ir.Type) -> ir.Type:
+    return ty.element if isinstance(ty, ir.VectorType) else ty
 
 
 def _lanes(v: ir.Value) -> int:
@@ -95,6 +118,8 @@ class ModuleEmitter:
         self._decls: dict[str, ir.Function] = {}
         self._dispatch: Optional[ir.Function] = None
         self._outlined = 0
+        self.status_slot = len(program.params)      # the args slot holding the status record's address
+        self._messages: dict[str, ir.Constant] = {}
 
     def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         if name not in self._decls:
@@ -106,24 +131,49 @@ class ModuleEmitter:
         return self.declare(f"llvm.{name}.{_suffix(ty)}", ty, [ty] * nargs)
 
     def emit(self) -> ir.Module:
-        entry = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [ARGS, I64]), self.symbol)
+        entry = ir.Function(self.module, ir.FunctionType(STATUS, [ARGS, I64]), self.symbol)
         b = ir.IRBuilder(entry.append_basic_block("entry"))
         stamp = self._clock(b, entry.args[0]) if self.profile else None
+        args, status = self._with_status(b, entry.args[0])
+        kernel_type = ir.FunctionType(ir.VoidType(), [ARGS, I64])
         for k, kernel in enumerate(self.program.kernels):
             if stamp:
                 stamp(k)
-            fn = ir.Function(self.module, entry.type.pointee, f"{self.symbol}.{k}.{kernel.name}")
+            fn = ir.Function(self.module, kernel_type, f"{self.symbol}.{k}.{kernel.name}")
             fn.linkage = "internal"
             fe = FunctionEmitter(self, fn, fn.args[0], fn.args[1], ir.Constant(I64, 0), outlined=False)
             body = mathlib.expand(kernel.body)
             fe.plan(body)
             fe.stmt(body)
             fe.finish()
-            b.call(fn, entry.args)
+            b.call(fn, [args, entry.args[1]])
         if stamp:
             stamp(len(self.program.kernels))
-        b.ret_void()
+        b.ret(b.load(status))
         return self.module
+
+    def _with_status(self, b: ir.IRBuilder, args: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """A copy of the argument table with the address of a fresh (null) status record
+        appended at `status_slot`, and that record."""
+        n = self.status_slot
+        table = b.alloca(I8P, ir.Constant(I64, n + 1), name="args")
+        for k in range(n):
+            slot = ir.Constant(I64, k)
+            b.store(b.load(b.gep(args, [slot])), b.gep(table, [slot]))
+        status = b.alloca(STATUS, name="status")
+        b.store(ir.Constant(STATUS, None), status)
+        b.store(b.bitcast(status, I8P), b.gep(table, [ir.Constant(I64, n)]))
+        return table, status
+
+    def message(self, text: str) -> ir.Constant:
+        """The address of `text` as a NUL-terminated constant string of the module."""
+        if text not in self._messages:
+            data = bytearray(text.encode() + b"\0")
+            ty = ir.ArrayType(I8, len(data))
+            g = ir.GlobalVariable(self.module, ty, f"{self.symbol}.msg{len(self._messages)}")
+            g.global_constant, g.linkage, g.initializer = True, "private", ir.Constant(ty, data)
+            self._messages[text] = g.gep([ir.Constant(I32, 0), ir.Constant(I32, 0)])
+        return self._messages[text]
 
     def _clock(self, b: ir.IRBuilder, args: ir.Value) -> Callable[[int], None]:
         """A function storing clock_gettime(CLOCK_MONOTONIC) in ns at slot k of the profile buffer."""
@@ -231,6 +281,8 @@ class FunctionEmitter:
         self.regs: dict[tuple[str, int], ir.Value] = {}
         self.reg_bufs: set[str] = set()
         self.partials: dict[Accumulate, ir.Value] = {}
+        self.in_index = False                                        # evaluating an index or loop bound
+        self._status: Optional[ir.Value] = None
 
     def finish(self) -> None:
         self.b.ret_void()
@@ -265,6 +317,23 @@ class FunctionEmitter:
             self.ptrs[buf.name] = p
         return self.ptrs[buf.name]
 
+    def status(self) -> ir.Value:
+        """The address of the call's status record (see ModuleEmitter._with_status)."""
+        if self._status is None:
+            e = self.entry
+            raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.status_slot)]))
+            self._status = e.bitcast(raw, STATUS.as_pointer(), name="status")
+        return self._status
+
+    def index(self, e: Expr) -> ir.Value:
+        """An index or loop bound: compiler-generated int64 arithmetic that stays within a
+        buffer's extent, so it may carry the no-signed-wrap flag (see `binary`)."""
+        saved, self.in_index = self.in_index, True
+        try:
+            return self.expr(e)
+        finally:
+            self.in_index = saved
+
     def reg(self, buf: Buffer, index: int, ty: ir.Type) -> ir.Value:
         key = (buf.name, index)
         if key not in self.regs:
@@ -293,7 +362,7 @@ class FunctionEmitter:
         base = self.env[name]
         self.vec, self.env[name] = None, self.b.add(base, ir.Constant(I64, lane)) if lane else base
         try:
-            return self.expr(index)
+            return self.index(index)
         finally:
             self.vec, self.env[name] = (name, width), base
 
@@ -301,7 +370,7 @@ class FunctionEmitter:
         if e.buf.name in self.reg_bufs:
             return self.b.load(self.reg(e.buf, e.index.value, ll_type(e.type)))
         if not self._varies(e.index):
-            return self._raw_load(e.buf, self.expr(e.index), e.lanes)
+            return self._raw_load(e.buf, self.index(e.index), e.lanes)
         if e.lanes != 1:
             raise ValueError(f"explicit vector load of {e.buf.name} inside a vectorised loop")
         width = self.vec[1]
@@ -315,7 +384,7 @@ class FunctionEmitter:
     def _lane_indices(self, index: Expr) -> list[ir.Value]:
         """A gathered or scattered index for each lane: computed once as a vector, then
         taken apart (re-emitting it per lane would multiply the IR by the width)."""
-        vec = self.splat(self.expr(index), self.vec[1])
+        vec = self.splat(self.index(index), self.vec[1])
         return [self.b.extract_element(vec, ir.Constant(I32, lane)) for lane in range(self.vec[1])]
 
     # ------------------------------------------------------------ expressions
@@ -343,7 +412,8 @@ class FunctionEmitter:
         v = self.env[e.name]
         if self.vec and e.name == self.vec[0]:
             width = self.vec[1]
-            return self.b.add(self.splat(v, width), _vector_constant(ir.VectorType(I64, width), tuple(range(width))))
+            return self.b.add(self.splat(v, width), _vector_constant(ir.VectorType(I64, width), tuple(range(width))),
+                              flags=self._wrap("int64"))
         return v
 
     def _e_Load(self, e: Load) -> ir.Value:
@@ -366,7 +436,13 @@ class FunctionEmitter:
 
     def _e_Bin(self, e: Bin) -> ir.Value:
         a, b = self.match(self.expr(e.a), self.expr(e.b))
+        if e.op in ("floordiv", "mod"):
+            return self._floordiv(e.op, a, b, isinstance(e.b, Const) and e.b.value > 0)
         return self.binary(e.op, e.a.type.dtype, a, b)
+
+    def _wrap(self, dtype: str) -> list[str]:
+        """Flags of an integer add/sub/mul: none (wrapping, as numpy) outside indices."""
+        return ["nsw"] if self.in_index and dtype == "int64" else []
 
     def binary(self, op: str, dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
         B = self.b
@@ -386,19 +462,28 @@ class FunctionEmitter:
         if op in ("min", "max"):
             return B.select(icmp("<" if op == "min" else ">", a, b), a, b)
         if op in ("floordiv", "mod"):
-            return self._floordiv(op, a, b)
-        wrap = ["nsw"] if dtype == "int64" else []
+            return self._floordiv(op, a, b, divisor_positive=False)
+        wrap = self._wrap(dtype)
         simple = {"add": lambda: B.add(a, b, flags=wrap), "sub": lambda: B.sub(a, b, flags=wrap),
                   "mul": lambda: B.mul(a, b, flags=wrap), "and": lambda: B.and_(a, b),
                   "or": lambda: B.or_(a, b), "xor": lambda: B.xor(a, b),
                   "shl": lambda: B.shl(a, b), "shr": lambda: B.ashr(a, b)}
         return simple[op]()
 
-    def _floordiv(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
-        """numpy's floor division and modulo (rounding toward -inf)."""
+    def _floordiv(self, op: str, a: ir.Value, b: ir.Value, divisor_positive: bool) -> ir.Value:
+        """numpy's floor division and modulo (rounding toward -inf). Unless the divisor is
+        a positive constant, the cases LLVM leaves undefined get numpy's values: x // 0 and
+        x % 0 are 0, MIN // -1 wraps to MIN (computed as MIN // 1)."""
         B = self.b
-        q, r = B.sdiv(a, b), B.srem(a, b)
         zero = ir.Constant(a.type, None)
+        if not divisor_positive:
+            bits = _scalar_of(a.type).width
+            by_zero = B.icmp_signed("==", b, zero)
+            wraps = B.and_(B.icmp_signed("==", a, _splat_constant(a.type, -(1 << (bits - 1)))),
+                           B.icmp_signed("==", b, _splat_constant(a.type, -1)))
+            result = self._floordiv(op, a, B.select(B.or_(by_zero, wraps), _splat_constant(a.type, 1), b), True)
+            return B.select(by_zero, zero, result)
+        q, r = B.sdiv(a, b), B.srem(a, b)
         fix = B.and_(B.icmp_signed("!=", r, zero), B.icmp_signed("<", B.xor(r, b), zero))
         if op == "floordiv":
             return B.sub(q, B.zext(fix, a.type))
@@ -416,6 +501,34 @@ class FunctionEmitter:
             return a                         # floor/ceil/round of an integer
         name = {"abs": "fabs", "round": "rint"}.get(e.op, e.op)
         return B.call(self.m.intrinsic(name, a.type), [a])
+
+    def _e_Check(self, e: Check) -> ir.Value:
+        """When the condition holds in any lane, claim the status record (the first failure
+        wins: threads of a parallel loop may fail at once) and write the message and the
+        detail of the first failing lane; then the value."""
+        B = self.b
+        cond = self.expr(e.cond)
+        failed = cond
+        if _lanes(cond) > 1:
+            failed = B.call(self.m.declare(f"llvm.vector.reduce.or.{_suffix(cond.type)}", I1, [cond.type]), [cond])
+        with B.if_then(failed, likely=False):
+            message, detail = (B.gep(self.status(), [ir.Constant(I32, 0), ir.Constant(I32, k)]) for k in (0, 1))
+            claim = B.cmpxchg(message, ir.Constant(I8P, None), self.m.message(e.message), "monotonic", "monotonic")
+            if e.detail is not None:
+                with B.if_then(B.extract_value(claim, 1)):
+                    B.store(self._first_failing(cond, self.expr(e.detail)), detail)
+        return self.expr(e.value)
+
+    def _first_failing(self, cond: ir.Value, detail: ir.Value) -> ir.Value:
+        """The lane of `detail` where `cond` first holds (a scalar detail as it is)."""
+        if _lanes(detail) == 1:
+            return detail
+        lane = ir.Constant(I32, 0)
+        if _lanes(cond) > 1:
+            bits = ir.IntType(_lanes(cond))
+            cttz = self.m.declare(f"llvm.cttz.i{bits.width}", bits, [bits, I1])
+            lane = self.b.call(cttz, [self.b.bitcast(cond, bits), ir.Constant(I1, 1)])
+        return self.b.extract_element(detail, lane)
 
     def _e_Fma(self, e: Fma) -> ir.Value:
         a, b, c = self.match(self.expr(e.a), self.expr(e.b), self.expr(e.c))
@@ -448,7 +561,7 @@ class FunctionEmitter:
             return B.fcmp_unordered("!=", a, zero) if is_float(src) else B.icmp_signed("!=", a, zero)
         if is_float(src) and is_float(dst):
             return B.fpext(a, ty) if itemsize(dst) > itemsize(src) else B.fptrunc(a, ty)
-        if is_float(src):
+        if is_float(src):    # NaN and values out of range: poison (scalar_fns.astype guards them)
             return B.fptosi(a, ty)
         if is_float(dst):
             return B.uitofp(a, ty) if src == "bool" else B.sitofp(a, ty)
@@ -472,7 +585,7 @@ class FunctionEmitter:
         elif not self._varies(s.index):
             if self.vec and _lanes(value) != s.value.type.lanes:
                 raise ValueError(f"store to one element of {s.buf.name} from every vector lane")
-            self._raw_store(s.buf, self.expr(s.index), value)
+            self._raw_store(s.buf, self.index(s.index), value)
         elif linear_coeff(s.index, self.vec[0]) == 1:
             self._raw_store(s.buf, self._lane_index(s.index, 0), self.splat(value, self.vec[1]))
         else:
@@ -508,12 +621,12 @@ class FunctionEmitter:
             if free_vars(s.start) | free_vars(s.extent) | (free_vars(s.body) - {s.var.name}):
                 raise ValueError(f"parallel loop {s.var.name} uses enclosing variables")
             fn = self.m.outline(s, self)
-            self.b.call(self.m.dispatch(), [fn, self.args, self.expr(s.start), self.expr(s.extent), self.nthreads])
+            self.b.call(self.m.dispatch(), [fn, self.args, self.index(s.start), self.index(s.extent), self.nthreads])
         elif s.kind == "vectorize":
             self._vectorized(s)
         else:
-            start = self.expr(s.start)
-            self.serial(s, start, self.b.add(start, self.expr(s.extent)))
+            start = self.index(s.start)
+            self.serial(s, start, self.b.add(start, self.index(s.extent), flags=["nsw"]))
 
     def serial(self, s: For, lo: ir.Value, hi: ir.Value) -> None:
         def body(i):
@@ -528,7 +641,7 @@ class FunctionEmitter:
         if self.vec:
             raise ValueError(f"loop {s.var.name} is vectorised inside vectorised loop {self.vec[0]}")
         name, width = s.var.name, s.width
-        start, extent = self.expr(s.start), self.expr(s.extent)
+        start, extent = self.index(s.start), self.index(s.extent)
         partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]
         if partials and any(isinstance(n, For) for n in walk(s.body)):
             raise ValueError(f"vectorised reduction loop {name} must be innermost")
@@ -570,8 +683,8 @@ class FunctionEmitter:
             total = self.b.extract_element(vec, ir.Constant(I32, 0))
             for lane in range(1, width):
                 total = self.binary(acc.op, acc.buf.dtype, total, self.b.extract_element(vec, ir.Constant(I32, lane)))
-            old = self._raw_load(acc.buf, self.expr(acc.index), 1)
-            self._raw_store(acc.buf, self.expr(acc.index), self.binary(acc.op, acc.buf.dtype, old, total))
+            at = self.index(acc.index)
+            self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
         self.serial(s, main_end, self.b.add(start, extent))
 
 

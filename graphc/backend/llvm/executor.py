@@ -1,17 +1,19 @@
 """The llvm executor of `gc.function`: specialise per signature, compile once, one native call per call.
 
-At the first call with new argument shapes the graph is specialised to them and
-looked up by its structure (graphkey.py): in this process, then in the disk
-cache, and only on a miss partitioned, lowered into one Program and compiled.
-A `Bound` program owns its arena and a table of argument addresses in which
-only the inputs' and outputs' slots change from call to call.
+A compiled signature is named by the graph as given (before the `prepare` step,
+the simplifier) plus the argument shapes (graphkey.py), and looked up in this
+process, then in the disk cache. Only on a miss is the graph prepared,
+specialised to the shapes, partitioned, lowered into one Program and compiled:
+a cached function costs neither simplifying nor building. A `Bound` program
+owns its arena and a table of argument addresses in which only the inputs' and
+outputs' slots change from call to call.
 """
 from __future__ import annotations
 
 import ctypes
 import threading
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from .cache import make_key
 from .emitter import PROFILE_PARAM
 from .graphkey import graph_key
 from .loopir import Program
-from .runtime import default_threads, load_or_build
+from .runtime import CompileTimes, default_threads, load_or_build
 from .specialize import specialize
 
 #: The arena starts on a cache line.
@@ -82,32 +84,47 @@ class Bound:
         return [outs[k] for k in self._out_pick]
 
 
+class Prepare(Protocol):
+    """A graph-to-graph step run before compiling (gc.function passes the simplifier).
+
+    `key` names the step and whatever its result depends on beyond graphc's
+    source (graph keys cover that): the compiled code depends on its result.
+    """
+
+    key: str
+
+    def __call__(self, outputs: list[Node]) -> list[Node]: ...
+
+
 @dataclass
 class Specialised:
-    """The graph of one signature: static leaves and outputs, its key, and (once built) its Program."""
+    """One signature: its cache key; built only on demand (a cache miss, inspection),
+    its Program and plan (the plan also comes from the cache); what compiling it cost."""
 
-    leaves: list[Node]
-    outputs: list[Node]
     key: str
     plan: Optional[CallPlan] = None
     program: Optional[Program] = None
+    times: CompileTimes = field(default_factory=CompileTimes)
 
 
 class LLVMExecutor:
     """`gc.function(..., backend="llvm")`: called with checked argument arrays.
 
     Shared variables are extra inputs of the program, read at every call; the
-    results are the outputs followed by the update values. `threads` is the
-    number of threads kernels may split over (default: GRAPHC_NUM_THREADS, else
-    the available cores).
+    results are the outputs followed by the update values. `prepare` runs on the
+    outputs before they are compiled (never when the compiled code is cached).
+    `threads` is the number of threads kernels may split over (default:
+    GRAPHC_NUM_THREADS, else the available cores).
     """
 
-    def __init__(self, inputs: Sequence[Node], outputs: Sequence[Node], threads: Optional[int] = None,
-                 name: str = "graph"):
-        self.inputs, self.outputs = list(inputs), list(outputs)
+    def __init__(self, inputs: Sequence[Node], outputs: Sequence[Node], prepare: Optional[Prepare] = None,
+                 threads: Optional[int] = None, name: str = "graph"):
+        self.inputs, self.outputs, self.prepare = list(inputs), list(outputs), prepare
         self.shared = [n for n in toposort(self.outputs) if is_shared(n)]
         self.threads = default_threads() if threads is None else max(1, int(threads))
         self.name = name
+        self._key: Optional[str] = None
+        self._prepared: Optional[list[Node]] = None
         self._bound: dict[tuple, Bound] = {}
         self._specialised: dict[tuple, Specialised] = {}
         self.last_shapes: Optional[tuple] = None
@@ -119,20 +136,38 @@ class LLVMExecutor:
         return [np.ascontiguousarray(a) for a in arrays] + \
             [np.ascontiguousarray(s.op.container.value) for s in self.shared]
 
+    def key(self) -> str:
+        """The cache key of the graph as given, for any shapes (computed once)."""
+        if self._key is None:
+            step = "none" if self.prepare is None else self.prepare.key
+            self._key = graph_key(self.inputs + self.shared, self.outputs, f"threads={self.threads}",
+                                  f"prepare={step}")
+        return self._key
+
+    def prepared(self) -> list[Node]:
+        """The outputs after the `prepare` step (run once, on demand)."""
+        if self._prepared is None:
+            self._prepared = self.outputs if self.prepare is None else list(self.prepare(self.outputs))
+        return self._prepared
+
     def specialised(self, shapes: tuple) -> Specialised:
         found = self._specialised.get(shapes)
         if found is None:
-            static_inputs, outputs = specialize(self.inputs, self.outputs, shapes)
-            leaves = static_inputs + self.shared
-            key = graph_key(leaves, outputs, f"threads={self.threads}")
-            found = self._specialised[shapes] = Specialised(leaves, outputs, key)
+            found = self._specialised[shapes] = Specialised(make_key(self.key(), repr(shapes)))
         return found
 
-    def program(self, shapes: tuple) -> tuple[Program, CallPlan]:
-        """The Program (loop IR) of a signature, built on demand (inspection)."""
+    def program(self, shapes: tuple, times: Optional[CompileTimes] = None) -> tuple[Program, CallPlan]:
+        """The Program (loop IR) of a signature, built on demand (a cache miss, inspection):
+        the prepared graph specialised to `shapes` (which checks them), partitioned and lowered."""
         spec = self.specialised(shapes)
         if spec.program is None:
-            spec.program, plan = build_program(spec.leaves, spec.outputs, self.threads, self.name)
+            times = CompileTimes() if times is None else times
+            with times.phase("simplify"):
+                prepared = self.prepared()
+            with times.phase("specialise"):
+                static_inputs, outputs = specialize(self.inputs, prepared, shapes)
+            with times.phase("lower"):
+                spec.program, plan = build_program(static_inputs + self.shared, outputs, self.threads, self.name)
             spec.plan = spec.plan or plan
         return spec.program, spec.plan
 
@@ -141,11 +176,13 @@ class LLVMExecutor:
         key = (shapes, profile)
         found = self._bound.get(key)
         if found is None:
-            spec = self.specialised(shapes)
+            times = CompileTimes()
+            with times.phase("key"):
+                spec = self.specialised(shapes)
             cache_key = make_key(spec.key, "profile") if profile else spec.key
-            loaded = load_or_build(cache_key, lambda: self.program(shapes), profile)
-            if loaded.program is not None:
-                spec.program = loaded.program
+            loaded = load_or_build(cache_key, lambda: self.program(shapes, times), profile, times)
+            if not profile:
+                spec.times = times
             spec.plan = spec.plan or loaded.plan
             found = self._bound[key] = Bound(loaded.plan, loaded.entry(), profile)
         return found

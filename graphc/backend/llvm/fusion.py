@@ -24,7 +24,7 @@ from ...ops.reduce import CountOf
 from ...ops.shape import BroadcastTo, ExpandDims, Flip, MatchShape, Reshape, Squeeze, Transpose
 from .kernels import scalar_fns
 from .layout import VIEW_OPS
-from .loopir import Bin, Cast, Const, Expr, Let, Load, Var, binop, const, contiguous_strides
+from .loopir import Bin, Cast, Const, Expr, Let, Load, Var, binop, check, const, contiguous_strides
 
 Index = tuple[Expr, ...]
 Source = Callable[[Node, Index], Optional[Expr]]
@@ -140,8 +140,7 @@ def _elemwise(node: Node, r: Reader, idx: Index) -> Expr:
 
 @inline(CastOp)
 def _cast(node: Node, r: Reader, idx: Index) -> Expr:
-    value = r.value(node.inputs[0], idx)
-    return value if value.type.dtype == node.dtype.name else Cast(value, node.dtype.name)
+    return scalar_fns.astype(r.value(node.inputs[0], idx), node.dtype.name)
 
 
 @inline(CountOf)
@@ -251,6 +250,9 @@ def _random_uniform(node: Node, r: Reader, idx: Index) -> Expr:
 
 @inline(OneHot)
 def _one_hot(node: Node, r: Reader, idx: Index) -> Expr:
-    label = r.value(node.inputs[0], idx[:-1])
-    label = label if label.type.dtype == "int64" else Cast(label, "int64")
-    return Cast(label.eq(idx[-1]), node.dtype.name)
+    """1 where the label is the class; a label outside [0, num_classes) fails the call (as numpy's)."""
+    value = r.value(node.inputs[0], idx[:-1])
+    label, n = Var("_one_hot_label"), node.op.num_classes
+    outside = binop("or", label.lt(0), label.ge(n))
+    hit = check(outside, f"one_hot: label {{}} is outside [0, {n})", Cast(label.eq(idx[-1]), node.dtype.name), label)
+    return Let(label, value if value.type.dtype == "int64" else Cast(value, "int64"), hit)

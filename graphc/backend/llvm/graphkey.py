@@ -1,12 +1,12 @@
-"""The disk-cache key of a specialised graph: its structure, not its identity.
+"""The disk-cache key of a graph: its structure, not its identity.
 
 Two graphs built the same way in two processes get the same key: nodes are
 described by their op (a dataclass repr of its parameters), their inputs'
 positions and their types; inputs and shared variables by their position among
 the graph's leaves; constants by a digest of their bytes. The key also covers
-the host and toolchain and the source of the code that turns graphs into
-kernels (graphc.ops and graphc.backend.llvm), so editing a lowering cannot
-bring back stale objects.
+the host and toolchain and graphc's whole source (everything between the
+user's graph and the kernels: ir, ops, the step run before compiling, this
+backend), so editing any of it cannot bring back stale objects.
 """
 from __future__ import annotations
 
@@ -23,13 +23,12 @@ from .runtime import host_key
 
 @lru_cache(maxsize=None)
 def source_digest() -> str:
-    """A digest of the Python source the compiled code depends on."""
+    """A digest of graphc's Python source (about 2 ms, once per process)."""
     root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
-    for folder in (root / "ops", root / "backend" / "llvm"):
-        for path in sorted(folder.rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -1,4 +1,5 @@
-"""What a compiled function shows of itself: its kernels, their LLVM IR and assembly, a profile.
+"""What a compiled function shows of itself: its kernels, their LLVM IR and assembly, a profile,
+what compiling it cost.
 
 Everything refers to the program of the last call's argument shapes (or, for a
 function whose inputs all have static shapes, to those).
@@ -14,7 +15,10 @@ from ...ir import DTypeError, ShapeError, format_shape
 from . import jit
 from .build import CallPlan, KernelInfo
 from .emitter import emit_program
-from .loopir import Program
+from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Fma, For, If,
+                     Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
+                     contiguous_strides)
+from .runtime import CompileTimes
 
 if TYPE_CHECKING:
     from .executor import LLVMExecutor
@@ -64,6 +68,12 @@ class Inspector:
         spec = self._ex.specialised(self._shapes())
         return spec.plan or self._ex.program(self._shapes())[1]
 
+    def compile_times(self) -> CompileTimes:
+        """Seconds per phase of compiling (or loading from the disk cache) the program:
+        key, cache read, then on a miss simplify, specialise, lower, emit, optimise, codegen,
+        cache write; and load. Prints as a table."""
+        return self._ex.specialised(self._shapes()).times
+
     def program(self) -> Program:
         """The program's loop IR (rebuilt when it came from the disk cache)."""
         return self._ex.program(self._shapes())[0]
@@ -91,9 +101,10 @@ class Inspector:
         return Program(prog.name, prog.params, (prog.kernels[k],)), names[k]
 
     def loop_ir(self, kernel: KernelRef = None) -> str:
-        """The loop IR of one kernel (or all), as built before code generation."""
+        """The loop IR of one kernel (or all), as built before code generation, as text
+        (`repr` of `program().kernels[k]` gives the exact tree)."""
         prog, _ = self._single(kernel)
-        return "\n\n".join(repr(k) for k in prog.kernels)
+        return "\n\n".join(format_kernel(k) for k in prog.kernels)
 
     def llvm_ir(self, kernel: KernelRef = None, optimized: bool = True) -> str:
         """LLVM IR of one kernel (by index or name) or of the whole function."""
@@ -135,3 +146,94 @@ def _checked(node, arg) -> np.ndarray:
         raise ShapeError(f"argument {node.name!r}: expected shape {format_shape(node.type.shape)}, "
                          f"got {format_shape(arr.shape)}")
     return arr
+
+
+# ---------------------------------------------------------------- loop IR as text
+
+#: Infix operators of Bin and their precedence (higher binds tighter); other ops print as calls.
+_INFIX = {"mul": ("*", 5), "div": ("/", 5), "floordiv": ("//", 5), "mod": ("%", 5), "add": ("+", 4),
+          "sub": ("-", 4), "shl": ("<<", 3), "shr": (">>", 3), "and": ("&", 2), "xor": ("^", 2), "or": ("|", 2),
+          "lt": ("<", 1), "le": ("<=", 1), "gt": (">", 1), "ge": (">=", 1), "eq": ("==", 1), "ne": ("!=", 1)}
+_ACCUMULATE = {"add": "+=", "mul": "*=", "max": "max=", "min": "min="}
+
+
+def format_kernel(kernel: Kernel) -> str:
+    """A kernel as indented pseudo-code: its buffers, then its loops (kind and width in brackets)."""
+    lines = [f"kernel {kernel.name}: {kernel.flops} flops"]
+    lines += [f"  {_buffer(b)}" for b in buffers(kernel.body)]
+    _stmt(kernel.body, 0, lines)
+    return "\n".join(lines)
+
+
+def _buffer(b: Buffer) -> str:
+    text = f"{b.name}: {b.dtype}[{', '.join(map(str, b.shape))}]"
+    if b.strides != contiguous_strides(b.shape):
+        text += f" strides {b.strides}"
+    if b.base is not None:
+        text += f" view of {b.base} at byte {b.offset}"
+    return text if b.scope == "param" else f"{text} ({b.scope})"
+
+
+def _stmt(s: Stmt, depth: int, lines: list[str]) -> None:
+    pad = "  " * depth
+    if isinstance(s, Block):
+        for inner in s.stmts:
+            _stmt(inner, depth, lines)
+    elif isinstance(s, For):
+        extent = _expr(s.extent)
+        bounds = extent if s.start == Const(0) else f"{_expr(s.start)}, {_expr(s.start)} + {extent}"
+        how = "" if s.kind == "serial" else f" [{s.kind}{f' {s.width}' if s.width > 1 else ''}]"
+        lines.append(f"{pad}for {s.var.name} in range({bounds}){how}:")
+        _stmt(s.body, depth + 1, lines)
+    elif isinstance(s, If):
+        lines.append(f"{pad}if {_expr(s.cond)}:")
+        _stmt(s.then, depth + 1, lines)
+        if s.orelse is not None:
+            lines.append(f"{pad}else:")
+            _stmt(s.orelse, depth + 1, lines)
+    elif isinstance(s, Store):
+        lines.append(f"{pad}{_place(s.buf, s.index, s.value.type.lanes)} = {_expr(s.value)}")
+    elif isinstance(s, Accumulate):
+        op = _ACCUMULATE.get(s.op, f"{s.op}=")
+        lines.append(f"{pad}{_place(s.buf, s.index, s.value.type.lanes)} {op} {_expr(s.value)}")
+    else:
+        lines.append(f"{pad}{s!r}")
+
+
+def _place(buf: Buffer, index, lanes: int) -> str:
+    """`buf[index]`, or `buf[index:+lanes]` for a vector of consecutive elements."""
+    return f"{buf.name}[{_expr(index)}{f':+{lanes}' if lanes > 1 else ''}]"
+
+
+def _expr(e, parent: int = 0) -> str:
+    if isinstance(e, Const):
+        return str(e.value).lower() if isinstance(e.value, bool) else repr(e.value)
+    if isinstance(e, Var):
+        return e.name
+    if isinstance(e, Load):
+        return _place(e.buf, e.index, e.lanes)
+    if isinstance(e, Bin):
+        if e.op not in _INFIX:
+            return f"{e.op}({_expr(e.a)}, {_expr(e.b)})"
+        symbol, prec = _INFIX[e.op]
+        text = f"{_expr(e.a, prec)} {symbol} {_expr(e.b, prec + 1)}"
+        return f"({text})" if prec < parent else text
+    if isinstance(e, Un):
+        return f"-{_expr(e.a, 6)}" if e.op == "neg" else f"{e.op}({_expr(e.a)})"
+    if isinstance(e, Broadcast):
+        return f"broadcast({_expr(e.value)}, {e.lanes})"
+    if isinstance(e, Fma):
+        return f"fma({_expr(e.a)}, {_expr(e.b)}, {_expr(e.c)})"
+    if isinstance(e, Select):
+        return f"select({_expr(e.cond)}, {_expr(e.a)}, {_expr(e.b)})"
+    if isinstance(e, Cast):
+        return f"{e.dtype}({_expr(e.a)})"
+    if isinstance(e, Bitcast):
+        return f"bitcast<{e.dtype}>({_expr(e.a)})"
+    if isinstance(e, Shuffle):
+        return f"shuffle({_expr(e.a)}, {_expr(e.b)}, {list(e.mask)})"
+    if isinstance(e, Let):
+        return f"(let {e.var.name} = {_expr(e.value)} in {_expr(e.body)})"
+    if isinstance(e, Check):
+        return f"check({_expr(e.cond)}, {_expr(e.value)}, {e.message!r})"
+    return repr(e)

@@ -56,11 +56,6 @@ def optimize(text: str) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
     return mod, tm
 
 
-def compile_ir(text: str) -> bytes:
-    """Object code for LLVM IR text."""
-    mod, tm = optimize(text)
-    return tm.emit_object(mod)
-
 
 def assembly(text: str) -> str:
     """Host assembly of LLVM IR text, after optimisation (for inspection)."""

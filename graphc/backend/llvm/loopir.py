@@ -255,7 +255,8 @@ class Select(Expr):
 
 @dataclass(frozen=True)
 class Cast(Expr):
-    """Numeric conversion (float<->int truncates toward zero, like numpy astype)."""
+    """Numeric conversion (float<->int truncates toward zero, like numpy astype; a NaN or
+    out-of-range float gives an undefined int: kernels.scalar_fns.astype handles those)."""
 
     a: Expr
     dtype: str
@@ -302,6 +303,24 @@ class Let(Expr):
     @property
     def type(self) -> VType:
         return self.body.type
+
+
+@dataclass(frozen=True)
+class Check(Expr):
+    """`value`, after recording `message` as the call's error when `cond` holds (in any
+    lane). The compiled function then raises it as a ValueError, with "{}" in the
+    message replaced by `detail` (an int64, e.g. the offending value) at the first
+    failing lane: a run-time check for what numpy refuses (an integer to a negative
+    power, a one_hot label out of range)."""
+
+    cond: Expr
+    value: Expr
+    message: str
+    detail: Optional[Expr] = None
+
+    @property
+    def type(self) -> VType:
+        return self.value.type
 
 
 # ---------------------------------------------------------------- statements
@@ -401,6 +420,15 @@ def as_expr(x: ExprLike, dtype: Optional[str] = None) -> Expr:
     if isinstance(x, Expr):
         return x
     return const(x, dtype)
+
+
+def check(cond: Expr, message: str, value: Expr, detail: Optional[Expr] = None) -> Expr:
+    """`value` checked by `cond` (see Check); no check when `cond` is the constant False."""
+    if isinstance(cond, Const) and not cond.value:
+        return value
+    if detail is not None and detail.type.dtype != "int64":
+        detail = Cast(detail, "int64")
+    return Check(cond, value, message, detail)
 
 
 def block(*stmts: Optional[Stmt]) -> Stmt:

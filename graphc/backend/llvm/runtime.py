@@ -7,7 +7,8 @@ host CPU, the toolchain and graphc's version.
 
 `load_or_build` does the same for a key the caller computes before building
 anything (e.g. from a graph), storing a picklable plan with the object code, so
-that a hit costs neither building the program nor compiling it.
+that a hit costs neither building the program nor compiling it; it records the
+seconds of each phase in a `CompileTimes`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import ctypes
 import gc
 import os
 import pickle
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
@@ -27,8 +29,16 @@ from .emitter import emit_program, scratch_stride
 from .loopir import Buffer, Program
 
 #: Bump when the emitter's output changes for the same loop IR.
-CODEGEN_VERSION = "1"
-_ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)
+CODEGEN_VERSION = "3"
+
+
+class _Status(ctypes.Structure):
+    """What an entry point returns (emitter.STATUS): a failed check's message or null, and its detail."""
+
+    _fields_ = [("message", ctypes.c_char_p), ("detail", ctypes.c_int64)]
+
+
+_ENTRY = ctypes.CFUNCTYPE(_Status, ctypes.c_void_p, ctypes.c_int64)
 
 
 def default_threads() -> int:
@@ -37,6 +47,19 @@ def default_threads() -> int:
     if env:
         return max(1, int(env))
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def native_entry(address: int) -> Callable[[int, int], None]:
+    """The entry point at `address` as a function `(address of the argument table, nthreads)`
+    that raises ValueError with the message of a failed run-time check (loopir.Check)."""
+    fn = _ENTRY(address)
+
+    def call(args_address: int, nthreads: int) -> None:
+        status = fn(args_address, nthreads)
+        if status.message is not None:
+            raise ValueError(status.message.decode().format(status.detail))
+
+    return call
 
 
 def program_key(program: Program, profile: bool = False) -> str:
@@ -53,7 +76,7 @@ class CompiledProgram:
 
     def __init__(self, program: Program, symbol: str, address: int, from_cache: bool, profile: bool = False):
         self.program, self.symbol, self.from_cache, self.profile = program, symbol, from_cache, profile
-        self._fn = _ENTRY(address)
+        self._fn = native_entry(address)
         self._args = [b for b in program.params if b.scope == "param"]
         self._scratch = [b for b in program.params if b.scope == "scratch"]
         self._ptrs = (ctypes.c_void_p * len(program.params))()
@@ -118,10 +141,30 @@ class Loaded:
 
     def entry(self) -> Callable[[int, int], None]:
         """The native function `(address of the argument table, nthreads)`."""
-        return _ENTRY(self.address)
+        return native_entry(self.address)
 
 
 _plans: dict[str, Any] = {}
+
+
+class CompileTimes(dict):
+    """Seconds spent in each phase of compiling one function (phase -> seconds, in the order run)."""
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        return sum(self.values())
+
+    def __str__(self) -> str:
+        rows = [f"{name:<14} {seconds * 1e3:>9.1f} ms" for name, seconds in self.items()]
+        return "\n".join(rows + [f"{'total':<14} {self.total * 1e3:>9.1f} ms"])
 
 
 @contextmanager
@@ -137,29 +180,45 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_or_build(key: str, build: Callable[[], tuple[Program, Any]], profile: bool = False) -> Loaded:
+def load_or_build(key: str, build: Callable[[], tuple[Program, Any]], profile: bool = False,
+                  times: Optional[CompileTimes] = None) -> Loaded:
     """The entry point stored under `key` (this process, then the disk cache), else
     `build()`'s (program, plan) compiled and stored. `key` must name everything the
-    program depends on (the caller's inputs, plus host_key())."""
+    program depends on (the caller's inputs, plus host_key()). The phases' seconds go
+    to `times` (build() may add its own)."""
+    times = CompileTimes() if times is None else times
     symbol = f"gc_{key[:32]}"
-    eng = jit.engine()
-    address = eng.address(symbol)
-    if address is not None and key in _plans:
+    address = jit.engine().address(symbol) if key in _plans else None
+    if address is not None:
         return Loaded(_plans[key], symbol, address, None)
-    payload = cache.get(key)
-    if payload is not None:
-        try:
-            plan, obj = pickle.loads(payload)
-        except Exception:   # an entry from an incompatible version: rebuild it
-            payload = None
+    with times.phase("cache read"):
+        payload = cache.get(key)
+        if payload is not None:
+            try:
+                plan, obj = pickle.loads(payload)
+            except Exception:   # an entry from an incompatible version: rebuild it
+                payload = None
     program = None
     if payload is None:
         with gc_paused():
             program, plan = build()
-            obj = jit.compile_ir(str(emit_program(program, symbol, profile)))
-        cache.put(key, pickle.dumps((plan, obj), protocol=pickle.HIGHEST_PROTOCOL))
+            obj = _object_code(program, symbol, profile, times)
+        with times.phase("cache write"):
+            cache.put(key, pickle.dumps((plan, obj), protocol=pickle.HIGHEST_PROTOCOL))
     _plans[key] = plan
-    return Loaded(plan, symbol, eng.load(obj, symbol), program)
+    with times.phase("load"):                 # (creating the process's JIT engine included)
+        address = jit.engine().load(obj, symbol)
+    return Loaded(plan, symbol, address, program)
+
+
+def _object_code(program: Program, symbol: str, profile: bool, times: CompileTimes) -> bytes:
+    """Host object code of `program` with entry point `symbol`."""
+    with times.phase("emit"):
+        text = str(emit_program(program, symbol, profile))
+    with times.phase("optimise"):
+        module, machine = jit.optimize(text)
+    with times.phase("codegen"):
+        return machine.emit_object(module)
 
 
 def host_key() -> tuple[str, ...]:
@@ -183,6 +242,6 @@ def compile_program(program: Program, profile: bool = False) -> CompiledProgram:
     from_cache = obj is not None
     if obj is None:
         with gc_paused():
-            obj = jit.compile_ir(str(emit_program(program, symbol, profile)))
+            obj = _object_code(program, symbol, profile, CompileTimes())
         cache.put(key, obj)
     return CompiledProgram(program, symbol, eng.load(obj, symbol), from_cache, profile)

@@ -5,7 +5,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ...ir import Node, toposort
+from ...ir import DTypeError, Node, ShapeError, TensorType, format_shape, toposort
 from ...ops.leaves import Input, Shared
 
 
@@ -43,12 +43,30 @@ def _value_of(node: Node, feed: Mapping[Node, np.ndarray], values: Mapping[Node,
         view.flags.writeable = False  # results may be this storage: keep the variable safe
         return view
     args = [values[i] for i in node.inputs]
-    op.check_run_time(node, [a.shape for a in args])
+    shapes = [a.shape for a in args]
+    op.check_run_time(node, shapes)
+    if not all(i.type.is_static for i in node.inputs):
+        # sizes known only now: the type rule gives the errors it gives at build time
+        op.infer_type(*(TensorType(i.dtype, s) for i, s in zip(node.inputs, shapes)))
     result = op.reference(*args)
     return np.asarray(result, dtype=node.dtype)
 
 
 def evaluate(outputs: Sequence[Node], inputs: Mapping[Node, Any]) -> list[np.ndarray]:
-    """Evaluate `outputs` with numpy, given values for their inputs (a quick check)."""
-    feed = {k: np.asarray(v, dtype=k.dtype) for k, v in inputs.items()}
-    return Program(outputs).run(feed)
+    """Evaluate `outputs` with numpy, given values for their inputs (a quick check).
+
+    Each value must fit its node's shape; it is converted to the node's dtype when that
+    keeps its kind (2 -> 2.0, but not 1.5 -> 1).
+    """
+    return Program(outputs).run({node: _fitted(node, value) for node, value in inputs.items()})
+
+
+def _fitted(node: Node, value: Any) -> np.ndarray:
+    """`value` as an array of `node`'s type, or a clear error naming the node."""
+    arr = np.asarray(value)
+    label = repr(node.name) if node.name else str(node)
+    if not np.can_cast(arr.dtype, node.dtype, casting="same_kind"):
+        raise DTypeError(f"evaluate: {label} is {node.type}; values of dtype {arr.dtype} would change kind")
+    if not node.type.accepts(arr.shape):
+        raise ShapeError(f"evaluate: {label} is {node.type}, got a value of shape {format_shape(arr.shape)}")
+    return arr.astype(node.dtype, copy=False)

@@ -29,7 +29,7 @@ def cross_entropy(logits: Any, labels: Any, label_smoothing: float = 0.0, reduct
     """
     logits = _scores("cross_entropy", logits)
     target = _targets("cross_entropy", logits, as_node(labels), label_smoothing)
-    return _expected_nll(log_softmax(logits, axis=1), target, reduction)
+    return _expected_nll("cross_entropy", log_softmax(logits, axis=1), target, reduction)
 
 
 def nll_loss(log_probs: Any, labels: Any, reduction: Reduction = "mean") -> Node:
@@ -38,7 +38,7 @@ def nll_loss(log_probs: Any, labels: Any, reduction: Reduction = "mean") -> Node
     labels = as_node(labels)
     if not is_integer(labels.dtype):
         raise DTypeError(f"nll_loss: labels must be integers, got {labels.dtype}")
-    return _expected_nll(log_probs, _targets("nll_loss", log_probs, labels, 0.0), reduction)
+    return _expected_nll("nll_loss", log_probs, _targets("nll_loss", log_probs, labels, 0.0), reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: Reduction = "mean") -> Node:
@@ -47,14 +47,14 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: Reduc
     sigmoid(logits) - targets."""
     logits = as_node(logits)
     targets = _like("binary_cross_entropy_with_logits", logits, as_node(targets), "logits", "targets")
-    return _reduce(softplus(logits) - logits * targets, reduction)
+    return _reduce("binary_cross_entropy_with_logits", softplus(logits) - logits * targets, reduction)
 
 
 def mse_loss(pred: Any, target: Any, reduction: Reduction = "mean") -> Node:
     """Mean squared error (pred - target) ** 2; shapes must be equal (no silent broadcasting)."""
     pred = as_node(pred)
     target = _like("mse_loss", pred, as_node(target), "pred", "target")
-    return _reduce(square(pred - target), reduction)
+    return _reduce("mse_loss", square(pred - target), reduction)
 
 
 def _scores(op: str, scores: Any) -> Node:
@@ -94,9 +94,9 @@ def _targets(op: str, scores: Node, labels: Node, label_smoothing: float) -> Nod
     return target
 
 
-def _expected_nll(log_probs: Node, target: Node, reduction: Reduction) -> Node:
+def _expected_nll(op: str, log_probs: Node, target: Node, reduction: Reduction) -> Node:
     """-sum(target * log_probs) over classes, then reduced over the batch."""
-    _check_reduction(reduction)
+    _check_reduction(op, reduction)
     if reduction == "none":
         return neg(reduce_sum(target * log_probs, axis=1))
     total = neg(reduce_sum(target * log_probs))
@@ -113,13 +113,13 @@ def _like(op: str, ref: Node, other: Node, ref_name: str, other_name: str) -> No
     return cast(other, ref.dtype)
 
 
-def _reduce(per_element: Node, reduction: Reduction) -> Node:
-    _check_reduction(reduction)
+def _reduce(op: str, per_element: Node, reduction: Reduction) -> Node:
+    _check_reduction(op, reduction)
     if reduction == "none":
         return per_element
     return reduce_sum(per_element) if reduction == "sum" else mean(per_element)
 
 
-def _check_reduction(reduction: str) -> None:
+def _check_reduction(op: str, reduction: str) -> None:
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -20,8 +20,8 @@ Padding = tuple[tuple[int, int], ...]
 
 def int_tuple(op: str, what: str, value: Any, rank: int, minimum: int) -> tuple[int, ...]:
     """`value` (an int, or a tuple of `rank` ints) as a tuple of `rank` ints >= `minimum`."""
-    items = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(items) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+    items = (value,) * rank if isinstance(value, (int, np.integer)) else value
+    if not isinstance(items, (tuple, list)) or len(items) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
         raise ShapeError(f"{op}: {what} must be an int or a tuple of {rank} ints, got {value!r}")
     if any(v < minimum for v in items):
         raise ShapeError(f"{op}: {what} entries must be >= {minimum}, got {value!r}")
@@ -32,6 +32,9 @@ def explicit_padding(op: str, padding: Any, rank: int) -> Padding:
     """An int, `rank` ints (symmetric) or `rank` (lo, hi) pairs, as (lo, hi) pairs."""
     if isinstance(padding, (int, np.integer)):
         padding = (padding,) * rank
+    if not isinstance(padding, (tuple, list)):
+        extra = "; 'same' and 'valid' are for convolutions" if isinstance(padding, str) else ""
+        raise ShapeError(f"{op}: padding must be an int, {rank} ints or {rank} (lo, hi) pairs, got {padding!r}{extra}")
     items = tuple(padding)
     if len(items) == rank and all(isinstance(p, (tuple, list)) for p in items):
         pairs = tuple(tuple(p) for p in items)
@@ -112,6 +115,7 @@ def check_same_shape(op: str, what: str, got: Shape, expected: Shape, context: s
 # numpy helpers for the references: the spatial axes are the last len(padding) axes.
 
 def pad_spatial(x: np.ndarray, padding: Padding, value: float = 0.0) -> np.ndarray:
+    """x with its last len(padding) axes padded by (lo, hi) with `value`."""
     widths = ((0, 0),) * (x.ndim - len(padding)) + tuple(padding)
     return np.pad(x, widths, constant_values=np.asarray(value, x.dtype))
 

@@ -1,29 +1,51 @@
-"""C = A @ B as a GotoBLAS-style loop nest.
+"""C = A @ B as a GotoBLAS-style loop nest, with tiles sized by the host's vector registers.
 
-Columns of B are cut into blocks of `nc` (the parallel loop), K into blocks of
-KC, rows of A into blocks of MC. Each KC x nc block of B is packed into
-NR-wide panels and each MC x KC block of A into MR-tall panels (zero padded),
-so the micro-kernel streams both from contiguous memory. The micro-kernel keeps
-an MR x NR tile of C in vector registers (`acc`, a local indexed by constants
-after unrolling) and updates it with one fma per vector per k. Strided A and B
-(transposes) cost nothing extra: packing reads through the strides.
+Columns of B are cut into blocks of `nc`, K into blocks of KC, rows of A into
+blocks of MC. Each KC x nc block of B is packed into NR-wide panels
+(`b_pack[jb][p][j]`) and each MC x KC block of A is copied whole (zero padded
+to a multiple of MR rows), so the micro-kernel streams both from contiguous
+memory. The micro-kernel keeps an MR x NR tile of C in vector registers (`acc`,
+a local indexed by constants after unrolling) and updates it with one fma per
+vector per k, broadcasting one element of A per row. Threads take column blocks
+(or, for products too narrow, chunks of rows), each packing into its own
+scratch.
+
+Packing runs at vector speed whatever the operands' layout: the A block keeps
+A's orientation (row-major when A's K axis has stride 1, column-major when its
+M axis has), so its copy is vectorised along A's contiguous axis; B panels are
+filled along N when B's rows are contiguous, else W x W blocks are read along K
+and transposed in registers. Strided operands (transposes) need no copy of
+their own. Narrow products get a tile no wider than N; one whose N columns fill
+only a small part of a vector is computed as C^T = B^T @ A^T.
+
+The AVX-512 choices (tile shape, cache blocks, thread threshold) were measured
+on a Zen 5, the AVX2 ones on a Zen 3: see docs/performance.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Expr, Fma, If, Kernel, Load, Program, Select, Stmt, Store, Var,
                       block, ceil_div, const, loop, minimum)
+from .conv import transpose
+from .simd import Simd, host_simd
 
-#: Below this many flops the work (~0.5 ms) does not pay for a thread start.
-PARALLEL_MIN_FLOPS = 4e7
+#: Below this many flops (~0.4 ms of float32 work on one Zen 5 core) a product runs
+#: on one thread: starting and joining a second one costs 40-150 us here, so smaller
+#: splits win little or lose (measured: docs/performance.md).
+PARALLEL_MIN_FLOPS = 1e8
+#: Cache blocks: a KC x NR micro-panel of B is reused for every MR rows of an
+#: MC x KC block of A, which stays in L2; B's KC x nc block stays in L3.
+MC_TARGET, NC_MAX = 120, 4096
+#: Compute C^T = B^T @ A^T when its whole tiles hold less than this share of C's.
+TRANSPOSE_BELOW = 0.7
 
 
 @dataclass(frozen=True)
 class Tiles:
-    """Register tile MR x NR (NR a multiple of the vector width W) and cache blocks."""
+    """Register tile MR x NR (NR a multiple of the vector width W) and cache blocks KC, MC (MC a multiple of MR)."""
 
     width: int
     mr: int
@@ -31,12 +53,29 @@ class Tiles:
     kc: int
     mc: int
 
+    def __post_init__(self) -> None:
+        if self.nr % self.width or self.mc % self.mr:
+            raise ValueError(f"{self}: NR must be a multiple of the width and MC of MR")
 
-def host_tiles(dtype: str) -> Tiles:
-    """Tiles for AVX2 + FMA (16 ymm registers: 12 accumulators, 2 of B, 1 of A)."""
-    if dtype == "float32":
-        return Tiles(width=8, mr=6, nr=16, kc=256, mc=120)
-    return Tiles(width=4, mr=6, nr=8, kc=256, mc=96)
+
+def register_tile(simd: Simd) -> tuple[int, int, int]:
+    """(MR, vectors per row, KC) of the micro-kernel for `simd`'s register file.
+
+    MR x NV accumulators, NV vectors of B and one broadcast of A must fit the
+    registers. 16 registers (AVX2): 6 x 2 (12 accumulators), KC 256 (the B
+    micro-panel then fits a 32 KiB L1). 32 registers (AVX-512, whose fmas also
+    read the broadcast from memory): 6 x 4 (24 accumulators), KC 512; 14 x 2
+    (28) runs as fast on large products but pads more rows on small ones.
+    """
+    return (6, 4, 512) if simd.registers >= 32 else (6, 2, 256)
+
+
+def host_tiles(dtype: str, simd: Optional[Simd] = None) -> Tiles:
+    """The tiles for `dtype` on `simd` (default: this host's vector registers)."""
+    simd = simd or host_simd()
+    width = simd.lanes(dtype)
+    mr, vectors, kc = register_tile(simd)
+    return Tiles(width=width, mr=mr, nr=vectors * width, kc=kc, mc=-(-MC_TARGET // mr) * mr)
 
 
 @dataclass(frozen=True)
@@ -44,11 +83,11 @@ class Operands:
     """What the gemm nest reads and writes, as index functions.
 
     `a(i, k)` and `b(k, j)` give the operands' elements (loads through any
-    strides, or fused computations); `c` is the accumulator, row-major
-    contiguous in its last axis, at `c_index(i, j)`; a_rows_first says
-    packing A is faster row by row (A's K axis has stride 1). `finish`,
-    when given, is applied once the sum is complete: `finish(i, j)` returns
-    the statement storing the final element (e.g. an epilogue into the
+    strides, or fused computations); `c` is the accumulator at `c_index(i, j)`.
+    `a_rows_contiguous` says A's K axis has stride 1 (else its M axis is the
+    one to copy along); `b_rows_contiguous` says the same of B's N axis.
+    `finish`, when given, is applied once the sum is complete: `finish(i, j)`
+    returns the statement storing the final element (e.g. an epilogue into the
     output), run in a loop vectorised over j.
     """
 
@@ -56,37 +95,92 @@ class Operands:
     b: Callable[[Expr, Expr], Expr]
     c: Buffer
     c_index: Callable[[Expr, Expr], Expr]
-    a_rows_first: bool = True
+    a_rows_contiguous: bool = True
+    b_rows_contiguous: bool = True
     finish: Optional[Callable[[Expr, Expr], Stmt]] = None
 
+    def transposed(self) -> "Operands":
+        """The operands of C^T = B^T @ A^T (same memory, indices swapped)."""
+        finish = self.finish
+        return Operands(lambda i, k: self.b(k, i), lambda k, j: self.a(j, k), self.c,
+                        lambda i, j: self.c_index(j, i), not self.b_rows_contiguous, not self.a_rows_contiguous,
+                        None if finish is None else lambda i, j: finish(j, i))
 
-def gemm_nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
-              t: Tiles, nc: int) -> Stmt:
-    """The (unscheduled but unrolled) loop nest of C = A @ B for (M, K) x (K, N)."""
+
+@dataclass(frozen=True)
+class GemmPlan:
+    """How a product runs: tiles and the column block `nc`; whether it computes
+    C^T = B^T @ A^T instead (when that pads fewer lanes); and how it splits over
+    threads: `split` is None, "cols" (one column block `nc` per thread) or "rows"
+    (`rows` rows of C per thread, for products too narrow to split by columns)."""
+
+    tiles: Tiles
+    nc: int
+    transposed: bool = False
+    split: Optional[str] = None
+    rows: int = 0
+
+    @property
+    def parallel(self) -> bool:
+        return self.split is not None
+
+    @property
+    def pack_sizes(self) -> tuple[int, int]:
+        """Elements of the A and B packing buffers (per thread)."""
+        return self.tiles.mc * self.tiles.kc, self.nc * self.tiles.kc
+
+
+def gemm_nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer, plan: GemmPlan) -> Stmt:
+    """The loop nest of C = A @ B for (M, K) x (K, N), split over threads as the plan says."""
+    if plan.transposed:
+        ops, M, N = ops.transposed(), N, M
+    if plan.split == "rows":
+        chunk = Var("mt")
+        first = chunk * plan.rows
+        body = _nest(ops, M, N, K, a_pack, b_pack, plan.tiles, plan.nc, first, minimum(M, first + plan.rows))
+        return S.parallel(loop(chunk, -(-M // plan.rows), body), chunk.name)
+    body = _nest(ops, M, N, K, a_pack, b_pack, plan.tiles, plan.nc, const(0), const(M))
+    return S.parallel(body, "jc") if plan.split == "cols" else body
+
+
+def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer, t: Tiles, nc: int,
+          first_row: Expr, end_row: Expr) -> Stmt:
+    """C[first_row:end_row] = A[first_row:end_row] @ B."""
     dtype = ops.c.dtype
     W, MR, NR, KC, MC, NV = t.width, t.mr, t.nr, t.kc, t.mc, t.nr // t.width
-    v = {n: Var(n) for n in "jc pc ic jb ib p bj bp bz aj ap az ai zi zv ki kv ti tv ei ej fi fj".split()}
-    j0, p0, i0 = v["jc"] * nc, v["pc"] * KC, v["ic"] * MC
-    ncur, kc, mcur = minimum(nc, N - j0), minimum(KC, K - p0), minimum(MC, M - i0)
+    v = {n: Var(n) for n in "jc pc ic jb ib p bj bp bz ar ap az ki kv ti tv ei ej fi fj".split()}
+    j0, p0, i0 = v["jc"] * nc, v["pc"] * KC, first_row + v["ic"] * MC
+    ncur, kc, mcur = minimum(nc, N - j0), minimum(KC, K - p0), minimum(MC, end_row - i0)
     zero = const(0.0, dtype)
 
     # pack B[p0:p0+kc, j0:j0+ncur] into NR-wide panels: b_pack[jb][p][j]
     col0 = j0 + v["jb"] * NR
     nv = minimum(NR, N - col0)
-    at = (v["jb"] * KC + v["bp"]) * NR
-    pack_b = loop(v["jb"], ceil_div(ncur, NR), loop(v["bp"], kc, block(
-        loop(v["bj"], nv, Store(b_pack, at + v["bj"], ops.b(p0 + v["bp"], col0 + v["bj"]))),
-        loop(v["bz"], NR - nv, Store(b_pack, at + v["bz"], zero), start=nv))))
+    b_at = lambda j, p: (v["jb"] * KC + p) * NR + j  # noqa: E731
+    b_value = lambda j, p: ops.b(p0 + p, col0 + j)  # noqa: E731
+    if ops.b_rows_contiguous:
+        fill = loop(v["bp"], kc, S.vectorize(loop(v["bj"], nv, Store(
+            b_pack, b_at(v["bj"], v["bp"]), b_value(v["bj"], v["bp"]))), "bj", W))
+    else:
+        fill = _fill_transposed(b_pack, b_at, b_value, W, nv, kc)
+    pad_b = loop(v["bp"], kc, loop(v["bz"], NR - nv, Store(b_pack, b_at(v["bz"], v["bp"]), zero), start=nv))
+    pack_b = loop(v["jb"], ceil_div(ncur, NR), block(fill, pad_b))
 
-    # pack A[i0:i0+mcur, p0:p0+kc] into MR-tall panels: a_pack[ib][p][i]
-    row0 = i0 + v["ib"] * MR
-    mv = minimum(MR, M - row0)
-    copy = Store(a_pack, (v["ib"] * KC + v["ap"]) * MR + v["ai"], ops.a(row0 + v["ai"], p0 + v["ap"]))
-    copy = (loop(v["ai"], mv, loop(v["ap"], kc, copy)) if ops.a_rows_first
-            else loop(v["ap"], kc, loop(v["ai"], mv, copy)))
-    pad = loop(v["az"], MR - mv, loop(v["ap"], kc, Store(a_pack, (v["ib"] * KC + v["ap"]) * MR + v["az"], zero)),
-               start=mv)
-    pack_a = loop(v["ib"], ceil_div(mcur, MR), block(copy, pad))
+    # copy A[i0:i0+mcur, p0:p0+kc] in A's orientation, zero rows up to whole MR panels
+    rows = ceil_div(mcur, MR) * MR
+    a_value = lambda r, p: ops.a(i0 + r, p0 + p)  # noqa: E731
+    if ops.a_rows_contiguous:
+        a_at = lambda r, p: r * KC + p  # noqa: E731
+        copy = loop(v["ar"], mcur, S.vectorize(loop(v["ap"], kc, Store(
+            a_pack, a_at(v["ar"], v["ap"]), a_value(v["ar"], v["ap"]))), "ap", W))
+        pad = loop(v["az"], rows - mcur, S.vectorize(loop(v["ap"], kc, Store(
+            a_pack, a_at(v["az"], v["ap"]), zero)), "ap", W), start=mcur)
+    else:
+        a_at = lambda r, p: p * MC + r  # noqa: E731
+        copy = loop(v["ap"], kc, S.vectorize(loop(v["ar"], mcur, Store(
+            a_pack, a_at(v["ar"], v["ap"]), a_value(v["ar"], v["ap"]))), "ar", W))
+        pad = loop(v["ap"], kc, loop(v["az"], rows - mcur, Store(a_pack, a_at(v["az"], v["ap"]), zero), start=mcur))
+    pack_a = block(copy, pad)
 
     # micro-kernel on panels (ib, jb): acc = A panel @ B panel, then C (+)= acc
     c = ops.c
@@ -94,50 +188,96 @@ def gemm_nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buf
     tile = Buffer("tile", dtype, (MR * NR,), scope="local")
     slot = lambda i, j: v[i] * NR + v[j] * W  # noqa: E731 - acc index of row i, vector j
     accv = lambda i, j: Load(acc, slot(i, j), W)  # noqa: E731
-    a_elem = Load(a_pack, (v["ib"] * KC + v["p"]) * MR + v["ki"])
+    a_elem = Load(a_pack, a_at(v["ib"] * MR + v["ki"], v["p"]))
     b_vec = Load(b_pack, (v["jb"] * KC + v["p"]) * NR + v["kv"] * W, W)
-    init = loop(v["zi"], MR, loop(v["zv"], NV, Store(acc, slot("zi", "zv"), Broadcast(zero, W))))
+    init = loop(v["ti"], MR, loop(v["tv"], NV, Store(acc, slot("ti", "tv"), Broadcast(zero, W))))
     update = loop(v["p"], kc, loop(v["ki"], MR, loop(v["kv"], NV, Store(
         acc, slot("ki", "kv"), Fma(Broadcast(a_elem, W), b_vec, accv("ki", "kv"))))))
     # C (+)= acc through a tile in memory: one loop serves full and edge tiles
+    row0 = i0 + v["ib"] * MR
+    mv = minimum(MR, end_row - row0)
     c_el = ops.c_index(row0 + v["ei"], col0 + v["ej"])
     first = v["pc"].eq(0)
     spill = loop(v["ti"], MR, loop(v["tv"], NV, Store(tile, slot("ti", "tv"), accv("ti", "tv"))))
     merge = loop(v["ei"], mv, S.vectorize(loop(v["ej"], nv, Store(
         c, c_el, Select(first, zero, Load(c, c_el)) + Load(tile, v["ei"] * NR + v["ej"]))), "ej", W))
     micro = block(init, update, spill, merge)
-    for name in ("zi", "zv", "ki", "kv", "ti", "tv"):
+    for name in ("ti", "tv", "ki", "kv"):
         micro = S.unroll(micro, name)
     if ops.finish is not None:
         last = v["pc"].eq(ceil_div(K, KC) - 1) if K > KC else None
         done = loop(v["fi"], mv, S.vectorize(loop(v["fj"], nv, ops.finish(row0 + v["fi"], col0 + v["fj"])), "fj", W))
         micro = block(micro, done if last is None else If(last, done))
 
-    pack_b = S.vectorize(pack_b, "bj", W)
     return loop(v["jc"], ceil_div(N, nc), loop(v["pc"], ceil_div(K, KC), block(
-        pack_b, loop(v["ic"], ceil_div(M, MC), block(pack_a, loop(v["jb"], ceil_div(ncur, NR),
+        pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, loop(v["jb"], ceil_div(ncur, NR),
                                                                    loop(v["ib"], ceil_div(mcur, MR), micro)))))))
 
 
-def plan_blocks(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[Tiles] = None) -> tuple[Tiles, int, bool]:
-    """(tiles, nc, parallel): the blocking for a product, split over threads when it pays."""
+def _fill_transposed(panel: Buffer, at: Callable[[Expr, Expr], Expr], value: Callable[[Expr, Expr], Expr],
+                     W: int, cols: Expr, depth: Expr) -> Stmt:
+    """panel[at(j, p)] = value(j, p) for j < cols, p < depth, from an operand whose p axis is
+    the contiguous one: each W x W block is read as W vectors along p and transposed in
+    registers; the edges go one element at a time."""
+    rows = Buffer("bt_rows", panel.dtype, (W * W,), scope="local")
+    stages = [Buffer(f"bt_stage{k}", panel.dtype, (W * W,), scope="local") for k in range(2)]
+    g, pb, r, q, j, p = (Var(n) for n in ("btg", "btb", "btr", "btq", "btj", "btp"))
+    last = W.bit_length() - 2           # log2(W) stages
+
+    def stage(k: int, row: int, result: Expr) -> Stmt:
+        if k == last:                   # result `row` is panel row pb*W + row, columns g*W ...
+            return Store(panel, at(g * W, pb * W + row), result)
+        return Store(stages[k % 2], const(row * W), result)
+
+    read = loop(r, W, S.vectorize(loop(q, W, Store(rows, r * W + q, value(g * W + r, pb * W + q))), q.name, W))
+    flips = transpose([Load(rows, const(row * W), W) for row in range(W)], stage,
+                      lambda k, row: Load(stages[k % 2], const(row * W), W))
+    elem = Store(panel, at(j, p), value(j, p))
+    full_cols, full_depth = cols // W * W, depth // W * W
+    return block(loop(g, cols // W, loop(pb, depth // W, block(read, *flips))),
+                 loop(j, full_cols, loop(p, depth - full_depth, elem, start=full_depth)),
+                 loop(j, cols - full_cols, loop(p, depth, elem), start=full_cols))
+
+
+def narrowed(t: Tiles, N: int) -> Tiles:
+    """`t` with no more vectors per row than N columns fill."""
+    return replace(t, nr=min(t.nr, -(-N // t.width) * t.width))
+
+
+def _padded(M: int, N: int, t: Tiles) -> int:
+    """Multiply-adds per k of an M x N product computed in whole tiles of `narrowed(t, N)`."""
+    nr = narrowed(t, N).nr
+    return -(-M // t.mr) * t.mr * -(-N // nr) * nr
+
+
+def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[Tiles] = None) -> GemmPlan:
+    """The blocking of an (M, K) x (K, N) product: a register tile no wider than N;
+    transposed when C^T pads much less (its stores to C then scatter, hence the margin);
+    split over `threads` threads when the work pays for starting them, by column blocks
+    if N is wide enough for a tile per thread, else by rows."""
     t = tiles or host_tiles(dtype)
-    parallel = threads > 1 and 2 * M * N * K >= PARALLEL_MIN_FLOPS and N >= 2 * t.nr
-    split = threads if parallel else 1
-    cols = -(-N // split)
-    nc = min(-(-cols // t.nr) * t.nr, 4096)
-    return t, nc, parallel
+    transposed = _padded(N, M, t) < TRANSPOSE_BELOW * _padded(M, N, t)
+    if transposed:
+        M, N = N, M
+    t = narrowed(t, N)
+    worth = threads > 1 and 2 * M * N * K >= PARALLEL_MIN_FLOPS
+    split = None
+    if worth and N >= threads * t.nr:
+        split = "cols"
+    elif worth and M >= threads * t.mr:
+        split = "rows"
+    cols = -(-N // threads) if split == "cols" else N
+    rows = -(-M // (threads * t.mr)) * t.mr if split == "rows" else 0
+    return GemmPlan(t, min(-(-cols // t.nr) * t.nr, NC_MAX), transposed, split, rows)
 
 
-def gemm_kernel(a: Buffer, b: Buffer, c: Buffer, a_pack: Buffer, b_pack: Buffer,
-                t: Tiles, nc: int, parallel: bool) -> Kernel:
-    """The loop nest of c = a @ b with packing buffers sized for `t` and `nc`."""
+def gemm_kernel(a: Buffer, b: Buffer, c: Buffer, a_pack: Buffer, b_pack: Buffer, plan: GemmPlan) -> Kernel:
+    """The loop nest of c = a @ b with packing buffers sized by `plan`."""
     (M, K), N = a.shape, b.shape[1]
-    ops = Operands(lambda i, k: a[i, k], lambda k, j: b[k, j], c, c.index, a.strides[1] == 1)
-    body = gemm_nest(ops, M, N, K, a_pack, b_pack, t, nc)
-    if parallel:
-        body = S.parallel(body, "jc")
-    return Kernel("gemm", body, flops=2 * M * N * K)
+    ops = Operands(lambda i, k: a[i, k], lambda k, j: b[k, j], c, c.index,
+                   a_rows_contiguous=a.strides[1] == 1 or a.strides[0] != 1,
+                   b_rows_contiguous=b.strides[1] == 1 or b.strides[0] != 1)
+    return Kernel("gemm", gemm_nest(ops, M, N, K, a_pack, b_pack, plan), flops=2 * M * N * K)
 
 
 def gemm_program(M: int, N: int, K: int, dtype: str = "float32",
@@ -146,13 +286,14 @@ def gemm_program(M: int, N: int, K: int, dtype: str = "float32",
     """A program `(a, b, c)` computing c = a @ b for (M, K) x (K, N) operands.
 
     `threads` is how many threads the blocking plans for (the number used is
-    chosen per call); small products are never split.
+    chosen per call); small products are never split. `tiles` overrides the
+    host's choice (host_tiles).
     """
-    t, nc, parallel = plan_blocks(M, N, K, dtype, threads, tiles)
+    plan = plan_gemm(M, N, K, dtype, threads, tiles)
     a = Buffer("a", dtype, (M, K), a_strides)
     b = Buffer("b", dtype, (K, N), b_strides)
     c = Buffer("c", dtype, (M, N))
-    a_pack = Buffer("a_pack", dtype, (t.mc * t.kc,), scope="scratch")
-    b_pack = Buffer("b_pack", dtype, (nc * t.kc,), scope="scratch")
-    kernel = gemm_kernel(a, b, c, a_pack, b_pack, t, nc, parallel)
-    return Program(f"gemm_{M}x{K}x{N}_{dtype}", (a, b, c, a_pack, b_pack), (kernel,))
+    a_size, b_size = plan.pack_sizes
+    a_pack = Buffer("a_pack", dtype, (a_size,), scope="scratch")
+    b_pack = Buffer("b_pack", dtype, (b_size,), scope="scratch")
+    return Program(f"gemm_{M}x{K}x{N}_{dtype}", (a, b, c, a_pack, b_pack), (gemm_kernel(a, b, c, a_pack, b_pack, plan),))

@@ -7,11 +7,11 @@ that dtype the way numpy does and converts the operands.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..loopir import Bin, Cast, Expr, Let, Select, Un, Var, binop, const, unop
+from ..loopir import Bin, Cast, Const, Expr, Let, Select, Un, Var, binop, check, const, unop
 
 
 def _c(x: Expr, v: float) -> Expr:
@@ -39,10 +39,37 @@ def _sign(x: Expr) -> Expr:
 
 
 def _int_pow(a: Expr, b: Expr) -> Expr:
-    """a ** b for integers, by squaring over every bit of b (wrapping as numpy does).
+    """a ** b for integers by squaring, wrapping as numpy does; a negative exponent fails
+    the call, as numpy refuses it. A constant exponent multiplies only for its bits."""
+    dtype = a.type.dtype
+    message = f"pow: integers to negative integer powers are not allowed ({dtype} exponent {{}})"
+    base = Var("_pow_a", dtype)
+    if isinstance(b, Const):
+        value = _const_pow(base, b.value) if b.value >= 0 else const(0, dtype)
+        return Let(base, a, check(b.lt(const(0, dtype)), message, value, b))
+    exponent = Var("_pow_b", dtype)
+    value = check(exponent.lt(const(0, dtype)), message, _var_pow(base, exponent), exponent)
+    return Let(base, a, Let(exponent, b, value))
 
-    numpy refuses negative exponents; here they give 0, except for bases 1 and -1.
-    """
+
+def _const_pow(a: Var, n: int) -> Expr:
+    """a ** n for a constant n >= 0 by squaring: one Let per square, one product per set bit."""
+    dtype = a.type.dtype
+
+    def from_bit(k: int, power: Var, result: Optional[Expr]) -> Expr:
+        """`power` is a ** 2**k; `result` the product for the bits of n below k."""
+        if n >> k & 1:
+            result = power if result is None else result * power
+        if not n >> (k + 1):
+            return const(1, dtype) if result is None else result
+        square = Var(f"_pow_p{k + 1}", dtype)
+        return Let(square, power * power, from_bit(k + 1, square, result))
+
+    return from_bit(0, a, None)
+
+
+def _var_pow(a: Var, b: Expr) -> Expr:
+    """a ** b over every bit of b but the sign (b < 0 is refused by the caller)."""
     dtype = a.type.dtype
     c = lambda v: const(v, dtype)  # noqa: E731
     bits = 8 * np.dtype(dtype).itemsize - 1
@@ -54,17 +81,28 @@ def _int_pow(a: Expr, b: Expr) -> Expr:
         bit_set = binop("and", Bin("shr", b, c(k)), c(1)).eq(c(1))
         return Let(r, Select(bit_set, result * power, result), Let(p, power * power, step(k + 1, r, p)))
 
-    odd = binop("and", b, c(1)).eq(c(1))
-    unit = Select(a.eq(c(1)), c(1), Select(a.eq(c(-1)), Select(odd, c(-1), c(1)), c(0)))
-    return Select(b.lt(c(0)), unit, step(0, c(1), a))
+    return step(0, c(1), a)
 
 
 def _softplus(x: Expr) -> Expr:
     return binop("max", x, _c(x, 0)) + _log1p(Un("exp", -Un("abs", x)))
 
 
+def astype(x: Expr, dtype: str) -> Expr:
+    """`x` converted as numpy's astype does on this platform: floats truncate toward zero,
+    and NaN or a float outside the integer's range gives its minimum (x86's conversion;
+    a bare loop-IR Cast leaves those undefined)."""
+    src = x.type.dtype
+    if src == dtype or not (src in ("float32", "float64") and dtype in ("int32", "int64")):
+        return x if src == dtype else Cast(x, dtype)
+    v, bits = Var("_astype_x", src), 8 * np.dtype(dtype).itemsize
+    inside = binop("and", v.ge(const(-2.0 ** (bits - 1), src)), v.lt(const(2.0 ** (bits - 1), src)))
+    return Let(v, x, Select(inside, Cast(v, dtype), const(-(1 << (bits - 1)), dtype)))
+
+
 LOWERINGS: dict[str, Callable[..., Expr]] = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "add": lambda a, b: binop("or", a, b) if a.type.dtype == "bool" else a + b,   # numpy: True + True is True
+    "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b,
     "pow": lambda a, b: binop("pow", a, b) if a.type.dtype in ("float32", "float64") else _int_pow(a, b),
     "maximum": lambda a, b: binop("max", a, b), "minimum": lambda a, b: binop("min", a, b),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from ....ir import Node, ShapeError
 from ..loopir import Accumulate, Buffer, Cast, Expr, Stmt, Store, block, const, free_vars, identity, walk
 from ..nest import loop_nest
 from .registry import LowerContext
@@ -43,6 +44,14 @@ def store_result(ctx: LowerContext, value: IndexFn, prefix: str) -> tuple[Stmt, 
     out = ctx.out
     return loop_nest(out.shape, lambda idx: Store(out, out.index(*idx), ctx.finish(value(idx), idx)),
                      prefix, out.dtype, ctx.threads)
+
+
+def require_elements(node: Node, axes: Sequence[int]) -> None:
+    """A maximum over no elements (argmax, logsumexp, softmax) is an error in numpy: here too."""
+    shape = tuple(node.inputs[0].type.shape)
+    for a in axes:
+        if shape[a] == 0:
+            raise ShapeError(f"{node.op.name}: zero-size axis {a} has no maximum (input {shape})")
 
 
 def size(shape: Sequence[int]) -> int:

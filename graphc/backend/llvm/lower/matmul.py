@@ -2,8 +2,10 @@
 strides (transposes cost no copy) or computed inline, elementwise consumers
 (bias, activation) applied as the result is stored.
 
-Products big enough to pay for packing use the blocked gemm (kernels/gemm.py);
-small ones, integer ones and empty sums use a plain i-k-j loop.
+Products big enough to pay for packing use the blocked gemm (kernels/gemm.py).
+A matrix times a column (N == 1) is a row of dot products vectorised along K;
+a row times a matrix (M == 1), small products, integer ones and empty sums use
+a plain i-k-j loop vectorised along N (packing would cost more than it saves).
 """
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ from ....ir import Node
 from ....ops.matmul import MatMul
 from .. import schedule as S
 from ..fusion import broadcast_index
-from ..kernels.gemm import Operands, gemm_nest, plan_blocks
+from ..kernels.gemm import PARALLEL_MIN_FLOPS, Operands, gemm_nest, plan_gemm
 from ..loopir import (Accumulate, Buffer, Cast, Expr, Kernel, Load, Stmt, Store, Var, block, const, is_float,
                       linear_coeff, loop, walk)
-from ..kernels.loops import vector_width
+from ..kernels.simd import host_simd
 from .common import size
 from .registry import LowerContext, register
 
 #: Products with fewer multiply-adds than this use the plain loop (packing does not pay).
-GEMM_MIN_MACS = 32768
+GEMM_MIN_MACS = 2048
+#: Products of at most this many rows use the plain loop (packing B would cost more than its reuse).
+PLAIN_MAX_ROWS = 1
 
 
 @register(MatMul, epilogue=True, fused_inputs=True)
@@ -49,20 +53,23 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
 
     finish = None if in_place and ctx.epilogue is None else store_final
 
-    big = is_float(dtype) and K > 0 and M * N * K >= GEMM_MIN_MACS
     batch_loops = [(v, n) for v, n in zip(bvars, batch) if isinstance(v, Var)]
-    if big:
-        t, nc, parallel = plan_blocks(M, N, K, dtype, 1 if batch_loops else ctx.threads)
-        a_pack = ctx.scratch("a_pack", dtype, (t.mc * t.kc,))
-        b_pack = ctx.scratch("b_pack", dtype, (nc * t.kc,))
-        ops = Operands(load_a, load_b, c, at, _unit_stride(load_a(Var("_i"), Var("_k")), "_k"), finish)
-        body = gemm_nest(ops, M, N, K, a_pack, b_pack, t, nc)
-        body = S.parallel(body, "jc") if parallel else body
+    if N == 1:
+        body = _dots(M, K, load_a, load_b, c, at, finish, dtype)
+    elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
+        plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads)
+        a_size, b_size = plan.pack_sizes
+        a_pack = ctx.scratch("a_pack", dtype, (a_size,))
+        b_pack = ctx.scratch("b_pack", dtype, (b_size,))
+        i, k, j = Var("_i"), Var("_k"), Var("_j")
+        ops = Operands(load_a, load_b, c, at, _rows_contiguous(load_a(i, k), i, k),
+                       _rows_contiguous(load_b(k, j), k, j), finish)
+        body = gemm_nest(ops, M, N, K, a_pack, b_pack, plan)
     else:
         body = _plain(M, N, K, load_a, load_b, c, at, finish, dtype)
     for v, n in reversed(batch_loops):
         body = loop(v, n, body)
-    if batch_loops and ctx.threads > 1 and 2 * size(shape) * K >= 4e7:
+    if batch_loops and ctx.threads > 1 and 2 * size(shape) * K >= PARALLEL_MIN_FLOPS:
         body = S.parallel(body, batch_loops[0][0].name)
     return [Kernel(ctx.name("matmul"), body, flops=2 * size(shape) * K)]
 
@@ -74,11 +81,25 @@ def _plain(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype:
         loop(j0, N, Store(c, at(i, j0), const(0, dtype))),
         loop(k, K, loop(j1, N, Accumulate(c, at(i, j1), "add", load_a(i, k) * load_b(k, j1)))),
         None if finish is None else loop(j2, N, finish(i, j2)))
-    width = vector_width(dtype)
+    width = min(host_simd().lanes(dtype), 1 << max(2, N.bit_length() - 1))   # a vector N fills
     for name in ("mj0", "mj1", "mj2"):
         if any(getattr(n, "var", None) == Var(name) for n in walk(row)):
             row = S.vectorize(row, name, width)
     return loop(i, M, row)
+
+
+def _dots(M: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str) -> Stmt:
+    """for i: c[i, 0] = sum over k of a[i, k] * b[k, 0] (partial sums in vector lanes), then finish it."""
+    i, k, zero = Var("mi"), Var("mk"), const(0)
+    dot = loop(k, K, Accumulate(c, at(i, zero), "add", load_a(i, k) * load_b(k, zero)))
+    return loop(i, M, block(Store(c, at(i, zero), const(0, dtype)), S.vectorize(dot, "mk", host_simd().lanes(dtype)),
+                            None if finish is None else finish(i, zero)))
+
+
+def _rows_contiguous(expr: Expr, row: Var, col: Var) -> bool:
+    """Whether an operand is best copied row by row: its loads step by 1 along `col`,
+    or not along `row` either (then neither order reads contiguously)."""
+    return _unit_stride(expr, col.name) or not _unit_stride(expr, row.name)
 
 
 def _unit_stride(expr: Expr, var: str) -> bool:

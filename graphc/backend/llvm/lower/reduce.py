@@ -12,7 +12,7 @@ from ....ir import Node
 from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ..loopir import Expr, Kernel, Select, Un, binop, block, const, is_float
 from ..fusion import flat_index
-from .common import kept_index, reduce_into, size, store_result
+from .common import kept_index, reduce_into, require_elements, size, store_result
 from .registry import LowerContext, register
 
 REDUCE_OPS = {"sum": "add", "max": "max", "min": "min"}
@@ -60,6 +60,7 @@ def max_and_sum_exp(ctx: LowerContext, shape: tuple[int, ...], axes: tuple[int, 
 @register(LogSumExp, epilogue=True, fused_inputs=True)
 def lower_logsumexp(node: Node, ctx: LowerContext) -> list[Kernel]:
     shape, dtype = _shape(node.inputs[0]), node.dtype.name
+    require_elements(node, node.op.axes)
     stmt, m, s = max_and_sum_exp(ctx, shape, node.op.axes, node.op.keepdims, _shape(node), dtype)
     result, _ = store_result(ctx, lambda i: Un("log", s[i]) + finite_or_zero(m[i]), "o")
     return [Kernel(ctx.name("logsumexp"), block(stmt, result), flops=3 * size(shape))]
@@ -72,6 +73,7 @@ def lower_argmax(node: Node, ctx: LowerContext) -> list[Kernel]:
     x = node.inputs[0]
     shape, dtype = _shape(x), x.dtype.name
     axes = tuple(range(len(shape))) if node.op.axis is None else (node.op.axis,)
+    require_elements(node, axes)
     keep_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
     m = ctx.workspace("max", dtype, keep_shape)
     first = ctx.workspace("first", "int64", keep_shape)

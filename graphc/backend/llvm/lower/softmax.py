@@ -4,7 +4,7 @@ from __future__ import annotations
 from ....ir import Node
 from ....ops.nn.activations import LogSoftmax, Softmax
 from ..loopir import Kernel, Un, block
-from .common import kept_index, size, store_result
+from .common import kept_index, require_elements, size, store_result
 from .reduce import finite_or_zero, max_and_sum_exp
 from .registry import LowerContext, register
 
@@ -12,6 +12,7 @@ from .registry import LowerContext, register
 def _lower(node: Node, ctx: LowerContext, log: bool) -> list[Kernel]:
     shape, dtype = tuple(node.type.shape), node.dtype.name
     axes = (node.op.axis % len(shape),)
+    require_elements(node, axes)
     acc_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
     stmt, m, s = max_and_sum_exp(ctx, shape, axes, True, acc_shape, dtype)
 
