@@ -4,7 +4,8 @@ Prints median GFLOP/s over repeats for N = 128, 256, 512, 1024 (square
 products), with one thread and with all threads, and the ratio graphc/peer:
 
 - graphc: `gc.function([a, b], a @ b)` as a user calls it (argument checks,
-  output allocation, one native call); its cold compile time is printed.
+  output allocation, one native call); the time of its first call (a cold
+  compile with an empty cache directory, plus one run) is printed.
 - kernel: the same blocked gemm program called natively with ready pointers
   (no Python checks): what the kernel itself does.
 - numpy: OpenBLAS as this environment configures it (OPENBLAS_CORETYPE and
@@ -83,7 +84,6 @@ def graphc_runner(n: int, dtype: str, a, b, kernel_only: bool):
             address = arr.__array_interface__["data"][0]
             table[k] = address + (-address % 64 if k >= 3 else 0)
         keep = (table, scratch, c)                    # the table points into these
-
         return (lambda: prog.call_raw(ctypes.addressof(keep[0]), threads)), seconds
     x, y = gc.tensor("a", shape=(n, n), dtype=dtype), gc.tensor("b", shape=(n, n), dtype=dtype)
     t0 = time.perf_counter()

@@ -74,12 +74,6 @@ def test_operands_strided_along_both_axes(dtype):
     _assert_product(_run(prog, a, b), a, b)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("nthreads", [1, 2, 3])
-def test_parallel_split_matches(dtype, nthreads):
-    _check(300, 301, 299, dtype, threads=2, nthreads=nthreads)
-
-
 @pytest.mark.parametrize("simd", sorted(SIMDS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,N,K", [(301, 37, 83), (45, 301, 83), (7, 300, 90), (301, 5, 83)])
