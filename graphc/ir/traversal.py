@@ -6,8 +6,12 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 from .node import Node
 
 
-def toposort(outputs: Iterable[Node]) -> list[Node]:
-    """All ancestors of `outputs` (included), each after its inputs."""
+def toposort(
+    outputs: Iterable[Node], inputs_of: Callable[[Node], Sequence[Node]] = lambda n: n.inputs
+) -> list[Node]:
+    """All ancestors of `outputs` (included), each after its inputs.
+
+    `inputs_of` picks the edges to follow (e.g. a backend skips shape-only inputs)."""
     order: list[Node] = []
     seen: set[int] = set()
     for root in outputs:
@@ -21,7 +25,7 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
                 continue
             seen.add(node.id)
             stack.append((node, True))
-            stack.extend((i, False) for i in reversed(node.inputs) if i.id not in seen)
+            stack.extend((i, False) for i in reversed(inputs_of(node)) if i.id not in seen)
     return order
 
 

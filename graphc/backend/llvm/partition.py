@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from ...ir import Node
+from ...ir import Node, toposort
 from ...ops.elementwise import Cast, Elemwise
 from ...ops.leaves import Constant, Input, Shared
 from .fusion import is_inline
@@ -123,19 +123,8 @@ def _cheap(node: Node) -> bool:
 
 
 def _needed(outputs: Sequence[Node]) -> list[Node]:
-    """Topological order of the nodes whose values the outputs need."""
-    order, seen = [], set()
-    for root in outputs:
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-            elif node not in seen:
-                seen.add(node)
-                stack.append((node, True))
-                stack.extend((x, False) for x in reversed(data_inputs(node)) if x not in seen)
-    return order
+    """Topological order of the nodes whose values (not only shapes) the outputs need."""
+    return toposort(outputs, data_inputs)
 
 
 def _epilogue_target(node: Node, users: list[Node], group_of: dict[Node, set[int]], groups: list[Group],
