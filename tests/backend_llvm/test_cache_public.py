@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import graphc as gc
+from graphc.backend.diskcache import SUFFIX, TEMP_PREFIX
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,7 +28,7 @@ def test_info_counts_entries_and_clear_empties_the_cache(cache_dir):
     x = gc.tensor("x", (3, 29), "float64")            # shapes no other test compiles in this process
     for f in (gc.exp(x) * 0.25, gc.log(x) * 0.75):
         gc.function([x], f, backend="llvm")(np.ones((3, 29)))
-    stray = cache_dir / f"{gc.cache.TEMP_PREFIX}half-written{gc.cache.SUFFIX}"
+    stray = cache_dir / f"{TEMP_PREFIX}half-written{SUFFIX}"
     stray.write_bytes(b"...")
     (cache_dir / "unrelated.txt").write_text("kept")
     info = gc.cache.info()

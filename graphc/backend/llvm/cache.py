@@ -1,7 +1,7 @@
 """The entries of the on-disk cache of object code: checked reads and atomic writes.
 
-Where entries live and clearing them belong to `graphc.cache` (public, and
-usable without loading LLVM); `cache_dir` and `clear` are re-exported here.
+Where entries live and clearing them belong to `graphc.backend.diskcache` (usable
+without loading LLVM, public as `gc.cache`); `cache_dir` and `clear` are re-exported here.
 An entry is a magic line, the SHA-256 of the payload and the payload. Writes go
 to a temporary file in the same directory and are renamed into place, so
 readers in other processes see a whole entry or none, and concurrent writers of
@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from ...cache import SUFFIX, TEMP_PREFIX, clear
-from ...cache import directory as cache_dir
+from ..diskcache import SUFFIX, TEMP_PREFIX, clear
+from ..diskcache import directory as cache_dir
 
 __all__ = ["cache_dir", "clear", "get", "make_key", "put"]
 
