@@ -19,6 +19,7 @@ from .autodiff import grad, hessian, hessian_vector_product, jacobian
 from .simplify import simplify
 from .backend.reference import evaluate
 from .function import Function, function
+from .backend.threads import num_threads
 from . import cache  # gc.cache: the disk cache of compiled functions (directory, info, clear)
 from . import nn  # gc.nn: the neural-network functions
 from .printing import debugprint, listing, pprint, to_dot, to_networkx

@@ -43,10 +43,8 @@ _ENTRY = ctypes.CFUNCTYPE(_Status, ctypes.c_void_p, ctypes.c_int64)
 
 def default_threads() -> int:
     """GRAPHC_NUM_THREADS if set, else the cores this process may run on."""
-    env = os.environ.get("GRAPHC_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from ..threads import num_threads  # parsed and checked there
+    return num_threads()
 
 
 def native_entry(address: int) -> Callable[[int, int], None]:
