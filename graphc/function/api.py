@@ -5,7 +5,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..ir import DTypeError, Node, ShapeError, toposort
+from ..ir import Node, ShapeError, toposort
+from ..ir.dtypes import check_same_kind
 from ..ops.convert import as_node
 from ..ops.elementwise import cast
 from ..ops.leaves import Input, Shared, is_shared
@@ -80,10 +81,8 @@ def _collect_updates(outputs: list[Node], updates: Optional[Updates]) -> list[tu
         value = as_node(value, var)
         if value.type.shape != var.type.shape and value.type.is_static:
             raise ShapeError(f"updates: {var.name!r} has shape {var.type.shape}, the new value {value.type.shape}")
-        if value.dtype != var.dtype:
-            if not np.can_cast(value.dtype, var.dtype, casting="same_kind"):
-                raise DTypeError(f"updates: cannot store {value.dtype} in {var.name!r} of {var.dtype}")
-            value = cast(value, var.dtype)
+        check_same_kind("updates", var.name, var.dtype, value.dtype)
+        value = cast(value, var.dtype)
         seen.add(var)
         result.append((var, value))
     frontier = outputs + [v for _, v in result]

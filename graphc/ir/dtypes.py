@@ -58,3 +58,14 @@ def float_of(dtype: np.dtype) -> np.dtype:
     if dt.kind == "f":
         return dt
     return DEFAULT_FLOAT if dt.kind == "b" else np.dtype("float64")
+
+
+def check_same_kind(what: str, label: str, target: np.dtype, source: np.dtype) -> None:
+    """Refuse storing values of dtype `source` in `label` of dtype `target` unless numpy's
+    same_kind rule casts them: within a kind (float64 -> float32 rounds, as numpy's astype) or
+    up from bool to int to float; never down (float -> int would drop the fractions)."""
+    if not np.can_cast(source, target, casting="same_kind"):
+        raise DTypeError(
+            f"{what}: {label!r} has dtype {np.dtype(target)}; values of dtype {np.dtype(source)} would change "
+            f"kind (casts follow numpy's same_kind rule: float64 -> float32 and int -> float, not float -> int)"
+        )

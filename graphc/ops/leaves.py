@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..ir import DTypeError, Node, Op, ShapeError, TensorType, as_dtype, as_shape
-from ..ir.dtypes import DEFAULT_FLOAT
+from ..ir.dtypes import DEFAULT_FLOAT, check_same_kind
 
 _uids = itertools.count()
 
@@ -144,15 +144,15 @@ def get_value(node: Node, borrow: bool = False) -> np.ndarray:
 
 
 def set_value(node: Node, value: Any) -> None:
-    """Replace a shared variable's value; shape must match and the dtype cast safely."""
+    """Replace a shared variable's value: the shape must match; the dtype is cast under numpy's
+    same_kind rule (float64 -> float32 and int -> float, not float -> int)."""
     container = _container(node, "set_value")
     arr = np.asarray(value)
     if arr.shape != container.type.shape:
         raise ShapeError(
             f"set_value: {container.label} has shape {container.type.shape}, got {arr.shape}"
         )
-    if not np.can_cast(arr.dtype, container.type.dtype, casting="same_kind"):
-        raise DTypeError(f"set_value: cannot cast {arr.dtype} to {container.label}'s {container.type.dtype}")
+    check_same_kind("set_value", container.label, container.type.dtype, arr.dtype)
     container.value = np.array(arr, dtype=container.type.dtype)
 
 
