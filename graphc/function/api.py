@@ -20,8 +20,10 @@ class Function:
     """A compiled graph: call it with arrays for its inputs; it returns arrays.
 
     Outputs and update values are computed from the shared variables' values before
-    the call; then the updates are written. Returned arrays never share memory with a
-    shared variable's storage, nor stored values with the caller's arguments.
+    the call; then the updates are written. Returned and stored arrays are writable and
+    the caller's own: an output never shares memory with a shared variable's storage, an
+    argument, another output or an earlier call's output (constants included), nor a
+    stored value with an argument or another stored value.
     """
 
     def __init__(self, inputs, outputs, updates, backend: str, options: dict, simplify: bool = True):
@@ -41,12 +43,14 @@ class Function:
         held = [var.op.container.value for var in self._shared]
         results = self.program(arrays)
         n = len(self.outputs)
+        stored: list[np.ndarray] = []
         for (var, _), value in zip(self.updates, results[n:]):
-            var.op.container.value = _unaliased(value, arrays)
+            stored.append(_owned(value, arrays + stored))
+            var.op.container.value = stored[-1]
         held += [var.op.container.value for var in self._shared] + arrays
         outs: list[np.ndarray] = []
         for o in results[:n]:  # no output may share memory with a variable, an argument or another output
-            outs.append(_unaliased(o, held + outs))
+            outs.append(_owned(o, held + outs))
         return outs[0] if self._single else outs
 
     @property
@@ -61,10 +65,14 @@ class Function:
         return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"
 
 
-def _unaliased(array: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
-    """`array`, copied if it may share memory with one of `others` (views are cheap in
-    the reference backend: a returned `w.T` would otherwise write through to `w`)."""
-    return array.copy() if any(np.may_share_memory(array, o) for o in others) else array
+def _owned(array: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
+    """`array`, copied if it is read-only or may share memory with one of `others`. The
+    reference backend returns views: a returned `w.T` would otherwise write through to
+    `w`, and a constant or a broadcast (`full_like`) is a read-only view of the graph's
+    one constant, the same buffer at every call."""
+    if array.flags.writeable and not any(np.may_share_memory(array, o) for o in others):
+        return array
+    return array.copy()
 
 
 def _collect_updates(outputs: list[Node], updates: Optional[Updates]) -> list[tuple[Node, Node]]:

@@ -132,3 +132,33 @@ def test_repr_and_unknown_backend():
     assert repr(gc.function([x], x * 2)) == "<graphc.Function (x) -> 1 output(s), backend=llvm>"
     with pytest.raises(ValueError, match=r"unknown backend 'tpu'; choose from \[.*'numpy'"):
         gc.function([x], x, backend="tpu")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_outputs_are_writable_and_fresh_at_every_call(backend):
+    x = gc.tensor("x", (2, 3), "float32")
+    w = gc.shared(np.ones(3, np.float32), "w")
+    outputs = [gc.full_like(x, 2.0), gc.constant(np.arange(3, dtype=np.float32)), gc.zeros_like(w),
+               gc.reshape(gc.constant(np.arange(6.0)), (2, 3)), gc.broadcast_to(w, (2, 3)), x.T, w, x * 2]
+    f = gc.function([x], outputs, backend=backend)
+    arg = np.zeros((2, 3), np.float32)
+    first, second = f(arg), f(arg)
+    for k, (a, b) in enumerate(zip(first, second)):
+        assert a.flags.writeable, f"output {k} is read-only"
+        assert not np.shares_memory(a, b), f"output {k} is the same buffer at two calls"
+        assert not np.shares_memory(a, arg) and not np.shares_memory(a, w.get_value(borrow=True))
+        a[...] = 7  # writing one call's result changes nothing else
+    np.testing.assert_array_equal(second[0], np.full((2, 3), 2.0, np.float32))
+    np.testing.assert_array_equal(f(arg)[1], np.arange(3, dtype=np.float32))
+    np.testing.assert_array_equal(w.get_value(), np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_stored_constant_updates_are_writable_and_unshared(backend):
+    a, b = gc.shared(np.ones(3, np.float32), "a"), gc.shared(np.ones(3, np.float32), "b")
+    zero = gc.zeros_like(a)
+    gc.function([], [], updates={a: zero, b: zero}, backend=backend)()
+    va, vb = a.get_value(borrow=True), b.get_value(borrow=True)
+    assert va.flags.writeable and vb.flags.writeable and not np.shares_memory(va, vb)
+    va[0] = 5.0
+    np.testing.assert_array_equal(b.get_value(), np.zeros(3, np.float32))
