@@ -19,18 +19,21 @@ def _c(x: Expr, v: float) -> Expr:
 
 
 def _log1p(x: Expr) -> Expr:
-    """log(1+x) with the rounding of 1+x corrected: log(u) * x / (u - 1)."""
+    """log(1+x) with the rounding of 1+x corrected: log(u) * (x / (u - 1)). The factor, near 1,
+    is formed first so that log(u) * x cannot overflow for large x; u = inf gives inf."""
     u = Var("_log1p_u", x.type.dtype)
-    body = Select(u.eq(_c(x, 1.0)), x, Un("log", u) * x / (u - _c(x, 1.0)))
+    corrected = Un("log", u) * (x / (u - _c(x, 1.0)))
+    body = Select(u.eq(_c(x, 1.0)), x, Select(u.eq(_c(x, math.inf)), u, corrected))
     return Let(u, x + _c(x, 1.0), body)
 
 
 def _expm1(x: Expr) -> Expr:
-    """exp(x)-1 without cancellation near 0 (Kahan): (u - 1) * x / log(u)."""
+    """exp(x)-1 without cancellation near 0 (Kahan): (u - 1) * (x / log(u)). The factor, near 1,
+    is formed first so that (u - 1) * x cannot overflow while exp(x) is still finite."""
     u = Var("_expm1_u", x.type.dtype)
     um1 = u - _c(x, 1.0)
     body = Select(u.eq(_c(x, 1.0)), x, Select(um1.eq(_c(x, -1.0)), _c(x, -1.0),
-                                               Select(u.eq(_c(x, math.inf)), u, um1 * x / Un("log", u))))
+                                               Select(u.eq(_c(x, math.inf)), u, um1 * (x / Un("log", u)))))
     return Let(u, Un("exp", x), body)
 
 
