@@ -93,6 +93,24 @@ def test_gradient_ops_have_their_own_gradients(rng):
     check_grad(weight_grad, [x, gy, w], wrt=[0, 1])
 
 
+def test_shape_only_templates_may_have_any_dtype(rng):
+    """The simplifier may swap a gradient op's template for a bool node of its shape (found by
+    the fuzzer: where(x > c, x, -1) with a broadcast condition); only the shape is read."""
+    x, c, w = gc.tensor("x", (1, 1, 4, 4)), gc.tensor("c", (2, 1, 1, 4)), gc.tensor("w", (1, 1, 2, 2))
+    z = gc.where(x > c, x, -1.0)  # the condition has z's shape; neither of its operands has
+    y = conv2d(z, w)
+    gy = gc.tensor("gy", (2, 1, 3, 3))
+    assert gc.Node.make(ConvInputGrad((1, 1), ((0, 0), (0, 0))), [gy, w, x > c]).shape == (2, 1, 4, 4)
+    assert gc.Node.make(ConvWeightGrad((1, 1), ((0, 0), (0, 0))), [z, gy, w > 0]).shape == (1, 1, 2, 2)
+    grads = gc.grad(gc.sum(y * y), [x, w])
+    values = [rng.standard_normal((1, 1, 4, 4)).astype("f4"), rng.standard_normal((2, 1, 1, 4)).astype("f4"),
+              rng.standard_normal((1, 1, 2, 2)).astype("f4")]
+    want = gc.function([x, c, w], grads, backend="numpy", simplify=False)(*values)
+    got = gc.function([x, c, w], grads, backend="numpy")(*values)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_same_padding_sizes():
     x = gc.tensor("x", (1, 1, 7, 6))
     assert conv2d(x, gc.tensor("w", (1, 1, 3, 2)), padding="same").shape == (1, 1, 7, 6)

@@ -85,6 +85,16 @@ def test_gradient_ops_have_their_own_gradients(rng):
     check_grad(build(AvgPoolGrad), [gy, x], wrt=[0])
 
 
+def test_avg_pool_gradient_template_may_have_any_dtype(rng):
+    """The simplifier may swap the template for a bool node of its shape (found by the fuzzer)."""
+    x, c = gc.tensor("x", (1, 1, 4, 4)), gc.tensor("c", (2, 1, 1, 4))
+    z = gc.where(x > c, x, -1.0)  # the condition has z's shape; neither of its operands has
+    grad = gc.grad(gc.sum(avg_pool2d(z, 2) ** 2), x)
+    values = [rng.standard_normal((1, 1, 4, 4)).astype("f4"), rng.standard_normal((2, 1, 1, 4)).astype("f4")]
+    want = gc.function([x, c], grad, backend="numpy", simplify=False)(*values)
+    np.testing.assert_allclose(gc.function([x, c], grad, backend="numpy")(*values), want, rtol=1e-5, atol=1e-6)
+
+
 def test_max_pool_gradient_goes_to_the_first_maximum_and_overlaps_accumulate():
     x = gc.tensor("x", (1, 1, 5), "float64")
     gx = gc.grad(gc.sum(max_pool1d(x, 3, 1)), x)

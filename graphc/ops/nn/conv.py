@@ -21,7 +21,7 @@ from ..elementwise import add, cast
 from ..shape import expand_dims
 from .windows import (
     Padding, add_windows, check_geometry, check_same_shape, crop_spatial, int_tuple,
-    output_shape, pad_spatial, padded_shape, resolve_padding, window_view,
+    output_shape, pad_spatial, padded_shape, resolve_padding, shape_template, window_view,
 )
 
 _LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -131,7 +131,7 @@ class ConvInputGrad(_ConvGeometry):
         return f"conv{self.rank}d_input_grad"
 
     def infer_type(self, gy: TensorType, w: TensorType, x: TensorType) -> TensorType:
-        self.check_output_grad(gy, x, w)
+        self.check_output_grad(gy, shape_template(x), w)
         return TensorType(promote(gy.dtype, w.dtype), x.shape)
 
     def reference(self, gy: np.ndarray, w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -165,7 +165,7 @@ class ConvWeightGrad(_ConvGeometry):
         return f"conv{self.rank}d_weight_grad"
 
     def infer_type(self, x: TensorType, gy: TensorType, w: TensorType) -> TensorType:
-        self.check_output_grad(gy, x, w)
+        self.check_output_grad(gy, x, shape_template(w))
         return TensorType(promote(x.dtype, gy.dtype), w.shape)
 
     def reference(self, x: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray:

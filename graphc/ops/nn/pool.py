@@ -21,7 +21,7 @@ from ..elementwise import cast
 from ..shape import zeros_like
 from .windows import (
     Padding, add_windows, check_geometry, check_same_shape, crop_spatial, explicit_padding,
-    int_tuple, output_shape, pad_spatial, padded_shape, window_view,
+    int_tuple, output_shape, pad_spatial, padded_shape, shape_template, window_view,
 )
 
 
@@ -187,7 +187,7 @@ class AvgPoolGrad(_PoolGeometry):
     shape_only_inputs = (1,)
 
     def infer_type(self, gy: TensorType, x: TensorType) -> TensorType:
-        self.check_pooled("the output gradient", gy, x)
+        self.check_pooled("the output gradient", gy, shape_template(x))
         return TensorType(gy.dtype, x.shape)
 
     def reference(self, gy: np.ndarray, x: np.ndarray) -> np.ndarray:

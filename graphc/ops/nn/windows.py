@@ -12,7 +12,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ...ir import ShapeError
+from ...ir import ShapeError, TensorType
+from ...ir.dtypes import DEFAULT_FLOAT, is_float
 from ...ir.types import Shape, format_shape
 
 Padding = tuple[tuple[int, int], ...]
@@ -110,6 +111,12 @@ def check_same_shape(op: str, what: str, got: Shape, expected: Shape, context: s
         g is not None and e is not None and g != e for g, e in zip(got, expected)
     ):
         raise ShapeError(f"{op}: {what} has shape {format_shape(got)}, expected {format_shape(expected)} ({context})")
+
+
+def shape_template(t: TensorType) -> TensorType:
+    """A shape-only input's type as the geometry checks take it: only its shape is read, so
+    any dtype will do (the simplifier may swap in a bool node of the same shape)."""
+    return t if is_float(t.dtype) else TensorType(DEFAULT_FLOAT, t.shape)
 
 
 # numpy helpers for the references: the spatial axes are the last len(padding) axes.
