@@ -43,6 +43,14 @@ def _stable_softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _pow_grad(out: Node, g: Node, a: Node, b: Node) -> tuple[Node, Node]:
+    """d(a ** b): b * a ** (b - 1) and a ** b * log(a). In b it is 0 where a == 0 and b >= 0
+    (the limit, and torch's rule), not 0 * log(0) = nan: log reads 1 there, so no nan is
+    made at all (a where picking 0 would still compute it, and its gradient would be nan)."""
+    zero_base = logical_and(eq(a, 0), ge(b, 0))
+    return g * b * a ** (b - 1), g * out * log(where(zero_base, 1, a))
+
+
 SCALAR_FNS: dict[str, ScalarFn] = {}
 
 
@@ -57,8 +65,7 @@ _define("add", 2, np.add, "same", lambda out, g, a, b: (g, g))
 _define("sub", 2, np.subtract, "same", lambda out, g, a, b: (g, -g), takes_bool=False)
 _define("mul", 2, np.multiply, "same", lambda out, g, a, b: (g * b, g * a))
 _define("truediv", 2, np.true_divide, "float", lambda out, g, a, b: (g / b, -g * out / b))
-_define("pow", 2, np.power, "same",
-        lambda out, g, a, b: (g * b * a ** (b - 1), g * out * log(a)), takes_bool=False)
+_define("pow", 2, np.power, "same", _pow_grad, takes_bool=False)
 _define("maximum", 2, np.maximum, "same",
         lambda out, g, a, b: (where(a >= b, g, 0), where(a >= b, 0, g)))
 _define("minimum", 2, np.minimum, "same",

@@ -14,7 +14,7 @@ from ..ir.dtypes import is_float
 from ..ops.elementwise import Elemwise, apply, neg
 from ..ops.leaves import Constant, constant
 from ..ops.shape import BroadcastTo, ExpandDims
-from .match import fit, full_like, is_constant, is_fn, is_value
+from .match import fit, full_like, is_constant, is_fn, is_value, scalar_value
 from .rule import Rule, rule
 
 RULES: list[Rule] = []
@@ -77,6 +77,26 @@ def pow_one(node: Node) -> Optional[Node]:
 def pow_zero(node: Node) -> Optional[Node]:
     """x ** 0 -> 1 (also for inf and nan, as numpy)"""
     return full_like(node, 1) if is_value(node.inputs[1], 0) else None
+
+
+@rule(RULES, "where")
+def where_known_condition(node: Node) -> Optional[Node]:
+    """where(True, a, b) -> a and where(False, a, b) -> b"""
+    value = scalar_value(node.inputs[0])
+    return None if value is None else fit(node.inputs[1] if value else node.inputs[2], node)
+
+
+@rule(RULES, Elemwise)
+def logical_known_operand(node: Node) -> Optional[Node]:
+    """a & True -> a, a & False -> False, a | False -> a, a | True -> True"""
+    if not is_fn(node, "logical_and", "logical_or"):
+        return None
+    absorbing = node.op.fn == "logical_or"  # the value that decides the result alone
+    for known, other in (node.inputs, reversed(node.inputs)):
+        value = scalar_value(known)
+        if value is not None:
+            return fit(known if bool(value) == absorbing else other, node)
+    return None
 
 
 @rule(RULES, "neg")

@@ -40,6 +40,10 @@ CASES: dict[str, tuple[Callable[[], Node], bool]] = {
     "div_one": (lambda: gc.truediv(x, _c(1.0)), False),
     "pow_one": (lambda: gc.power(x, _c(1.0)), False),
     "pow_zero": (lambda: gc.power(d, _c(0.0)), False),
+    "where_known_condition": (lambda: gc.where(gc.eq(_c(2.0), 0.0), x, v) + gc.where(gc.constant(True), v, x), False),
+    "logical_known_operand": (lambda: gc.where(gc.logical_and(gc.gt(x, 0.0), gc.constant(True))
+                                               | gc.logical_or(gc.lt(v, 1.0), gc.constant(False)), x, v)
+                                      + gc.where(gc.logical_and(gc.constant(False), gc.gt(x, 0.0)), x, v), False),
     "neg_neg": (lambda: -(-x), False),
     "mul_minus_one": (lambda: gc.mul(_c(-1.0), x), False),
     "mul_neg": (lambda: (-x) * v, False),
