@@ -82,6 +82,20 @@ class BroadcastTo(Op):
                 raise ShapeError(f"broadcast_to: cannot broadcast {format_shape(x.shape)} to {format_shape(target)}")
         return TensorType(x.dtype, target)
 
+    def check_run_time(self, node: Node, input_shapes: Sequence[tuple[int, ...]]) -> None:
+        """A size of x declared unknown may not be 1 where the target is not (as for
+        elementwise ops): the gradient would be summed to the wrong shape."""
+        declared, actual = node.inputs[0].type.shape, input_shapes[0]
+        target = input_shapes[1] if self.shape is None else self.shape
+        lead = len(target) - len(actual)
+        for axis, (d, a) in enumerate(zip(declared, actual)):
+            if d is None and a == 1 and target[lead + axis] not in (1, None):
+                raise ShapeError(
+                    f"broadcast_to: the input {format_shape(declared)} has size 1 at run time on axis {axis}, "
+                    f"declared unknown (None); it would broadcast to {format_shape(target)} there. Declare "
+                    f"that size as 1 to broadcast"
+                )
+
     def reference(self, x: np.ndarray, template: Optional[np.ndarray] = None) -> np.ndarray:
         return np.broadcast_to(x, template.shape if self.shape is None else self.shape)
 

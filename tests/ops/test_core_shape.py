@@ -84,6 +84,20 @@ def test_broadcast_to_errors():
         gc.broadcast_to(x, (3,))
 
 
+def test_broadcast_to_refuses_an_unknown_size_that_is_1_when_run():
+    """As elementwise ops do: the size was taken to be the target's, so the gradient would be
+    summed to the wrong shape (found by the fuzzer: the gradient raised, the value did not)."""
+    x = gc.tensor("x", (None,), "float64")
+    y = gc.broadcast_to(x, (4, 3))
+    g = gc.grad(gc.sum(y * np.arange(12.0).reshape(4, 3)), x)
+    for backend in ("numpy", "llvm"):
+        with pytest.raises(gc.ShapeError, match=r"broadcast_to: the input \(\?,\) has size 1 at run time on axis 0"):
+            gc.function([x], y, backend=backend)(np.ones(1))
+        np.testing.assert_array_equal(gc.function([x], g, backend=backend)(np.ones(3)), [18, 22, 26])
+    t = gc.tensor("t", (None, None))  # a template's unknown sizes: 1 meeting 1 is no broadcast
+    np.testing.assert_array_equal(gc.broadcast_to(x, t).eval({x: np.ones(1), t: np.ones((2, 1))}), np.ones((2, 1)))
+
+
 @pytest.mark.parametrize("axis", [0, 1, 3, -1, -4, (0, 2), (0, -1), (1, 2, 4)])
 def test_expand_dims(axis, x234, like_numpy):
     x, xv = x234
