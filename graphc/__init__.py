@@ -1,7 +1,14 @@
 """graphc: a symbol-to-symbol graph compiler for Python.
 
 Build tensor expressions, differentiate them symbolically, simplify, compile and run.
+
+`import graphc` loads the graph core only; `gc.nn`, `gc.cache`, `gc.printing` and the
+printing functions are imported at first use (PEP 562), and sympy and llvmlite only
+when a graph is simplified or compiled, so a script starts fast.
 """
+import importlib as _importlib
+import typing as _typing
+
 from ._version import __version__
 from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeError, TensorType
 from .ops import (
@@ -16,13 +23,37 @@ from .ops import reduce_max as max  # noqa: A001 - numpy's names
 from .ops import reduce_min as min  # noqa: A001
 from .ops import reduce_sum as sum  # noqa: A001
 from .autodiff import grad, hessian, hessian_vector_product, jacobian
-from .simplify import simplify
+from .simplify import simplify  # light: the rules load at the first call
 from .backend.reference import evaluate
 from .function import Function, function
 from .backend.threads import num_threads
-from . import cache  # gc.cache: the disk cache of compiled functions (directory, info, clear)
-from . import nn  # gc.nn: the neural-network functions
-from .printing import debugprint, listing, pprint, to_dot, to_networkx
 
 Node.eval = lambda self, inputs=None: evaluate([self], inputs or {})[0]
 Node.eval.__doc__ = "Evaluate with the numpy reference: `expr.eval({x: value})`."
+
+if _typing.TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and IDEs
+    from . import cache, nn, printing
+    from .printing import debugprint, listing, pprint, to_dot, to_networkx
+
+#: Submodules imported at first use: gc.nn (neural networks), gc.cache (the disk cache of
+#: compiled functions: directory, info, clear), gc.printing.
+_LAZY_MODULES = ("cache", "nn", "printing")
+#: Functions imported at first use, by the submodule that defines them.
+_LAZY_NAMES = {name: "printing" for name in ("debugprint", "listing", "pprint", "to_dot", "to_networkx")}
+
+
+def __getattr__(name: str) -> object:
+    """Import a lazy submodule or function on first use and keep it (PEP 562)."""
+    if name in _LAZY_MODULES:
+        value = _importlib.import_module(f"{__name__}.{name}")
+    elif name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The names `import graphc` binds plus those imported on first use."""
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))

@@ -7,7 +7,6 @@ costs far more than loading cached code.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import metadata
 from typing import Sequence
 
 from ..ir import Node
@@ -28,6 +27,8 @@ class Simplifier:
 
 @lru_cache(maxsize=None)
 def _simplifier_key() -> str:
+    from importlib import metadata  # ~15 ms to import: only when a cache key is first needed
+
     try:
         sympy = metadata.version("sympy")
     except metadata.PackageNotFoundError:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..function import Function, function
 from ..ir import Node
@@ -24,6 +23,13 @@ from .layers import Layer
 from .optim import get_optimizer
 
 LossFn = Callable[[Node, Node], Node]
+
+
+def _tqdm() -> Any:
+    """tqdm's progress bar class, imported at first use (it takes ~30 ms, asyncio included)."""
+    from tqdm.auto import tqdm
+
+    return tqdm
 
 
 @dataclass
@@ -132,8 +138,8 @@ class Trainer:
         step = self.step_function(x, y)
         totals = np.zeros(2)
         batches = minibatches(x, y, batch_size=batch_size, rng=rng)
-        bar = tqdm(batches, total=num_batches(len(x), batch_size), desc=desc, leave=False,
-                   disable=not progress, unit="batch")
+        bar = _tqdm()(batches, total=num_batches(len(x), batch_size), desc=desc, leave=False,
+                      disable=not progress, unit="batch")
         for xb, yb in bar:
             if augment is not None:
                 xb = augment(xb, rng).astype(x.dtype, copy=False)
@@ -190,7 +196,7 @@ class Trainer:
                 getattr(history, column).append(value)
             history.compile_time = self.compile_time - compile_time_before
             if verbose:
-                tqdm.write(format_epoch(history, epoch, epochs))
+                _tqdm().write(format_epoch(history, epoch, epochs))
             if stopper and stopper.should_stop(history, epoch):
                 history.stopped_early = epoch < epochs - 1
                 break

@@ -1,15 +1,20 @@
-"""`simplify`: run the phases over a graph and, on request, say what happened."""
+"""`simplify`: run the phases over a graph and, on request, say what happened.
+
+The engine and the rules are imported at the first call, not with this module: they
+import every op module the rules match, which `import graphc` should not pay for.
+"""
 from __future__ import annotations
 
 import gc
 import time
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..ir import Node
 from ..ops.convert import as_node
-from .engine import Phase, run_phase
-from .phases import PHASES
-from .trace import Report
+
+if TYPE_CHECKING:
+    from .engine import Phase
+    from .trace import Report
 
 
 def simplify(
@@ -22,6 +27,10 @@ def simplify(
     With `explain=True`, returns `(simplified, report)`; `print(report)` lists the rules
     that fired in order and the node counts before and after each phase.
     """
+    from .engine import run_phase
+    from .phases import PHASES
+    from .trace import Report
+
     single = isinstance(outputs, Node)
     nodes = [outputs] if single else [as_node(o) for o in outputs]
     report = Report()
