@@ -20,6 +20,26 @@ settings.load_profile("graphc")
 RTOL = {np.dtype("float32"): 1e-5, np.dtype("float64"): 1e-11}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The differential fuzzer's options (tests/fuzz): a short profile runs by default; the
+    long one is opt-in, e.g. `python -m pytest -m fuzz tests/fuzz --fuzz-cases 10000`."""
+    group = parser.getgroup("fuzz", "differential fuzzing of the llvm backend (tests/fuzz)")
+    group.addoption("--fuzz-cases", type=int, default=None,
+                    help="run this many random cases with the long profile (default: the short profile)")
+    group.addoption("--fuzz-seed", type=int, default=0, help="base seed of the cases (default 0)")
+    group.addoption("--fuzz-profile", choices=("short", "long"), default=None,
+                    help="case sizes (default: long with --fuzz-cases, else short)")
+    group.addoption("--fuzz-batch", type=int, default=None, help="cases compiled into one function")
+    group.addoption("--fuzz-repro", type=int, default=None, metavar="SEED",
+                    help="run only the case with this seed (as printed by a failure), alone")
+    group.addoption("--fuzz-strict", action="store_true",
+                    help="count mismatches that match known defects as failures too")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fuzz: the differential fuzzer (tests/fuzz); select with -m fuzz")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache_dir(tmp_path_factory: pytest.TempPathFactory):
     """Compiled code of a test run goes to a cache of its own, not the user's ~/.cache/graphc."""

@@ -1,0 +1,33 @@
+"""Differential fuzzing: random graphs and their gradients compiled with the llvm backend
+agree with the numpy reference (see generator.py for the cases, oracle.py for what
+"agree" means). A failure prints each mismatch with its graph, a minimised graph and the
+command that reruns that case alone."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from .generator import build_case
+from .oracle import run_batch
+
+pytestmark = pytest.mark.fuzz
+
+
+def test_llvm_agrees_with_numpy(fuzz_batch, fuzz_run):
+    seeds = fuzz_run.batch_seeds(fuzz_batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow and invalid-value warnings
+        cases = [build_case(seed, fuzz_run.profile, j) for j, seed in enumerate(seeds)]
+        batch = run_batch(cases)
+    fuzz_run.cases += len(cases)
+    fuzz_run.outputs += batch.outputs_checked
+    failures = []
+    for m in batch.mismatches:
+        if m.known and not fuzz_run.strict:
+            fuzz_run.known[m.known] = fuzz_run.known.get(m.known, 0) + 1
+            print(m.report(fuzz_run.repro(m.case.seed)))
+        else:
+            failures.append(m)
+    fuzz_run.failures += len(failures)
+    assert not failures, "\n\n".join(m.report(fuzz_run.repro(m.case.seed)) for m in failures)
