@@ -9,12 +9,12 @@ from typing import Literal, Optional, Sequence
 
 import numpy as np
 
-from ..ir import DisconnectedGradientError, DTypeError, Node, ShapeError, ancestors, toposort
+from ..ir import DisconnectedGradientError, DTypeError, Node, ShapeError, ancestors, format_shape, toposort
 from ..ir.dtypes import is_float
 from ..ops.convert import as_node
 from ..ops.elementwise import add
 from ..ops.leaves import constant
-from ..ops.shape import zeros_like
+from ..ops.shape import match_shape, zeros_like
 
 Disconnected = Literal["raise", "zero", "none"]
 
@@ -53,10 +53,19 @@ def backprop(outputs_and_grads: Sequence[tuple[Node, Node]], wrt: Sequence[Node]
             continue
         for inp, ig in zip(node.inputs, node.op.vjp(node, g)):
             if ig is not None and inp in path:
-                if ig.type.shape != inp.type.shape and inp.type.is_static:
-                    raise ShapeError(f"{node.op.name}: gradient shape {ig.type.shape} != input shape {inp.type.shape}")
-                pending.setdefault(inp, []).append(ig)
+                pending.setdefault(inp, []).append(_shaped_like(node, inp, ig))
     return {w: grads[w] for w in wrt if w in grads}
+
+
+def _shaped_like(node: Node, inp: Node, g: Node) -> Node:
+    """`g`, a gradient of `inp` from `node`'s vjp, given the sizes of `inp` it does not know
+    (a vjp may lose one: for x of unknown shape, x @ w gives w (m, n) the gradient (?, n)).
+    Only known sizes that differ are an error."""
+    pairs = list(zip(g.type.shape, inp.type.shape))
+    if g.ndim != inp.ndim or any(a is not None and b is not None and a != b for a, b in pairs):
+        raise ShapeError(f"{node.op.name}: gradient shape {format_shape(g.type.shape)} does not fit "
+                         f"input shape {format_shape(inp.type.shape)}")
+    return match_shape(g, inp) if any(a is None and b is not None for a, b in pairs) else g
 
 
 def grad(

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ir import DTypeError, Node, Op, ShapeError, TensorType, broadcast_shapes, format_shape, promote
 from ..ir.dtypes import is_bool, is_float
+from ..ir.shapes import check_no_hidden_broadcast
 from .convert import as_nodes
 from .elementwise import cast
 from .shape import expand_dims, squeeze, swapaxes
@@ -36,6 +37,12 @@ class MatMul(Op):
 
     def reference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
+
+    def check_run_time(self, node: Node, input_shapes: Sequence[tuple[int, ...]]) -> None:
+        # batch axes broadcast as elementwise operands do: an unknown batch size that is 1
+        # when run would broadcast unseen, and give that operand a gradient of the wrong shape
+        static = [tuple(i.type.shape[:-2]) + tuple(s[-2:]) for i, s in zip(node.inputs, input_shapes)]
+        check_no_hidden_broadcast(self.name, static, input_shapes)
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         from .reduce import sum_to

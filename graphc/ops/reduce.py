@@ -12,7 +12,7 @@ from ..ir.types import Shape
 from .convert import as_node
 from .elementwise import cast, eq, exp, neg, sqrt, square, sub, truediv
 from .leaves import constant
-from .shape import MatchShape, broadcast_to, expand_dims
+from .shape import broadcast_to, expand_dims, match_shape
 
 AxisArg = Optional[int | Sequence[int]]
 
@@ -225,10 +225,9 @@ def sum_to(grad: Node, x: Node) -> Node:
     if axes:
         grad = reduce_sum(grad, axes, keepdims=True)
         grad = squeeze(grad, tuple(range(lead))) if lead else grad
-    if any(d is None and g is not None for d, g in zip(x.type.shape, grad.type.shape)):
-        # x's unknown size was assumed not to broadcast: check that when run
-        grad = Node.make(MatchShape(), [grad, x])
-    return grad
+    # x's known sizes where the gradient's are unknown; where x's are unknown, the check
+    # when run that they did not broadcast
+    return match_shape(grad, x)
 
 
 __all__ = [

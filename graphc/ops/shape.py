@@ -107,14 +107,18 @@ class BroadcastTo(Op):
 
 @dataclass(frozen=True)
 class MatchShape(Op):
-    """Identity on x that checks x has the template's shape (statically when known, else
-    when run). Guards gradients whose shape was decided assuming an unknown size."""
+    """Identity on x that checks x has the template's shape (statically where both sizes are
+    known, else when run); its static shape knows every size either knows. Gives gradients
+    the static shape of their input, and guards those decided assuming an unknown size."""
 
     shape_only_inputs = (1,)
 
     def infer_type(self, x: TensorType, template: TensorType) -> TensorType:
+        if x.ndim != template.ndim:
+            raise ShapeError(f"match_shape: got rank {x.ndim} {format_shape(x.shape)} where "
+                             f"{format_shape(template.shape)} was expected")
         self.check_run_time(None, [x.shape, template.shape])
-        return x
+        return TensorType(x.dtype, tuple(t if g is None else g for g, t in zip(x.shape, template.shape)))
 
     def check_run_time(self, node: Optional[Node], input_shapes: Sequence[tuple]) -> None:
         got, want = input_shapes
@@ -293,6 +297,14 @@ def reshape_like(x: Node, template: Node) -> Node:
     if template.type.is_static:
         return reshape(x, template.type.shape)
     return Node.make(Reshape(None), [x, template])
+
+
+def match_shape(x: Node, template: Node) -> Node:
+    """`x` with every size of `template`'s shape that it lacks (a MatchShape node, checked
+    when run, unless the static shapes are equal); ShapeError when known sizes differ."""
+    if x.type.shape == template.type.shape:
+        return x
+    return Node.make(MatchShape(), [x, template])
 
 
 def broadcast_to(x: Any, shape: Any) -> Node:

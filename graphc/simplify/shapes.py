@@ -24,8 +24,9 @@ RULES: list[Rule] = []
 
 @rule(RULES, MatchShape)
 def match_known_shape(node: Node) -> Optional[Node]:
-    """match_shape(x, t) -> x once t's shape is known (the check was done when built)"""
-    return node.inputs[0] if node.inputs[1].type.is_static else None
+    """match_shape(x, t) -> x once x's and t's shapes are known (the check was done when built)"""
+    x, template = node.inputs
+    return x if x.type.is_static and template.type.is_static else None
 
 
 @rule(RULES, Transpose)

@@ -3,7 +3,8 @@
 `check_grad(fn, arrays)` builds `fn` on symbolic float64 inputs shaped like `arrays`,
 differentiates `sum(fn(...) * R)` for a fixed random `R` with `gc.grad`, and compares the
 result with central differences of that same sum computed by the numpy reference.
-`fn` may itself return gradients, which checks second derivatives.
+`fn` may itself return gradients, which checks second derivatives. `shapes=` declares
+sizes unknown until run (None), to check gradients through partially known shapes.
 
 Usage (tests/conftest.py puts tests/ops on sys.path):
 
@@ -28,33 +29,52 @@ def check_grad(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     seed: int = 0,
+    shapes: Optional[Sequence[Sequence[Optional[int]]]] = None,
 ) -> list[np.ndarray]:
     """Assert that gc.grad of `fn` matches central differences; return the gradients.
 
     Float arrays are converted to float64; other arrays (integer labels, bool masks) are
     passed with their dtype and not differentiated. `wrt` picks the positions of the
     inputs to check (default: every float input); an input the output does not reach
-    has gradient zero, which the differences then confirm.
+    has gradient zero, which the differences then confirm. `shapes` declares the inputs'
+    static shapes (None: a size known only when run; default: the arrays' shapes).
     """
-    arrays = [_as_input_array(v) for v in values]
-    nodes = [gc.tensor(f"in{i}", a.shape, a.dtype) for i, a in enumerate(arrays)]
-    feed = dict(zip(nodes, arrays))
-    out = fn(*nodes)
-    if out.dtype != np.float64:
-        raise AssertionError(f"check_grad: fn must return float64 on float64 inputs, got {out.dtype}")
-    out_value = Program([out]).run(feed)[0]
-    weights = np.random.default_rng(seed).standard_normal(out_value.shape)
-    cost = gc.sum(out * gc.constant(weights))
-    targets = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"] if wrt is None else list(wrt)
-    grads = gc.grad(cost, [nodes[i] for i in targets], disconnected="zero")
-    analytic = Program(grads).run(feed)
-    cost_program = Program([cost])
-    for i, got in zip(targets, analytic):
-        expected = _central_differences(cost_program, feed, nodes[i], eps)
+    problem = GradProblem(fn, values, wrt, seed, shapes)
+    analytic = Program(problem.grads).run(problem.feed)
+    cost_program = Program([problem.cost])
+    for i, got in zip(problem.targets, analytic):
+        expected = _central_differences(cost_program, problem.feed, problem.nodes[i], eps)
         np.testing.assert_allclose(
             got, expected, rtol=rtol, atol=atol, err_msg=f"check_grad: gradient of input {i}"
         )
     return analytic
+
+
+class GradProblem:
+    """`sum(fn(inputs) * R)` for a fixed random R, on symbolic inputs declared with `shapes`,
+    and its gradients by gc.grad. With declared shapes R is an input too (the last in
+    `feed`), so sizes unknown in fn's output stay unknown through the cost."""
+
+    def __init__(self, fn: Callable[..., gc.Node], values: Sequence[np.ndarray],
+                 wrt: Optional[Sequence[int]] = None, seed: int = 0,
+                 shapes: Optional[Sequence[Sequence[Optional[int]]]] = None):
+        arrays = [_as_input_array(v) for v in values]
+        shapes = [a.shape for a in arrays] if shapes is None else shapes
+        self.nodes = [gc.tensor(f"in{i}", s, a.dtype) for i, (a, s) in enumerate(zip(arrays, shapes))]
+        self.feed = dict(zip(self.nodes, arrays))
+        out = fn(*self.nodes)
+        if out.dtype != np.float64:
+            raise AssertionError(f"check_grad: fn must return float64 on float64 inputs, got {out.dtype}")
+        out_value = Program([out]).run(self.feed)[0]
+        weights = np.random.default_rng(seed).standard_normal(out_value.shape)
+        if out.type.is_static:
+            self.cost = gc.sum(out * gc.constant(weights))
+        else:
+            r = gc.tensor("weights", out.type.shape, "float64")
+            self.feed[r] = weights
+            self.cost = gc.sum(out * r)
+        self.targets = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"] if wrt is None else list(wrt)
+        self.grads = gc.grad(self.cost, [self.nodes[i] for i in self.targets], disconnected="zero")
 
 
 def _as_input_array(value: np.ndarray) -> np.ndarray:
