@@ -42,7 +42,8 @@ def _phases(proc) -> list[str]:
 
 
 def _entries(cache_dir):
-    return sorted(p for p in cache_dir.iterdir() if not p.name.startswith(".tmp"))
+    """The function entries (each kernel's object code is an entry of its own, *.obj)."""
+    return sorted(p for p in cache_dir.glob("*.fn") if not p.name.startswith(".tmp"))
 
 
 def test_a_fresh_process_loads_the_function_without_simplifying_or_building(cache_dir):
@@ -61,10 +62,10 @@ def test_a_corrupt_or_truncated_entry_is_detected_and_rebuilt(cache_dir):
     data[len(data) // 2] ^= 0x01
     entry.write_bytes(bytes(data))
     assert "lower" in _phases(_start(cache_dir))  # rebuilt, and the results checked
-    assert cache.get(key) is not None             # a valid entry again
+    assert cache.get(key, "function") is not None  # a valid entry again
     entry.write_bytes(entry.read_bytes()[:100])
     assert "lower" in _phases(_start(cache_dir))
-    assert cache.get(key) is not None
+    assert cache.get(key, "function") is not None
 
 
 def test_concurrent_processes_compiling_one_function_leave_one_valid_entry(cache_dir):
@@ -72,7 +73,7 @@ def test_concurrent_processes_compiling_one_function_leave_one_valid_entry(cache
     for p in procs:
         _phases(p)
     (entry,) = _entries(cache_dir)
-    assert cache.get(entry.name.split(".")[0]) is not None
+    assert cache.get(entry.name.split(".")[0], "function") is not None
     assert not list(cache_dir.glob(".tmp*"))
 
 

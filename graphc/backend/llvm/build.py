@@ -2,10 +2,16 @@
 
 Program arguments, in order: the graph's inputs (user inputs, then shared
 variables), its outputs (allocated per call), constant arrays, then the
-arena's slices (intermediates, workspaces, per-thread scratch) and the
-profiling clock buffer. Intermediates live in one arena: each gets an offset
-by liveness (the span of kernels from the one writing it to the last one
-reading it), so values whose spans do not overlap share memory.
+arena's slices (intermediates, workspaces, per-thread scratch).
+Intermediates live in one arena: each gets an offset by liveness (the span of
+kernels from the one writing it to the last one reading it), so values whose
+spans do not overlap share memory.
+
+Groups that compute the same thing over differently named values (the layers
+of a deep network, the forward pass inside a training step's backward pass)
+are lowered once: a group's signature is its nodes' ops, types and wiring and
+the layouts of the values it reads, and a group whose signature was lowered
+before reuses those canonical kernels (canonical.py) on its own buffers.
 """
 from __future__ import annotations
 
@@ -18,13 +24,14 @@ from ...ir import Node
 from ...ops.elementwise import Elemwise
 from ...ops.leaves import Constant
 from .arena import plan_arena
-from .emitter import PROFILE_PARAM, scratch_stride
+from .canonical import canonical_call
+from .emitter import scratch_stride
 from .fusion import Reader, is_inline
 from .layout import VIEW_OPS, Layout, view_layout
-from .loopir import Buffer, Cast, Expr, Kernel, Program, Store, const
+from .loopir import Buffer, Call, Cast, Expr, Kernel, Program, Store, const
 from .nest import loop_nest
 from .lower.registry import Epilogue, LowerContext
-from .partition import Group, data_inputs, partition
+from .partition import Group, data_inputs, is_leaf, partition
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,21 @@ class CallPlan:
     arena_bytes: int
     kernels: list[KernelInfo]
     threads: int
+    calls: list[tuple[str, tuple[int, ...]]]  # per kernel: its key and its args' positions in params
+
+
+#: Where a canonical kernel parameter of a lowered group binds: ("x", k) the k-th storage the
+#: group reads, ("d",) the group's destination, ("a", k) the k-th workspace it allocated.
+Role = tuple
+
+
+@dataclass(frozen=True)
+class _Lowered:
+    """A group's kernels in canonical form, how their parameters bind, and the workspaces
+    they need (names relative to the group's prefix `g<index>`)."""
+
+    calls: tuple[tuple[Kernel, str, tuple[Role, ...], str], ...]   # kernel, key, roles, name suffix
+    workspaces: tuple[tuple[str, str, tuple[int, ...], bool], ...]  # suffix, dtype, shape, per thread
 
 
 @dataclass
@@ -88,8 +110,11 @@ class Builder:
                 self._arg(self.dest[node], node, "output")
             self.output_args.append(self.dest[node])
         self.constants: dict[str, np.ndarray] = {}
-        self.kernels: list[Kernel] = []
+        self.calls: list[Call] = []
         self.infos: list[KernelInfo] = []
+        self.position = {n: k for k, n in enumerate(self.part.order)}
+        self._lowered: dict[tuple, _Lowered] = {}
+        self._allocated: Optional[list[str]] = None       # workspace names, while lowering a group
 
     # ------------------------------------------------------------ arguments and layouts
 
@@ -101,6 +126,8 @@ class Builder:
     def allocate(self, name: str, dtype: str, shape: tuple[int, ...], per_thread: bool) -> Buffer:
         buf = Buffer(name, dtype, shape, scope="scratch" if per_thread else "param")
         self.args[name] = _Arg(buf, "scratch" if per_thread else "arena", self.group_index, self.group_index)
+        if self._allocated is not None:
+            self._allocated.append(name)
         return buf
 
     def layout(self, node: Node) -> Optional[Layout]:
@@ -145,17 +172,16 @@ class Builder:
         for gi, group in enumerate(self.part.groups):
             self.group_index = gi
             self._group(gi, group)
-        self.args[PROFILE_PARAM] = _Arg(Buffer(PROFILE_PARAM, "int64", (len(self.kernels) + 1,)), "profile")
-        order = ("input", "output", "const", "arena", "scratch", "profile")
+        order = ("input", "output", "const", "arena", "scratch")
         params = sorted(self.args.values(), key=lambda a: order.index(a.kind))
         spans = {name: (a.first, a.last, self._bytes(a)) for name, a in self.args.items()
                  if a.kind in ("arena", "scratch")}
         offsets, total = plan_arena(spans)
-        program = Program(self.name, tuple(a.buffer for a in params), tuple(self.kernels))
+        program = Program(self.name, tuple(a.buffer for a in params), tuple(self.calls))
         types = {name: (a.buffer.shape, a.buffer.dtype) for name, a in self.args.items() if a.kind == "output"}
         inputs = [name for name, a in self.args.items() if a.kind == "input"]
         plan = CallPlan([b.name for b in program.params], inputs, self.output_args, types, self.constants, offsets,
-                        total, self.infos, self.threads)
+                        total, self.infos, self.threads, program.call_slots())
         return program, plan
 
     def _bytes(self, arg: _Arg) -> int:
@@ -169,28 +195,92 @@ class Builder:
             return self.args[self.dest[root]].buffer
         return self.allocate(f"t{gi}", root.dtype.name, tuple(root.type.shape), False)
 
+    def _nodes(self, group: Group) -> list[Node]:
+        """The group's nodes in graph order."""
+        return sorted(group.nodes, key=self.position.__getitem__)
+
     def _group(self, gi: int, group: Group) -> None:
         root = group.root
         if self._is_free_view(group):
             self.layouts[root] = view_layout(root, self.layout(root.inputs[0]))
             return
         dest = self._dest(gi, root)
+        signature, storages = self._signature(group)
+        lowered = self._lowered.get(signature)
+        if lowered is None:
+            lowered, workspaces = self._lower(gi, group, dest, storages)
+            self._lowered[signature] = lowered
+        else:
+            workspaces = [self.allocate(f"g{gi}{suffix}", dtype, shape, per_thread).name
+                          for suffix, dtype, shape, per_thread in lowered.workspaces]
+        if root.inputs:
+            self.layouts[root] = Layout.contiguous(dest.name, dest.dtype, dest.shape)
+        nodes = self._nodes(group)
+        ops = tuple(n.op.name for n in nodes)
+        ins = tuple(tuple(x.type.shape) for x in self._group_inputs(group, nodes))
+        by_class = {k: name for name, k in storages.items()}
+        for kernel, key, roles, suffix in lowered.calls:
+            args = tuple(dest.name if r[0] == "d" else workspaces[r[1]] if r[0] == "a" else by_class[r[1]]
+                         for r in roles)
+            for name in args:
+                self._touch(name)
+            self.calls.append(Call(kernel, key, args))
+            self.infos.append(KernelInfo(f"g{gi}{suffix}", gi, ops, dest.shape, ins, dest.dtype, kernel.flops))
+
+    def _signature(self, group: Group) -> tuple[tuple, dict[str, int]]:
+        """What lowering `group` depends on: its nodes' ops, types and wiring, and how each
+        value it reads from outside is laid out (the storages numbered by first use,
+        returned too). Equal signatures lower to the same canonical kernels."""
+        nodes = self._nodes(group)
+        local = {n: k for k, n in enumerate(nodes)}
+        storages: dict[str, int] = {}
+        described: dict[Node, tuple] = {}
+
+        def outside(x: Node) -> tuple:
+            if x not in described:
+                lay = self.layout(x)      # a scalar constant is inlined, unless read through a view
+                where = ("none", x.type) if lay is None else (
+                    storages.setdefault(lay.storage, len(storages)), lay.dtype, lay.shape, lay.strides, lay.offset)
+                scalar = isinstance(x.op, Constant) and x.op.value.size == 1
+                described[x] = (where, x.op.value.tobytes()) if scalar else where
+            return described[x]
+
+        parts = []
+        for n in nodes:
+            skip = n.op.shape_only_inputs
+            wiring = tuple(("s", x.type) if k in skip else local[x] if x in local else outside(x)
+                           for k, x in enumerate(n.inputs))
+            parts.append((n.op, n.type, wiring, outside(n) if is_leaf(n) else None))
+        roles = (local[group.root], None if group.anchor is None else local[group.anchor])
+        return (tuple(parts), roles), storages
+
+    def _lower(self, gi: int, group: Group, dest: Buffer, storages: dict[str, int]) -> tuple[_Lowered, list[str]]:
+        """Lower `group` (first of its signature) and put its kernels in canonical form;
+        also the names of the workspaces it allocated."""
         uses: dict[Node, int] = {}
         for n in group.nodes:
             for x in data_inputs(n):
                 uses[x] = uses.get(x, 0) + 1
-        if group.anchor is None:
-            kernels = [self._elementwise(gi, group, dest, uses)]
-        else:
-            kernels = self._anchored(gi, group, dest, uses)
-        if root.inputs:
-            self.layouts[root] = Layout.contiguous(dest.name, dest.dtype, dest.shape)
-        self._touch(dest.name)
-        ops = tuple(n.op.name for n in self.part.order if n in group.nodes)
-        ins = tuple(tuple(x.type.shape) for x in self._group_inputs(group))
+        self._allocated = []
+        try:
+            if group.anchor is None:
+                kernels = [self._elementwise(gi, group, dest, uses)]
+            else:
+                kernels = self._anchored(gi, group, dest, uses)
+            workspaces = self._allocated
+        finally:
+            self._allocated = None
+        prefix = f"g{gi}"
+        role = {name: ("x", k) for name, k in storages.items()}
+        role.update({name: ("a", k) for k, name in enumerate(workspaces)})
+        role[dest.name] = ("d",)
+        calls = []
         for k in kernels:
-            self.kernels.append(k)
-            self.infos.append(KernelInfo(k.name, gi, ops, dest.shape, ins, dest.dtype, k.flops))
+            call = canonical_call(k)
+            calls.append((call.kernel, call.key, tuple(role[a] for a in call.args), k.name[len(prefix):]))
+        spaces = tuple((name[len(prefix):], self.args[name].buffer.dtype, self.args[name].buffer.shape,
+                        self.args[name].kind == "scratch") for name in workspaces)
+        return _Lowered(tuple(calls), spaces), workspaces
 
     def _is_free_view(self, group: Group) -> bool:
         """A view of a materialised value needs no kernel (unless it is an output)."""
@@ -200,13 +290,12 @@ class Builder:
         src = self.layout(root.inputs[0])
         return src is not None and view_layout(root, src) is not None
 
-    def _group_inputs(self, group: Group) -> list[Node]:
-        nodes = group.nodes
-        seen: list[Node] = []
-        for n in self.part.order:
-            if n in nodes:
-                seen.extend(x for x in data_inputs(n) if x not in nodes and x not in seen)
-        return seen if group.root.inputs or group.anchor else [group.root]
+    def _group_inputs(self, group: Group, nodes: list[Node]) -> list[Node]:
+        members = group.nodes
+        seen: dict[Node, None] = {}
+        for n in nodes:
+            seen.update((x, None) for x in data_inputs(n) if x not in members)
+        return list(seen) if group.root.inputs or group.anchor else [group.root]
 
     def _reader(self, group: Group, uses: dict[Node, int], given=None) -> Reader:
         return Reader(group.members, self.load, uses, given)
@@ -223,7 +312,7 @@ class Builder:
 
         stmt, total = loop_nest(dest.shape, body, "i", dest.dtype, self.threads)
         arith = sum(1 for n in group.members if isinstance(n.op, Elemwise))
-        tag = "_".join(dict.fromkeys(n.op.name for n in self.part.order if n in group.members and is_inline(n)))
+        tag = "_".join(dict.fromkeys(n.op.name for n in self._nodes(group) if n in group.members and is_inline(n)))
         return Kernel(f"g{gi}_{_ident(tag or 'copy')}", stmt, flops=total * arith)
 
     def _anchored(self, gi: int, group: Group, dest: Buffer, uses: dict[Node, int]) -> list[Kernel]:

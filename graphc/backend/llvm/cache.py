@@ -2,11 +2,14 @@
 
 Where entries live and clearing them belong to `graphc.backend.diskcache` (usable
 without loading LLVM, public as `gc.cache`); `cache_dir` and `clear` are re-exported here.
-An entry is a magic line, the SHA-256 of the payload and the payload. Writes go
-to a temporary file in the same directory and are renamed into place, so
-readers in other processes see a whole entry or none, and concurrent writers of
-one key leave one whole entry (the last rename wins; both wrote the same
-code). An entry whose checksum does not match is deleted and reported as a miss.
+An entry is a magic line, the SHA-256 of its key and payload, and the payload.
+Writes go to a temporary file in the same directory and are renamed into place,
+so readers in other processes see a whole entry or none, and concurrent writers
+of one key leave one whole entry (the last rename wins; both wrote the same
+code). An entry whose checksum does not match (corrupt, truncated, or another
+key's entry copied over this one's name) is deleted and reported as a miss.
+Entries get the permissions the umask gives new files, as other tools' caches
+do, so a cache directory can be shared by a group.
 """
 from __future__ import annotations
 
@@ -14,15 +17,16 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from ..diskcache import SUFFIX, TEMP_PREFIX, clear
+from ..diskcache import SUFFIXES, TEMP_PREFIX, clear
 from ..diskcache import directory as cache_dir
 
 __all__ = ["cache_dir", "clear", "get", "make_key", "put"]
 
-MAGIC = b"graphc-object 1\n"
+MAGIC = b"graphc-object 2\n"
 
 
 def make_key(*parts: str) -> str:
@@ -34,35 +38,50 @@ def make_key(*parts: str) -> str:
     return h.hexdigest()
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / f"{key}{SUFFIX}"
+def _digest(key: str, payload: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + b"\0" + payload).digest()
 
 
-def get(key: str) -> Optional[bytes]:
-    """The payload stored under `key`, or None (missing or corrupt, then removed)."""
-    path = _path(key)
+@lru_cache(maxsize=None)
+def _umask() -> int:
+    """The process's umask (read by setting it, so once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _path(key: str, kind: str) -> Path:
+    return cache_dir() / f"{key}{SUFFIXES[kind]}"
+
+
+def get(key: str, kind: str = "kernel") -> Optional[bytes]:
+    """The payload of the entry of `kind` ("kernel" or "function") stored under `key`,
+    or None (missing or corrupt, then removed)."""
+    path = _path(key, kind)
     try:
         data = path.read_bytes()
     except OSError:
         return None
     head, digest, payload = data[:len(MAGIC)], data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
-    if head == MAGIC and hashlib.sha256(payload).digest() == digest:
+    if head == MAGIC and _digest(key, payload) == digest:
         return payload
     with contextlib.suppress(OSError):
         path.unlink()
     return None
 
 
-def put(key: str, payload: bytes) -> None:
-    """Store `payload` under `key` atomically; a failure to write is not an error."""
+def put(key: str, payload: bytes, kind: str = "kernel") -> None:
+    """Store `payload` as the entry of `kind` under `key`, atomically; a failure to write
+    is not an error."""
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=SUFFIXES[kind])
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
-            os.replace(tmp, _path(key))
+                f.write(MAGIC + _digest(key, payload) + payload)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, _path(key, kind))
         except BaseException:
             with contextlib.suppress(OSError):   # gone already if a clear() raced us
                 os.unlink(tmp)

@@ -1,15 +1,17 @@
 """Loop IR -> LLVM IR. The only module that builds LLVM instructions.
 
-A `Program` becomes one LLVM module whose entry point is
-`{i8*, i64} <symbol>(i8** args, i64 nthreads)`. Each kernel is an internal function;
-each parallel loop is outlined into a function `(args, lo, hi, tid)` run by a
-small pthread dispatcher emitted into the same module.
+Each canonical kernel becomes an LLVM module of its own, exporting
+`void <symbol>(i8** args, i64 nthreads)`; each parallel loop is outlined into a
+function `(args, lo, hi, tid)` run by a small pthread dispatcher emitted into
+the same module. Modules are small, so optimising them costs time linear in
+the number of distinct kernels, and each is cached on its own. A program runs
+its kernels through one shared runner (`emit_runner`), which gathers each
+call's arguments from the program's argument table.
 
-The entry point returns a status `{i8* message, i64 detail}`: a null message,
-or that of the first failed run-time check (`Check`: what numpy refuses, e.g.
-an integer to a negative power) with the offending value. Kernels write it
-through a pointer in one extra slot after the program's arguments (the entry
-point copies the argument table to add it).
+The runner returns a status `{i8* message, i64 detail}`: a null message, or
+that of the first failed run-time check (`Check`: what numpy refuses, e.g. an
+integer to a negative power) with the offending value. Kernels write it
+through a pointer in the slot after their arguments.
 
 Integer arithmetic wraps as numpy's does. Only index arithmetic (the indices
 of loads and stores, loop bounds), which the compiler generates and which
@@ -29,8 +31,9 @@ from typing import Callable, Optional
 import llvmlite.ir as ir
 
 from . import mathlib
+from .canonical import storages
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
-                     Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
+                     Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
                      is_float, itemsize, linear_coeff, walk)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -45,9 +48,9 @@ SCRATCH_ALIGN = 64
 #: Independent vector partials of a vectorised reduction (hides the add/max latency).
 REDUCTION_CHAINS = 4
 CHAINED_BODY_NODES = 48
-#: The int64 parameter a profiling build writes its clock readings to.
-PROFILE_PARAM = "__profile"
 CLOCK_MONOTONIC = 1
+#: What a kernel is: `void (i8** args, i64 nthreads)` (see ModuleEmitter).
+KERNEL_TYPE = ir.FunctionType(ir.VoidType(), [ARGS, I64])
 
 
 @lru_cache(maxsize=None)
@@ -109,16 +112,18 @@ def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
 
 
 class ModuleEmitter:
-    """Builds the module of one program."""
+    """Builds the module of one kernel: an exported function `void symbol(i8** args,
+    i64 nthreads)` whose `args[j]` is the address of the kernel's j-th storage (its
+    canonical name is p<j>) and `args[len(params)]` that of the call's status record."""
 
-    def __init__(self, program: Program, symbol: str, profile: bool = False):
-        self.program, self.symbol, self.profile = program, symbol, profile
+    def __init__(self, kernel: Kernel, symbol: str):
+        self.kernel, self.symbol = kernel, symbol
         self.module = ir.Module(name=symbol)
-        self.slots = {b.name: i for i, b in enumerate(program.params)}
+        self.slots = {name: j for j, name in enumerate(storages(kernel.body))}
         self._decls: dict[str, ir.Function] = {}
         self._dispatch: Optional[ir.Function] = None
         self._outlined = 0
-        self.status_slot = len(program.params)      # the args slot holding the status record's address
+        self.status_slot = len(self.slots)          # the args slot holding the status record's address
         self._messages: dict[str, ir.Constant] = {}
 
     def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -131,39 +136,13 @@ class ModuleEmitter:
         return self.declare(f"llvm.{name}.{_suffix(ty)}", ty, [ty] * nargs)
 
     def emit(self) -> ir.Module:
-        entry = ir.Function(self.module, ir.FunctionType(STATUS, [ARGS, I64]), self.symbol)
-        b = ir.IRBuilder(entry.append_basic_block("entry"))
-        stamp = self._clock(b, entry.args[0]) if self.profile else None
-        args, status = self._with_status(b, entry.args[0])
-        kernel_type = ir.FunctionType(ir.VoidType(), [ARGS, I64])
-        for k, kernel in enumerate(self.program.kernels):
-            if stamp:
-                stamp(k)
-            fn = ir.Function(self.module, kernel_type, f"{self.symbol}.{k}.{kernel.name}")
-            fn.linkage = "internal"
-            fe = FunctionEmitter(self, fn, fn.args[0], fn.args[1], ir.Constant(I64, 0), outlined=False)
-            body = mathlib.expand(kernel.body)
-            fe.plan(body)
-            fe.stmt(body)
-            fe.finish()
-            b.call(fn, [args, entry.args[1]])
-        if stamp:
-            stamp(len(self.program.kernels))
-        b.ret(b.load(status))
+        fn = ir.Function(self.module, KERNEL_TYPE, self.symbol)
+        fe = FunctionEmitter(self, fn, fn.args[0], fn.args[1], ir.Constant(I64, 0), outlined=False)
+        body = mathlib.expand(self.kernel.body)
+        fe.plan(body)
+        fe.stmt(body)
+        fe.finish()
         return self.module
-
-    def _with_status(self, b: ir.IRBuilder, args: ir.Value) -> tuple[ir.Value, ir.Value]:
-        """A copy of the argument table with the address of a fresh (null) status record
-        appended at `status_slot`, and that record."""
-        n = self.status_slot
-        table = b.alloca(I8P, ir.Constant(I64, n + 1), name="args")
-        for k in range(n):
-            slot = ir.Constant(I64, k)
-            b.store(b.load(b.gep(args, [slot])), b.gep(table, [slot]))
-        status = b.alloca(STATUS, name="status")
-        b.store(ir.Constant(STATUS, None), status)
-        b.store(b.bitcast(status, I8P), b.gep(table, [ir.Constant(I64, n)]))
-        return table, status
 
     def message(self, text: str) -> ir.Constant:
         """The address of `text` as a NUL-terminated constant string of the module."""
@@ -174,22 +153,6 @@ class ModuleEmitter:
             g.global_constant, g.linkage, g.initializer = True, "private", ir.Constant(ty, data)
             self._messages[text] = g.gep([ir.Constant(I32, 0), ir.Constant(I32, 0)])
         return self._messages[text]
-
-    def _clock(self, b: ir.IRBuilder, args: ir.Value) -> Callable[[int], None]:
-        """A function storing clock_gettime(CLOCK_MONOTONIC) in ns at slot k of the profile buffer."""
-        timespec = ir.LiteralStructType([I64, I64])
-        gettime = self.declare("clock_gettime", I32, [I32, timespec.as_pointer()])
-        ts = b.alloca(timespec)
-        raw = b.load(b.gep(args, [ir.Constant(I64, self.slots[PROFILE_PARAM])]))
-        out = b.bitcast(raw, I64.as_pointer())
-
-        def stamp(k: int) -> None:
-            b.call(gettime, [ir.Constant(I32, CLOCK_MONOTONIC), ts])
-            sec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
-            nsec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
-            b.store(b.add(b.mul(sec, ir.Constant(I64, 10**9)), nsec), b.gep(out, [ir.Constant(I64, k)]))
-
-        return stamp
 
     def outline(self, loop: For, parent: "FunctionEmitter") -> ir.Function:
         """A function `(args, lo, hi, tid)` running iterations [lo, hi) of `loop`."""
@@ -688,16 +651,67 @@ class FunctionEmitter:
         self.serial(s, main_end, self.b.add(start, extent))
 
 
-def emit_program(program: Program, symbol: str, profile: bool = False) -> ir.Module:
-    """The LLVM module of `program`, entry point named `symbol`.
+def emit_kernel(kernel: Kernel, symbol: str) -> ir.Module:
+    """The LLVM module of one canonical kernel, exported as `symbol` (see ModuleEmitter)."""
+    return ModuleEmitter(kernel, symbol).emit()
 
-    With `profile`, the entry point also writes the monotonic clock (ns) before
-    each kernel and after the last into the int64 parameter PROFILE_PARAM.
+
+def emit_runner(symbol: str) -> ir.Module:
+    """The module of the runner every program is called through:
+
+        STATUS symbol(i8** args, i64 nthreads, i64* table, i8** kargs, i64* clock)
+
+    `table` is [n, then per kernel call: its address, its argument count m, and
+    m indices into `args`]. Each call gets its arguments gathered into `kargs`
+    (m + 1 slots: the status record's address last); the run stops at the first
+    call that reports a failed check. A non-null `clock` receives the monotonic
+    clock (ns) before each call and after the last (profiling).
     """
-    params = {p.name for p in program.params}
-    for buf in (b for k in program.kernels for b in buffers(k.body)):
-        if buf.scope != "local" and buf.storage not in params:
-            raise ValueError(f"kernel uses buffer {buf.storage}, which is not a program parameter")
-    if profile and PROFILE_PARAM not in params:
-        raise ValueError(f"a profiling build needs an int64 parameter {PROFILE_PARAM!r}")
-    return ModuleEmitter(program, symbol, profile).emit()
+    module = ir.Module(name=symbol)
+    i64p = I64.as_pointer()
+    fn = ir.Function(module, ir.FunctionType(STATUS, [ARGS, I64, i64p, ARGS, i64p]), symbol)
+    args, nthreads, table, kargs, clock = fn.args
+    timespec = ir.LiteralStructType([I64, I64])
+    gettime = ir.Function(module, ir.FunctionType(I32, [I32, timespec.as_pointer()]), "clock_gettime")
+    kernel_ptr = KERNEL_TYPE.as_pointer()
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    status, ts = b.alloca(STATUS, name="status"), b.alloca(timespec)
+    b.store(ir.Constant(STATUS, None), status)
+    profiling = b.icmp_unsigned("!=", clock, ir.Constant(i64p, None))
+
+    def stamp(k: ir.Value) -> None:
+        with b.if_then(profiling):
+            b.call(gettime, [ir.Constant(I32, CLOCK_MONOTONIC), ts])
+            sec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
+            nsec = b.load(b.gep(ts, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
+            b.store(b.add(b.mul(sec, ir.Constant(I64, 10**9)), nsec), b.gep(clock, [k]))
+
+    count = b.load(table)
+    entry = b.block
+    head, body, done, leave = (fn.append_basic_block(n) for n in ("head", "call", "done", "leave"))
+    b.branch(head)
+    b.position_at_end(head)
+    k, at = b.phi(I64, "k"), b.phi(I64, "at")
+    k.add_incoming(ir.Constant(I64, 0), entry)
+    at.add_incoming(ir.Constant(I64, 1), entry)
+    b.cbranch(b.icmp_signed("<", k, count), body, done)
+    b.position_at_end(body)
+    stamp(k)
+    target = b.inttoptr(b.load(b.gep(table, [at])), kernel_ptr)
+    nargs = b.load(b.gep(table, [b.add(at, ir.Constant(I64, 1))]))
+    first = b.add(at, ir.Constant(I64, 2))
+    counted_loop(b, ir.Constant(I64, 0), nargs, 1, lambda j: b.store(
+        b.load(b.gep(args, [b.load(b.gep(table, [b.add(first, j)]))])), b.gep(kargs, [j])), "j")
+    b.store(b.bitcast(status, I8P), b.gep(kargs, [nargs]))
+    b.call(target, [kargs, nthreads])
+    failed = b.icmp_unsigned("!=", b.load(b.gep(status, [ir.Constant(I32, 0), ir.Constant(I32, 0)])),
+                             ir.Constant(I8P, None))
+    k.add_incoming(b.add(k, ir.Constant(I64, 1)), b.block)
+    at.add_incoming(b.add(first, nargs), b.block)
+    b.cbranch(failed, leave, head)
+    b.position_at_end(done)
+    stamp(count)
+    b.branch(leave)
+    b.position_at_end(leave)
+    b.ret(b.load(status))
+    return module

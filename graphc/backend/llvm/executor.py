@@ -3,10 +3,14 @@
 A compiled signature is named by the graph as given (before the `prepare` step,
 the simplifier) plus the argument shapes (graphkey.py), and looked up in this
 process, then in the disk cache. Only on a miss is the graph prepared,
-specialised to the shapes, partitioned, lowered into one Program and compiled:
-a cached function costs neither simplifying nor building. A `Bound` program
-owns its arena and a table of argument addresses in which only the inputs' and
-outputs' slots change from call to call.
+specialised to the shapes, partitioned, lowered into one Program and its new
+kernels compiled: a cached function costs neither simplifying nor building. A
+`Bound` program owns its arena and a table of argument addresses in which only
+the inputs' and outputs' slots change from call to call.
+
+Compiled functions may be called, and compiled, from any number of threads:
+building and loading code runs under the backend's lock (jit.lock), and each
+Bound program serialises its calls (they share its arena).
 """
 from __future__ import annotations
 
@@ -19,12 +23,12 @@ import numpy as np
 
 from ...ir import Node, toposort
 from ...ops.leaves import is_shared
+from . import jit
 from .build import CallPlan, build_program
 from .cache import make_key
-from .emitter import PROFILE_PARAM
 from .graphkey import graph_key
 from .loopir import Program
-from .runtime import CompileTimes, default_threads, load_or_build
+from .runtime import CompileTimes, Linked, default_threads, load_or_build
 from .specialize import specialize
 
 #: The arena starts on a cache line.
@@ -47,24 +51,22 @@ def _address(a: np.ndarray) -> int:
 
 
 class Bound:
-    """A loaded program with its arena, constants and argument table.
+    """A linked program with its arena, constants and argument table.
 
     Not re-entrant: the arena is shared, so calls are serialised by a lock.
     """
 
-    def __init__(self, plan: CallPlan, entry, profile: bool = False):
-        self.plan, self.profile, self._entry = plan, profile, entry
+    def __init__(self, plan: CallPlan, linked: Linked):
+        self.plan, self._linked = plan, linked
         slot = {name: k for k, name in enumerate(plan.params)}
         self._ptrs = (ctypes.c_void_p * len(plan.params))()
         self._table = ctypes.addressof(self._ptrs)
         self.arena = _aligned(plan.arena_bytes)
-        self.clock = np.zeros(len(plan.kernels) + 1, np.int64)
         base = _address(self.arena)
         for name, offset in plan.arena_offsets.items():
             self._ptrs[slot[name]] = base + offset
         for name, value in plan.constants.items():
             self._ptrs[slot[name]] = _address(value)
-        self._ptrs[slot[PROFILE_PARAM]] = _address(self.clock)
         self._in_slots = [slot[n] for n in plan.inputs]
         names = list(dict.fromkeys(plan.outputs))
         self._out_slots = [slot[n] for n in names]
@@ -72,7 +74,12 @@ class Bound:
         self._out_pick = [names.index(n) for n in plan.outputs]
         self._lock = threading.Lock()
 
-    def __call__(self, arrays: Sequence[np.ndarray], nthreads: int) -> list[np.ndarray]:
+    @property
+    def clock(self) -> np.ndarray:
+        """The last profiled call's clock readings (ns): before each kernel, after the last."""
+        return self._linked.clock
+
+    def __call__(self, arrays: Sequence[np.ndarray], nthreads: int, profile: bool = False) -> list[np.ndarray]:
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_types]
         with self._lock:
             ptrs = self._ptrs
@@ -80,7 +87,7 @@ class Bound:
                 ptrs[k] = _address(a)
             for k, a in zip(self._out_slots, outs):
                 ptrs[k] = _address(a)
-            self._entry(self._table, nthreads)
+            self._linked(self._table, nthreads, profile)
         return [outs[k] for k in self._out_pick]
 
 
@@ -171,23 +178,24 @@ class LLVMExecutor:
             spec.plan = spec.plan or plan
         return spec.program, spec.plan
 
-    def bound(self, shapes: tuple, profile: bool = False) -> Bound:
-        """The loaded program for inputs of `shapes` (built or loaded at the first request)."""
-        key = (shapes, profile)
-        found = self._bound.get(key)
+    def bound(self, shapes: tuple) -> Bound:
+        """The linked program for inputs of `shapes` (built or loaded at the first request;
+        one thread builds it while others wait)."""
+        found = self._bound.get(shapes)
         if found is None:
-            times = CompileTimes()
-            with times.phase("key"):
-                spec = self.specialised(shapes)
-            cache_key = make_key(spec.key, "profile") if profile else spec.key
-            loaded = load_or_build(cache_key, lambda: self.program(shapes, times), profile, times)
-            if not profile:
-                spec.times = times
-            spec.plan = spec.plan or loaded.plan
-            found = self._bound[key] = Bound(loaded.plan, loaded.entry(), profile)
+            with jit.lock:
+                found = self._bound.get(shapes)
+                if found is None:
+                    times = CompileTimes()
+                    with times.phase("key"):
+                        spec = self.specialised(shapes)
+                    loaded = load_or_build(spec.key, lambda: self.program(shapes, times), times)
+                    spec.times = times
+                    spec.plan = spec.plan or loaded.plan
+                    found = self._bound[shapes] = Bound(loaded.plan, loaded.linked)
         return found
 
     def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         shapes = self.last_shapes = tuple(a.shape for a in arrays)
-        program = self._bound.get((shapes, False)) or self.bound(shapes)
+        program = self._bound.get(shapes) or self.bound(shapes)
         return program(self.values(arrays), self.threads)

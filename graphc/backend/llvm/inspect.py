@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 
 from ...ir import DTypeError, ShapeError, format_shape
-from . import jit
 from .build import CallPlan, KernelInfo
-from .emitter import emit_program
-from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Fma, For, If,
+from .canonical import renamed
+from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Call, Cast, Check, Const, Fma, For, If,
                      Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
                      contiguous_strides)
-from .runtime import CompileTimes
+from .runtime import CompileTimes, kernel_assembly, kernel_ir
 
 if TYPE_CHECKING:
     from .executor import LLVMExecutor
@@ -71,7 +70,9 @@ class Inspector:
     def compile_times(self) -> CompileTimes:
         """Seconds per phase of compiling (or loading from the disk cache) the program:
         key, cache read, then on a miss simplify, specialise, lower, emit, optimise, codegen,
-        cache write; and load. Prints as a table."""
+        cache write; and load. Its `counts` say how many kernel calls the program makes,
+        how many distinct kernels they run, and of those how many were found loaded in this
+        process, loaded from the disk cache or compiled. Prints as a table."""
         return self._ex.specialised(self._shapes()).times
 
     def program(self) -> Program:
@@ -90,52 +91,54 @@ class Inspector:
                          f"{' '.join(info.ops)}")
         return "\n".join(lines)
 
-    def _single(self, kernel: KernelRef) -> tuple[Program, str]:
+    def _calls(self, kernel: KernelRef) -> list[Call]:
+        """The call of one kernel (by index or name), or one call of each distinct kernel."""
         prog = self.program()
         if kernel is None:
-            return prog, f"{prog.name}_all"
-        names = [k.name for k in prog.kernels]
+            return list({c.key: c for c in prog.calls}.values())
+        names = [k.name for k in self.kernels()]
         k = names.index(kernel) if isinstance(kernel, str) else kernel
         if not 0 <= k < len(names):
             raise IndexError(f"kernel {kernel!r}: the function has {len(names)} kernels")
-        return Program(prog.name, prog.params, (prog.kernels[k],)), names[k]
+        return [prog.calls[k]]
 
     def loop_ir(self, kernel: KernelRef = None) -> str:
-        """The loop IR of one kernel (or all), as built before code generation, as text
-        (`repr` of `program().kernels[k]` gives the exact tree)."""
-        prog, _ = self._single(kernel)
-        return "\n\n".join(format_kernel(k) for k in prog.kernels)
+        """The loop IR of one kernel (by index or name; else of every distinct kernel), as
+        built before code generation, as text, with the program's buffer names (the
+        compiled kernel names them p0, p1, ...; `program().calls[k]` gives the exact tree)."""
+        names = [k.name for k in self.kernels()]
+        prog = self.program()
+        calls = self._calls(kernel)
+        shown = []
+        for c in calls:
+            body = renamed(c.kernel.body, {f"p{j}": arg for j, arg in enumerate(c.args)})
+            shown.append(format_kernel(Kernel(names[prog.calls.index(c)], body, c.kernel.flops)))
+        return "\n\n".join(shown)
 
     def llvm_ir(self, kernel: KernelRef = None, optimized: bool = True) -> str:
-        """LLVM IR of one kernel (by index or name) or of the whole function."""
-        prog, symbol = self._single(kernel)
-        text = str(emit_program(prog, _symbol(symbol)))
-        return str(jit.optimize(text)[0]) if optimized else text
+        """LLVM IR of one kernel (by index or name), else of every distinct kernel."""
+        return "\n".join(kernel_ir(c.kernel, c.key, optimized) for c in self._calls(kernel))
 
     def assembly(self, kernel: KernelRef = None) -> str:
-        """Host assembly of one kernel (by index or name) or of the whole function."""
-        prog, symbol = self._single(kernel)
-        return jit.assembly(str(emit_program(prog, _symbol(symbol))))
+        """Host assembly of one kernel (by index or name), else of every distinct kernel."""
+        return "\n".join(kernel_assembly(c.kernel, c.key) for c in self._calls(kernel))
 
     def profile(self, *args: Any, repeat: int = 1) -> Profile:
-        """Run the function's profiling build on `args` (`repeat` times, keeping the
-        fastest run per kernel) and return each kernel's time. Updates are not applied."""
+        """Run the function on `args` with a clock reading around each kernel (`repeat`
+        times, keeping the fastest run per kernel) and return each kernel's time.
+        Updates are not applied."""
         ex = self._ex
         if len(args) != len(ex.inputs):
             raise TypeError(f"profile takes {len(ex.inputs)} arguments, got {len(args)}")
         arrays = [_checked(x, a) for x, a in zip(ex.inputs, args)]
-        bound = ex.bound(tuple(a.shape for a in arrays), profile=True)
+        bound = ex.bound(tuple(a.shape for a in arrays))
         best: Optional[np.ndarray] = None
         for _ in range(max(1, repeat)):
-            bound(ex.values(arrays), ex.threads)
+            bound(ex.values(arrays), ex.threads, profile=True)
             spans = np.diff(bound.clock) * 1e-9
             best = spans if best is None else np.minimum(best, spans)
         rows = [KernelTime(info, float(t)) for info, t in zip(bound.plan.kernels, best)]
         return Profile(rows, float(best.sum()))
-
-
-def _symbol(name: str) -> str:
-    return "gc_" + "".join(c if c.isalnum() else "_" for c in name)
 
 
 def _checked(node, arg) -> np.ndarray:

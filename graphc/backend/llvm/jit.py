@@ -5,6 +5,11 @@ loop IR by schedules, because LLVM's full unrolling of constant-trip loops can
 cost a second per kernel. Objects are loaded into one long-lived MCJIT engine
 (an engine owns its target machine; one engine per process avoids the
 double-free of shared machines).
+
+Everything that touches LLVM state runs under `lock` (one per process): the
+engine is created once, and compiling and loading from several Python threads
+at once is safe (llvmlite serialises its calls one by one, not sequences of
+them, such as adding an object and looking up its symbols).
 """
 from __future__ import annotations
 
@@ -14,14 +19,16 @@ from functools import lru_cache
 import llvmlite
 import llvmlite.binding as llvm
 
-_lock = threading.Lock()
+#: Held by whoever compiles, loads or creates the engine (re-entrant: compiling loads).
+lock = threading.RLock()
 
 
 @lru_cache(maxsize=None)
 def _initialise() -> None:
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    llvm.initialize_native_asmparser()
+    with lock:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        llvm.initialize_native_asmparser()
 
 
 @lru_cache(maxsize=None)
@@ -42,10 +49,15 @@ def target_machine() -> llvm.TargetMachine:
     return llvm.Target.from_triple(triple).create_target_machine(cpu=cpu, features=features, opt=3, jit=True)
 
 
+@lru_cache(maxsize=None)
+def _compiling_machine() -> llvm.TargetMachine:
+    """The machine that optimises and generates code (owned by no engine, so kept)."""
+    return target_machine()
+
+
 def optimize(text: str) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
-    """Parse, verify and optimise LLVM IR text for the host."""
-    _initialise()
-    tm = target_machine()
+    """Parse, verify and optimise LLVM IR text for the host (callers hold `lock`)."""
+    tm = _compiling_machine()
     mod = llvm.parse_assembly(text)
     mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
     mod.verify()
@@ -54,7 +66,6 @@ def optimize(text: str) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
     pb = llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(mod, pb)
     return mod, tm
-
 
 
 def assembly(text: str) -> str:
@@ -75,22 +86,32 @@ class Engine:
         self._loaded: dict[str, int] = {}
 
     def address(self, symbol: str) -> int | None:
-        """The address of an already loaded entry point, else None."""
+        """The address of an already loaded symbol, else None."""
         return self._loaded.get(symbol)
 
-    def load(self, obj: bytes, symbol: str) -> int:
-        """Load `obj` (once per symbol) and return the address of `symbol`."""
-        with _lock:
-            if symbol not in self._loaded:
+    def load_many(self, items: list[tuple[str, bytes]]) -> list[int | None]:
+        """Load each (symbol, object code) pair whose symbol is not loaded yet; the
+        address of each symbol, None where its object did not define it."""
+        with lock:
+            fresh = [(sym, obj) for sym, obj in items if sym not in self._loaded]
+            for _, obj in fresh:
                 self._ee.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            if fresh:
                 self._ee.finalize_object()
-                addr = self._ee.get_function_address(symbol)
-                if not addr:
-                    raise RuntimeError(f"object code does not define {symbol}")
-                self._loaded[symbol] = addr
-            return self._loaded[symbol]
+            for sym, _ in fresh:
+                addr = self._ee.get_function_address(sym)
+                if addr:
+                    self._loaded[sym] = addr
+            return [self._loaded.get(sym) for sym, _ in items]
 
 
-@lru_cache(maxsize=None)
+_engine: Engine | None = None
+
+
 def engine() -> Engine:
-    return Engine()
+    """The process's engine, created on first use."""
+    global _engine
+    with lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine

@@ -389,16 +389,51 @@ class Kernel:
 
 
 @dataclass(frozen=True)
-class Program:
-    """What one native entry point runs: kernels in order over `params`.
+class Call:
+    """One run of a kernel in a program: the kernel in canonical form (its storages
+    named p0, p1, ... by first use; see canonical.py), `key` naming its structure,
+    and `args`, the program parameter that each of p0, p1, ... stands for.
+    Identical loop nests over different buffers are one kernel, compiled once."""
 
-    The entry point is `void f(i8** args, i64 nthreads)` with `args[i]` the
-    address of `params[i]`.
+    kernel: Kernel
+    key: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True, init=False)
+class Program:
+    """What one native entry point runs: kernel calls in order over `params`.
+
+    Built from Calls, or from Kernels over the params' own names (each is then
+    put in canonical form). The entry point is the runtime's runner, given
+    the address of each param in order (see runtime.py).
     """
 
     name: str
     params: tuple[Buffer, ...]
-    kernels: tuple[Kernel, ...]
+    calls: tuple[Call, ...]
+
+    def __init__(self, name: str, params: Sequence[Buffer], kernels: Sequence[Union[Kernel, Call]]):
+        from .canonical import canonical_call
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", tuple(params))
+        object.__setattr__(self, "calls", tuple(k if isinstance(k, Call) else canonical_call(k) for k in kernels))
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return tuple(c.kernel for c in self.calls)
+
+    def call_slots(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Each call as its kernel's key and the positions of its args among the params."""
+        slot = {b.name: i for i, b in enumerate(self.params)}
+        out = []
+        for call in self.calls:
+            unknown = [a for a in call.args if a not in slot]
+            if unknown:
+                raise ValueError(f"kernel {call.kernel.name} uses buffer {unknown[0]}, "
+                                 f"which is not a program parameter")
+            out.append((call.key, tuple(slot[a] for a in call.args)))
+        return out
 
 
 # ---------------------------------------------------------------- builders

@@ -1,44 +1,53 @@
-"""Compiling a program to a native entry point, and calling it on numpy arrays.
+"""Compiling kernels to native code, and running programs through the runner.
 
-`compile_program` looks the program up in the process (already loaded), then
-in the disk cache, and only then emits and optimises it. The cache key is the
-program's structure (its repr: loops, buffers, shapes, strides, dtypes), the
-host CPU, the toolchain and graphc's version.
+Each distinct kernel (by its canonical key, see canonical.py) is one LLVM
+module compiled once: looked up among the kernels loaded in this process, then
+in the disk cache (an entry per kernel), and only then emitted, optimised and
+code-generated. So identical kernels inside a function, and the same kernel in
+another function or process, cost nothing more. A program runs as one native
+call of the runner (emitter.emit_runner) over a table of its calls: each
+kernel's address and the program arguments it takes.
 
-`load_or_build` does the same for a key the caller computes before building
-anything (e.g. from a graph), storing a picklable plan with the object code, so
-that a hit costs neither building the program nor compiling it; it records the
-seconds of each phase in a `CompileTimes`.
+`compile_program` does this for a Program. `load_or_build` does it for a key the
+caller computes before building anything (e.g. from a graph): the disk keeps a
+picklable plan under that key (which kernels, on which arguments), so a hit
+costs neither building the program nor compiling, only loading its kernels.
+Both record the seconds of each phase, and counts of kernels, in a `CompileTimes`.
 """
 from __future__ import annotations
 
 import ctypes
 import gc
-import os
 import pickle
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from functools import lru_cache
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ..._version import __version__
 from . import cache, jit
-from .emitter import emit_program, scratch_stride
-from .loopir import Buffer, Program
+from .emitter import emit_kernel, emit_runner, scratch_stride
+from .loopir import Buffer, Kernel, Program
 
 #: Bump when the emitter's output changes for the same loop IR.
-CODEGEN_VERSION = "3"
+CODEGEN_VERSION = "4"
+RUNNER_SYMBOL = f"graphc_run_v{CODEGEN_VERSION}"
+
+#: One kernel call of a plan: the kernel's key and the indices of its arguments among the program's.
+CallSlots = tuple[str, tuple[int, ...]]
 
 
 class _Status(ctypes.Structure):
-    """What an entry point returns (emitter.STATUS): a failed check's message or null, and its detail."""
+    """What the runner returns (emitter.STATUS): a failed check's message or null, and its detail."""
 
     _fields_ = [("message", ctypes.c_char_p), ("detail", ctypes.c_int64)]
 
 
-_ENTRY = ctypes.CFUNCTYPE(_Status, ctypes.c_void_p, ctypes.c_int64)
+_RUNNER = ctypes.CFUNCTYPE(_Status, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                           ctypes.c_void_p)
 
 
 def default_threads() -> int:
@@ -47,106 +56,16 @@ def default_threads() -> int:
     return num_threads()
 
 
-def native_entry(address: int) -> Callable[[int, int], None]:
-    """The entry point at `address` as a function `(address of the argument table, nthreads)`
-    that raises ValueError with the message of a failed run-time check (loopir.Check)."""
-    fn = _ENTRY(address)
-
-    def call(args_address: int, nthreads: int) -> None:
-        status = fn(args_address, nthreads)
-        if status.message is not None:
-            raise ValueError(status.message.decode().format(status.detail))
-
-    return call
-
-
-def program_key(program: Program, profile: bool = False) -> str:
-    return cache.make_key(repr(program), *host_key(), "profile" if profile else "")
-
-
-class CompiledProgram:
-    """A program's native entry point. Call it with one array per "param" buffer.
-
-    Arrays must match the buffers' dtypes, shapes and strides exactly; scratch
-    space is owned here (so one object must not be called from two threads at
-    once).
-    """
-
-    def __init__(self, program: Program, symbol: str, address: int, from_cache: bool, profile: bool = False):
-        self.program, self.symbol, self.from_cache, self.profile = program, symbol, from_cache, profile
-        self._fn = native_entry(address)
-        self._args = [b for b in program.params if b.scope == "param"]
-        self._scratch = [b for b in program.params if b.scope == "scratch"]
-        self._ptrs = (ctypes.c_void_p * len(program.params))()
-        self._scratch_mem: Optional[tuple[int, list[np.ndarray]]] = None
-
-    def __call__(self, *arrays: np.ndarray, nthreads: Optional[int] = None) -> None:
-        if len(arrays) != len(self._args):
-            raise TypeError(f"{self.program.name}: expected {len(self._args)} arrays, got {len(arrays)}")
-        nthreads = default_threads() if nthreads is None else max(1, int(nthreads))
-        slot = {b.name: i for i, b in enumerate(self.program.params)}
-        for buf, arr in zip(self._args, arrays):
-            self._ptrs[slot[buf.name]] = _check(buf, arr)
-        for buf, mem in zip(self._scratch, self._scratch_for(nthreads)):
-            self._ptrs[slot[buf.name]] = mem.__array_interface__["data"][0]
-        self._fn(ctypes.addressof(self._ptrs), nthreads)
-
-    def call_raw(self, args_address: int, nthreads: int) -> None:
-        """Run with a ready array of argument addresses (one per param, in order);
-        the caller owns every buffer, scratch included."""
-        self._fn(args_address, nthreads)
-
-    def _scratch_for(self, nthreads: int) -> list[np.ndarray]:
-        """Scratch for at least `nthreads` threads, grown when more are asked for."""
-        have = self._scratch_mem[0] if self._scratch_mem else 0
-        if nthreads > have:
-            mems = []
-            for buf in self._scratch:
-                raw = np.empty(scratch_stride(buf) * nthreads + 64, dtype=np.uint8)
-                skip = -raw.__array_interface__["data"][0] % 64
-                mems.append(raw[skip:])
-            self._scratch_mem = (nthreads, mems)
-        return self._scratch_mem[1]
-
-    def llvm_ir(self, optimized: bool = True) -> str:
-        """The module's LLVM IR (before or after optimisation)."""
-        text = str(emit_program(self.program, self.symbol, self.profile))
-        return str(jit.optimize(text)[0]) if optimized else text
-
-    def assembly(self) -> str:
-        return jit.assembly(str(emit_program(self.program, self.symbol, self.profile)))
-
-
-def _check(buf: Buffer, arr: np.ndarray) -> int:
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{buf.name}: expected a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.dtype(buf.dtype) or arr.shape != buf.shape:
-        raise ValueError(f"{buf.name}: expected {buf.dtype}{list(buf.shape)}, got {arr.dtype}{list(arr.shape)}")
-    strides = tuple(s // arr.itemsize for s in arr.strides)
-    if any(n > 1 and s != t for n, s, t in zip(buf.shape, strides, buf.strides)):
-        raise ValueError(f"{buf.name}: expected element strides {buf.strides}, got {strides}")
-    return arr.__array_interface__["data"][0]
-
-
-@dataclass
-class Loaded:
-    """An entry point found or built by `load_or_build`; `program` is None unless built here."""
-
-    plan: Any
-    symbol: str
-    address: int
-    program: Optional[Program]
-
-    def entry(self) -> Callable[[int, int], None]:
-        """The native function `(address of the argument table, nthreads)`."""
-        return native_entry(self.address)
-
-
-_plans: dict[str, Any] = {}
-
-
 class CompileTimes(dict):
-    """Seconds spent in each phase of compiling one function (phase -> seconds, in the order run)."""
+    """Seconds spent in each phase of compiling one function (phase -> seconds, in the order
+    run), and `counts` of its kernels: calls in the program, distinct kernels, reused (calls of
+    a kernel that another call already has), found loaded in this process, loaded from the
+    disk cache, and compiled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+        self.from_disk: set[str] = set()        # kernels this compile loaded from the disk cache
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -156,13 +75,19 @@ class CompileTimes(dict):
         finally:
             self[name] = self.get(name, 0.0) + time.perf_counter() - start
 
+    def count(self, name: str, n: int) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
     @property
     def total(self) -> float:
         return sum(self.values())
 
     def __str__(self) -> str:
         rows = [f"{name:<14} {seconds * 1e3:>9.1f} ms" for name, seconds in self.items()]
-        return "\n".join(rows + [f"{'total':<14} {self.total * 1e3:>9.1f} ms"])
+        rows.append(f"{'total':<14} {self.total * 1e3:>9.1f} ms")
+        if self.counts:
+            rows.append("kernels: " + ", ".join(f"{n} {name}" for name, n in self.counts.items()))
+        return "\n".join(rows)
 
 
 @contextmanager
@@ -178,68 +103,257 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_or_build(key: str, build: Callable[[], tuple[Program, Any]], profile: bool = False,
-                  times: Optional[CompileTimes] = None) -> Loaded:
-    """The entry point stored under `key` (this process, then the disk cache), else
-    `build()`'s (program, plan) compiled and stored. `key` must name everything the
-    program depends on (the caller's inputs, plus host_key()). The phases' seconds go
-    to `times` (build() may add its own)."""
-    times = CompileTimes() if times is None else times
-    symbol = f"gc_{key[:32]}"
-    address = jit.engine().address(symbol) if key in _plans else None
-    if address is not None:
-        return Loaded(_plans[key], symbol, address, None)
-    with times.phase("cache read"):
-        payload = cache.get(key)
-        if payload is not None:
-            try:
-                plan, obj = pickle.loads(payload)
-            except Exception:   # an entry from an incompatible version: rebuild it
-                payload = None
-    program = None
-    if payload is None:
-        with gc_paused():
-            program, plan = build()
-            obj = _object_code(program, symbol, profile, times)
-        with times.phase("cache write"):
-            cache.put(key, pickle.dumps((plan, obj), protocol=pickle.HIGHEST_PROTOCOL))
-    _plans[key] = plan
-    with times.phase("load"):                 # (creating the process's JIT engine included)
-        address = jit.engine().load(obj, symbol)
-    return Loaded(plan, symbol, address, program)
+def host_key() -> tuple[str, ...]:
+    """What every compiled object depends on besides its IR: host, toolchain, versions."""
+    return (*jit.host(), jit.toolchain_id(), __version__, CODEGEN_VERSION)
 
 
-def _object_code(program: Program, symbol: str, profile: bool, times: CompileTimes) -> bytes:
-    """Host object code of `program` with entry point `symbol`."""
+def kernel_symbol(key: str) -> str:
+    return f"k_{key[:40]}"
+
+
+def kernel_cache_key(key: str) -> str:
+    """The disk-cache key of the object code of the kernel with canonical key `key`."""
+    return cache.make_key("kernel", key, *host_key())
+
+
+def _object_code(module_text: Callable[[], str], times: CompileTimes) -> bytes:
+    """Host object code of the module `module_text()` gives."""
     with times.phase("emit"):
-        text = str(emit_program(program, symbol, profile))
+        text = module_text()
     with times.phase("optimise"):
         module, machine = jit.optimize(text)
     with times.phase("codegen"):
         return machine.emit_object(module)
 
 
-def host_key() -> tuple[str, ...]:
-    """What every compiled object depends on besides its program: host, toolchain, versions."""
-    return (*jit.host(), jit.toolchain_id(), __version__, CODEGEN_VERSION)
+def _load(items: Sequence[tuple[str, bytes]], times: CompileTimes) -> dict[str, int]:
+    """Load (symbol, object code) pairs; the address of each symbol an object defined."""
+    with times.phase("load"):
+        addresses = jit.engine().load_many(items)
+    return {sym: addr for (sym, _), addr in zip(items, addresses) if addr is not None}
 
 
-def compile_program(program: Program, profile: bool = False) -> CompiledProgram:
-    """The native entry point of `program`, from memory, the disk cache or LLVM.
+def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]],
+                     times: CompileTimes) -> Optional[dict[str, int]]:
+    """The address of each kernel in `keys` (one per call; repeats are reused): found
+    loaded, loaded from the disk cache, else compiled from `kernels[key]` and cached.
+    Without `kernels`, None when a kernel is neither loaded nor cached.
 
-    `profile` builds the variant that records a clock reading around each kernel
-    (see emitter.emit_program).
+    A disk entry that does not define its kernel's symbol counts as missing (and is
+    rewritten), never as an error.
     """
-    key = program_key(program, profile)
-    symbol = f"gc_{key[:32]}"
+    distinct = list(dict.fromkeys(keys))
     eng = jit.engine()
-    address = eng.address(symbol)
-    if address is not None:
-        return CompiledProgram(program, symbol, address, True, profile)
+    found = {key: eng.address(kernel_symbol(key)) for key in distinct}
+    found = {key: addr for key, addr in found.items() if addr is not None}
+    in_process = sum(key not in times.from_disk for key in found)
+    with times.phase("cache read"):
+        stored = [(kernel_symbol(key), cache.get(kernel_cache_key(key))) for key in distinct if key not in found]
+    loaded = _load([(sym, obj) for sym, obj in stored if obj is not None], times)
+    for key in distinct:
+        if kernel_symbol(key) in loaded:
+            found[key] = loaded[kernel_symbol(key)]
+            times.from_disk.add(key)
+    missing = [key for key in distinct if key not in found]
+    if missing and kernels is None:
+        return None
+    built = []
+    for key in missing:
+        obj = _object_code(lambda key=key: str(emit_kernel(kernels[key], kernel_symbol(key))), times)
+        with times.phase("cache write"):
+            cache.put(kernel_cache_key(key), obj)
+        built.append((kernel_symbol(key), obj))
+    compiled = _load(built, times)
+    for key in missing:
+        if kernel_symbol(key) not in compiled:
+            raise RuntimeError(f"llvm backend: the object code of kernel {key[:12]} does not define its symbol")
+        found[key] = compiled[kernel_symbol(key)]
+    for name, n in (("calls", len(keys)), ("distinct", len(distinct)), ("reused", len(keys) - len(distinct)),
+                    ("in process", in_process), ("loaded", len(distinct) - in_process - len(missing)),
+                    ("compiled", len(missing))):
+        times.count(name, n)
+    return found
+
+
+def runner_cache_key() -> str:
+    return cache.make_key("runner", RUNNER_SYMBOL, *host_key())
+
+
+@lru_cache(maxsize=None)
+def _runner() -> Any:
+    """The runner's native function (compiled once per host; cached on disk like a kernel)."""
+    times = CompileTimes()
+    key = runner_cache_key()
     obj = cache.get(key)
-    from_cache = obj is not None
-    if obj is None:
-        with gc_paused():
-            obj = _object_code(program, symbol, profile, CompileTimes())
+    address = _load([(RUNNER_SYMBOL, obj)], times).get(RUNNER_SYMBOL) if obj is not None else None
+    if address is None:
+        obj = _object_code(lambda: str(emit_runner(RUNNER_SYMBOL)), times)
         cache.put(key, obj)
-    return CompiledProgram(program, symbol, eng.load(obj, symbol), from_cache, profile)
+        address = _load([(RUNNER_SYMBOL, obj)], times)[RUNNER_SYMBOL]
+    return _RUNNER(address)
+
+
+def runner() -> Any:
+    with jit.lock:
+        return _runner()
+
+
+class Linked:
+    """A program's calls bound to loaded kernels: the runner's table, and the space
+    the runner gathers one call's arguments into. Not re-entrant (that space is shared):
+    callers serialise calls."""
+
+    def __init__(self, calls: Sequence[CallSlots], addresses: Mapping[str, int]):
+        table = [len(calls)]
+        for key, slots in calls:
+            table += [addresses[key], len(slots), *slots]
+        self.table = np.array(table, dtype=np.int64)
+        self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 1))()
+        self.clock = np.zeros(len(calls) + 1, np.int64)
+        self._run = runner()
+
+    def __call__(self, args_address: int, nthreads: int, profile: bool = False) -> None:
+        """Run every call on the argument table at `args_address`; raise ValueError with
+        the message of a failed run-time check (loopir.Check). With `profile`, `clock`
+        receives a reading before each call and after the last."""
+        clock = self.clock.ctypes.data if profile else None
+        status = self._run(args_address, nthreads, self.table.ctypes.data, ctypes.addressof(self._kargs), clock)
+        if status.message is not None:
+            raise ValueError(status.message.decode().format(status.detail))
+
+
+class CompiledProgram:
+    """A program's kernels loaded and linked. Call it with one array per "param" buffer.
+
+    Arrays must match the buffers' dtypes, shapes and strides exactly; scratch
+    space is owned here (so one object must not be called from two threads at
+    once).
+    """
+
+    def __init__(self, program: Program):
+        self.program, self.times = program, CompileTimes()
+        with jit.lock, gc_paused():
+            addresses = kernel_addresses([c.key for c in program.calls], {c.key: c.kernel for c in program.calls},
+                                         self.times)
+            self._linked = Linked(program.call_slots(), addresses)
+        self.from_cache = self.times.counts.get("compiled", 0) == 0
+        self._args = [b for b in program.params if b.scope == "param"]
+        self._scratch = [b for b in program.params if b.scope == "scratch"]
+        self._ptrs = (ctypes.c_void_p * len(program.params))()
+        self._scratch_mem: Optional[tuple[int, list[np.ndarray]]] = None
+
+    def __call__(self, *arrays: np.ndarray, nthreads: Optional[int] = None) -> None:
+        if len(arrays) != len(self._args):
+            raise TypeError(f"{self.program.name}: expected {len(self._args)} arrays, got {len(arrays)}")
+        nthreads = default_threads() if nthreads is None else max(1, int(nthreads))
+        slot = {b.name: i for i, b in enumerate(self.program.params)}
+        for buf, arr in zip(self._args, arrays):
+            self._ptrs[slot[buf.name]] = _check(buf, arr)
+        for buf, mem in zip(self._scratch, self._scratch_for(nthreads)):
+            self._ptrs[slot[buf.name]] = mem.__array_interface__["data"][0]
+        self._linked(ctypes.addressof(self._ptrs), nthreads)
+
+    def call_raw(self, args_address: int, nthreads: int) -> None:
+        """Run with a ready array of argument addresses (one per param, in order);
+        the caller owns every buffer, scratch included."""
+        self._linked(args_address, nthreads)
+
+    def _scratch_for(self, nthreads: int) -> list[np.ndarray]:
+        """Scratch for at least `nthreads` threads, grown when more are asked for."""
+        have = self._scratch_mem[0] if self._scratch_mem else 0
+        if nthreads > have:
+            mems = []
+            for buf in self._scratch:
+                raw = np.empty(scratch_stride(buf) * nthreads + 64, dtype=np.uint8)
+                skip = -raw.__array_interface__["data"][0] % 64
+                mems.append(raw[skip:])
+            self._scratch_mem = (nthreads, mems)
+        return self._scratch_mem[1]
+
+    def llvm_ir(self, optimized: bool = True) -> str:
+        """The LLVM IR of the program's distinct kernels (before or after optimisation)."""
+        return "\n".join(kernel_ir(c.kernel, c.key, optimized) for c in _distinct(self.program))
+
+    def assembly(self) -> str:
+        return "\n".join(kernel_assembly(c.kernel, c.key) for c in _distinct(self.program))
+
+
+def _distinct(program: Program) -> list:
+    return list({c.key: c for c in program.calls}.values())
+
+
+def kernel_ir(kernel: Kernel, key: str, optimized: bool = True) -> str:
+    """The LLVM IR of one canonical kernel's module."""
+    text = str(emit_kernel(kernel, kernel_symbol(key)))
+    if not optimized:
+        return text
+    with jit.lock:
+        return str(jit.optimize(text)[0])
+
+
+def kernel_assembly(kernel: Kernel, key: str) -> str:
+    """Host assembly of one canonical kernel's module, after optimisation."""
+    text = str(emit_kernel(kernel, kernel_symbol(key)))
+    with jit.lock:
+        return jit.assembly(text)
+
+
+def _check(buf: Buffer, arr: np.ndarray) -> int:
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{buf.name}: expected a numpy array, got {type(arr).__name__}")
+    if arr.dtype != np.dtype(buf.dtype) or arr.shape != buf.shape:
+        raise ValueError(f"{buf.name}: expected {buf.dtype}{list(buf.shape)}, got {arr.dtype}{list(arr.shape)}")
+    strides = tuple(s // arr.itemsize for s in arr.strides)
+    if any(n > 1 and s != t for n, s, t in zip(buf.shape, strides, buf.strides)):
+        raise ValueError(f"{buf.name}: expected element strides {buf.strides}, got {strides}")
+    return arr.__array_interface__["data"][0]
+
+
+def compile_program(program: Program) -> CompiledProgram:
+    """`program`'s kernels from memory, the disk cache or LLVM, linked to its params."""
+    return CompiledProgram(program)
+
+
+@dataclass
+class Loaded:
+    """A plan found or built by `load_or_build`, linked; `program` is None unless built here."""
+
+    plan: Any
+    linked: Linked
+    program: Optional[Program]
+
+
+_plans: dict[str, Any] = {}
+
+
+def load_or_build(key: str, build: Callable[[], tuple[Program, Any]],
+                  times: Optional[CompileTimes] = None) -> Loaded:
+    """The plan stored under `key` (this process, then the disk cache) with its kernels
+    loaded, else `build()`'s (program, plan) compiled and the plan stored. The plan must
+    have `calls`, a list of CallSlots. `key` must name everything the program depends on
+    (the caller's inputs, plus host_key()). The phases' seconds go to `times` (build() may
+    add its own)."""
+    times = CompileTimes() if times is None else times
+    with jit.lock:
+        plan = _plans.get(key)
+        if plan is None:
+            with times.phase("cache read"):
+                payload = cache.get(key, "function")
+                try:
+                    plan = None if payload is None else pickle.loads(payload)
+                except Exception:   # an entry from an incompatible version: rebuild it
+                    plan = None
+        if plan is not None:
+            addresses = kernel_addresses([k for k, _ in plan.calls], None, times)
+            if addresses is not None:
+                _plans[key] = plan
+                return Loaded(plan, Linked(plan.calls, addresses), None)
+        with gc_paused():
+            program, plan = build()
+            addresses = kernel_addresses([c.key for c in program.calls], {c.key: c.kernel for c in program.calls},
+                                         times)
+        with times.phase("cache write"):
+            cache.put(key, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), "function")
+        _plans[key] = plan
+        return Loaded(plan, Linked(plan.calls, addresses), program)

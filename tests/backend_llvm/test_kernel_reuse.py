@@ -1,0 +1,124 @@
+"""Identical kernels compile once: inside a function (counted, not timed), across functions
+of one process, and across processes through the per-kernel disk cache; a damaged, swapped or
+foreign kernel entry is a miss that is rebuilt, never an error or a wrong kernel."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.backend.llvm import cache
+from graphc.backend.llvm.runtime import runner_cache_key
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _mlp_step(layers: int, width: int = 24, batch: int = 5):
+    rng = np.random.default_rng(layers)
+    x = gc.tensor("x", (None, width))
+    y = gc.tensor("y", (None,), "int64")
+    params, h = [], x
+    for k in range(layers):
+        w = gc.shared((rng.standard_normal((width, width)) * 0.3).astype(np.float32), name=f"w{k}")
+        b = gc.shared(np.zeros(width, np.float32), name=f"b{k}")
+        params += [w, b]
+        h = gc.tanh(h @ w + b)
+    loss = gc.nn.cross_entropy(h, y)
+    grads = gc.grad(loss, params)
+    args = (rng.standard_normal((batch, width)).astype(np.float32), rng.integers(0, width, batch))
+    return [x, y], [loss, *grads], args
+
+
+def _counts(f):
+    return f.inspect.compile_times().counts
+
+
+def test_a_deep_stack_of_identical_layers_compiles_each_distinct_kernel_once():
+    counts = {}
+    for layers in (2, 7):
+        inputs, outputs, args = _mlp_step(layers)
+        f = gc.function(inputs, outputs, backend="llvm")
+        got = f(*args)
+        want = gc.function(inputs, outputs, backend="numpy")(*args)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+        counts[layers] = _counts(f)
+    deep, shallow = counts[7], counts[2]
+    assert deep["calls"] > 2 * shallow["calls"]                  # many more kernel calls ...
+    assert deep["distinct"] <= shallow["distinct"] + 2           # ... of hardly more kernels
+    assert deep["reused"] == deep["calls"] - deep["distinct"] >= 5 * 4
+    assert deep["compiled"] + deep["in process"] + deep["loaded"] == deep["distinct"]
+
+
+def test_a_second_function_reuses_the_kernels_already_loaded():
+    inputs, outputs, args = _mlp_step(3, width=20)
+    gc.function(inputs, outputs, backend="llvm")(*args)
+    inputs, outputs, args = _mlp_step(4, width=20)                     # one layer more: the same kernels
+    deeper = gc.function(inputs, outputs, backend="llvm")
+    for a, b in zip(deeper(*args), gc.function(inputs, outputs, backend="numpy")(*args)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    counts = _counts(deeper)
+    assert counts["in process"] >= 1 and counts["compiled"] < counts["distinct"]
+
+
+# ---------------------------------------------------------------- across processes
+
+SCRIPT = textwrap.dedent("""
+    import sys, json, numpy as np, graphc as gc
+    sys.path.insert(0, {tests!r})
+    from backend_llvm.test_kernel_reuse import _mlp_step
+    inputs, outputs, args = _mlp_step(3 if sys.argv[1] == "train" else 4, width=20)
+    f = gc.function(inputs, outputs, backend="llvm")
+    got = f(*args)
+    want = gc.function(inputs, outputs, backend="numpy")(*args)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    print(json.dumps(f.inspect.compile_times().counts))
+""").format(tests=os.path.join(ROOT, "tests"))
+
+
+def _run(cache_dir, which: str) -> dict:
+    import json
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(cache_dir), "PYTHONPATH": ROOT}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, which], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _kernel_entries(cache_dir):
+    """The kernels' entries (not the runner's, which any function loads)."""
+    return sorted(p for p in cache_dir.glob("*.obj")
+                  if not p.name.startswith(".tmp") and not p.name.startswith(runner_cache_key()))
+
+
+def test_another_process_loads_shared_kernels_from_the_kernel_cache(cache_dir):
+    cold = _run(cache_dir, "train")
+    assert cold["compiled"] == cold["distinct"] and cold["loaded"] == 0
+    other = _run(cache_dir, "deeper")            # another function (one layer more): most kernels cached
+    assert other["loaded"] >= 1 and other["compiled"] < other["distinct"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "swap", "foreign"])
+def test_a_damaged_kernel_entry_is_a_miss_that_is_rebuilt(cache_dir, damage):
+    _run(cache_dir, "train")
+    entries = _kernel_entries(cache_dir)
+    victim = entries[0]
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:200])
+    elif damage == "flip":
+        data = bytearray(victim.read_bytes())
+        data[-50] ^= 0x10
+        victim.write_bytes(bytes(data))
+    elif damage == "swap":                        # a valid entry of another kernel under this name
+        victim.write_bytes(entries[1].read_bytes())
+    else:
+        victim.write_bytes(cache.MAGIC + os.urandom(32) + b"\x7fELF" + os.urandom(400))
+    again = _run(cache_dir, "train")             # the function entry hits; one kernel must be rebuilt
+    assert again["compiled"] == 1 and again["compiled"] + again["loaded"] == again["distinct"]
+    key = victim.name.split(".")[0]
+    assert cache.get(key) is not None            # a valid entry again
+    assert _run(cache_dir, "train")["compiled"] == 0
