@@ -50,6 +50,7 @@ class Case:
     ops: list[str] = field(default_factory=list)     # the steps taken, for reports
     grads_of: list[gc.Node] = field(default_factory=list)   # the inputs the gradients are taken for
     stream: Optional[gc.RandomStream] = None   # dropout's random stream, if any
+    grad_error: Optional[str] = None   # why gc.grad refused, if it did
 
     @property
     def feed(self) -> dict[gc.Node, np.ndarray]:
@@ -711,7 +712,8 @@ def _add_gradients(b: Builder, case: Case) -> None:
     case.inputs, case.values = b.case_inputs, b.case_values
     try:
         grads = gc.grad(cost, wrt, disconnected="zero")
-    except gc.ShapeError as e:
+    except gc.ShapeError as e:  # a known defect: matmul's gradient with partly unknown shapes
+        case.grad_error = str(e)
         case.ops.append(f"(no gradients: {e})")
         return
     case.outputs = case.outputs + list(grads)
