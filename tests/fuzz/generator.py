@@ -51,6 +51,7 @@ class Case:
     grads_of: list[gc.Node] = field(default_factory=list)   # the inputs the gradients are taken for
     stream: Optional[gc.RandomStream] = None   # dropout's random stream, if any
     grad_error: Optional[str] = None   # why gc.grad refused, if it did
+    raw: bool = False   # run as built (one case in 5), not simplified: other op mixes reach the backend
 
     @property
     def feed(self) -> dict[gc.Node, np.ndarray]:
@@ -693,7 +694,7 @@ def build_case(seed: int, profile: Profile = SHORT, index: int = 0) -> Case:
     if len(built) > 2 and rng.random() < 0.3:
         outputs.insert(0, built[int(rng.integers(0, len(built) - 1))])
     outputs += [n for n in b.extra_outputs if n not in outputs]
-    case = Case(seed, dtype, special, b.case_inputs, b.case_values, list(outputs), b.ops)
+    case = Case(seed, dtype, special, b.case_inputs, b.case_values, list(outputs), b.ops, raw=seed % 5 == 4)
     case.stream = b.stream
     _add_gradients(b, case)
     return case

@@ -1,7 +1,15 @@
 """Differential fuzzing: random graphs and their gradients compiled with the llvm backend
 agree with the numpy reference (see generator.py for the cases, oracle.py for what
 "agree" means). A failure prints each mismatch with its graph, a minimised graph and the
-command that reruns that case alone."""
+command that reruns that case alone.
+
+    python -m pytest tests/fuzz                      # the short profile (also in every plain run)
+    python -m pytest -m fuzz tests/fuzz --fuzz-cases 10000 --fuzz-seed 7   # the long profile
+    python -m pytest tests/fuzz --fuzz-profile long --fuzz-repro SEED      # one case, alone
+
+The summary line counts the cases, the outputs compared, the mismatches, and apart the
+known defects (`oracle.KNOWN`; `--fuzz-strict` fails on them too).
+"""
 from __future__ import annotations
 
 import warnings
