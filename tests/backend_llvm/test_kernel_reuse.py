@@ -122,3 +122,40 @@ def test_a_damaged_kernel_entry_is_a_miss_that_is_rebuilt(cache_dir, damage):
     key = victim.name.split(".")[0]
     assert cache.get(key) is not None            # a valid entry again
     assert _run(cache_dir, "train")["compiled"] == 0
+
+
+def test_a_recurrence_over_slices_runs_one_kernel_for_every_step():
+    counts = {}
+    for steps in (2, 6):
+        xs = gc.tensor("xs", (steps, 4, 12))
+        w = gc.shared(np.linspace(-0.5, 0.5, 12 * 12, dtype=np.float32).reshape(12, 12), "w")
+        h = gc.tanh(xs[0] @ w)
+        for t in range(1, steps):
+            h = gc.tanh(xs[t] @ w + h)         # reads xs[t]: another offset into xs each step
+        outputs = [h]
+        f = gc.function([xs], outputs, backend="llvm")
+        value = np.random.default_rng(steps).standard_normal((steps, 4, 12)).astype(np.float32)
+        for a, b in zip(f(value), gc.function([xs], outputs, backend="numpy")(value)):
+            np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+        counts[steps] = _counts(f)
+    assert counts[6]["calls"] == counts[2]["calls"] + 4
+    assert counts[6]["distinct"] <= counts[2]["distinct"] + 1     # the simplifier may order one step's add apart
+
+
+def test_kernels_compile_on_helper_processes_and_a_failing_helper_costs_nothing(monkeypatch):
+    from graphc.backend.llvm import helpers
+    inputs, outputs, args = _mlp_step(2, width=28, batch=3)
+    want = gc.function(inputs, outputs, backend="numpy")(*args)
+    with_helpers = gc.function(inputs, outputs, backend="llvm", threads=2)
+    for a, b in zip(with_helpers(*args), want):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    counts = _counts(with_helpers)
+    assert counts["compiled"] >= 4 and counts["by helpers"] >= 1
+
+    monkeypatch.setattr(helpers.Helper, "compile", lambda self, job: None)      # every helper fails
+    inputs, outputs, args = _mlp_step(2, width=29, batch=3)
+    failing = gc.function(inputs, outputs, backend="llvm", threads=2)
+    for a, b in zip(failing(*args), gc.function(inputs, outputs, backend="numpy")(*args)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    counts = _counts(failing)
+    assert counts["compiled"] >= 4 and counts["by helpers"] == 0

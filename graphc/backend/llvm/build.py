@@ -28,7 +28,7 @@ from .canonical import canonical_call
 from .emitter import scratch_stride
 from .fusion import Reader, is_inline
 from .layout import VIEW_OPS, Layout, view_layout
-from .loopir import Buffer, Call, Cast, Expr, Kernel, Program, Store, const
+from .loopir import Buffer, Call, Cast, Expr, Kernel, Program, Store, const, itemsize
 from .nest import loop_nest
 from .lower.registry import Epilogue, LowerContext
 from .partition import Group, data_inputs, is_leaf, partition
@@ -64,8 +64,9 @@ class CallPlan:
     calls: list[tuple[str, tuple[int, ...]]]  # per kernel: its key and its args' positions in params
 
 
-#: Where a canonical kernel parameter of a lowered group binds: ("x", k) the k-th storage the
-#: group reads, ("d",) the group's destination, ("a", k) the k-th workspace it allocated.
+#: Where a canonical kernel parameter of a lowered group binds, and at which byte offset:
+#: ("x", k, d) d bytes past where the group first reads its k-th storage, ("d", d) into the
+#: group's destination, ("a", k, d) into the k-th workspace it allocated.
 Role = tuple
 
 
@@ -218,29 +219,38 @@ class Builder:
         nodes = self._nodes(group)
         ops = tuple(n.op.name for n in nodes)
         ins = tuple(tuple(x.type.shape) for x in self._group_inputs(group, nodes))
-        by_class = {k: name for name, k in storages.items()}
+        by_class = {k: where for where, k in storages.items()}
         for kernel, key, roles, suffix in lowered.calls:
-            args = tuple(dest.name if r[0] == "d" else workspaces[r[1]] if r[0] == "a" else by_class[r[1]]
-                         for r in roles)
-            for name in args:
+            places = [(dest.name, r[1]) if r[0] == "d" else (workspaces[r[1]], r[2]) if r[0] == "a"
+                      else (by_class[r[1]][0], by_class[r[1]][1] + r[2]) for r in roles]
+            for name, _ in places:
                 self._touch(name)
-            self.calls.append(Call(kernel, key, args))
+            self.calls.append(Call(kernel, key, tuple(n for n, _ in places), tuple(o for _, o in places)))
             self.infos.append(KernelInfo(f"g{gi}{suffix}", gi, ops, dest.shape, ins, dest.dtype, kernel.flops))
 
-    def _signature(self, group: Group) -> tuple[tuple, dict[str, int]]:
+    def _signature(self, group: Group) -> tuple[tuple, dict[tuple[str, int], int]]:
         """What lowering `group` depends on: its nodes' ops, types and wiring, and how each
-        value it reads from outside is laid out (the storages numbered by first use,
-        returned too). Equal signatures lower to the same canonical kernels."""
+        value it reads from outside is laid out. Storages are numbered by first use, and
+        offsets into one taken from where the group first reads it, so the same step over
+        xs[t] has one signature for every t; the storages, with that first byte offset,
+        are returned too. Equal signatures lower to the same canonical kernels."""
         nodes = self._nodes(group)
         local = {n: k for k, n in enumerate(nodes)}
-        storages: dict[str, int] = {}
+        storages: dict[tuple[str, int], int] = {}
+        first: dict[str, tuple[int, int]] = {}        # storage -> (its number, first byte offset)
         described: dict[Node, tuple] = {}
 
         def outside(x: Node) -> tuple:
             if x not in described:
                 lay = self.layout(x)      # a scalar constant is inlined, unless read through a view
+                if lay is not None:
+                    offset = lay.offset * itemsize(lay.dtype)
+                    if lay.storage not in first:
+                        first[lay.storage] = (len(first), offset)
+                        storages[(lay.storage, offset)] = first[lay.storage][0]
+                    number, origin = first[lay.storage]
                 where = ("none", x.type) if lay is None else (
-                    storages.setdefault(lay.storage, len(storages)), lay.dtype, lay.shape, lay.strides, lay.offset)
+                    number, lay.dtype, lay.shape, lay.strides, offset - origin)
                 scalar = isinstance(x.op, Constant) and x.op.value.size == 1
                 described[x] = (where, x.op.value.tobytes()) if scalar else where
             return described[x]
@@ -254,7 +264,8 @@ class Builder:
         roles = (local[group.root], None if group.anchor is None else local[group.anchor])
         return (tuple(parts), roles), storages
 
-    def _lower(self, gi: int, group: Group, dest: Buffer, storages: dict[str, int]) -> tuple[_Lowered, list[str]]:
+    def _lower(self, gi: int, group: Group, dest: Buffer, storages: dict[tuple[str, int], int]
+               ) -> tuple[_Lowered, list[str]]:
         """Lower `group` (first of its signature) and put its kernels in canonical form;
         also the names of the workspaces it allocated."""
         uses: dict[Node, int] = {}
@@ -271,13 +282,20 @@ class Builder:
         finally:
             self._allocated = None
         prefix = f"g{gi}"
-        role = {name: ("x", k) for name, k in storages.items()}
-        role.update({name: ("a", k) for k, name in enumerate(workspaces)})
-        role[dest.name] = ("d",)
+        origin = {name: (k, offset) for (name, offset), k in storages.items()}
+
+        def role(name: str, offset: int) -> Role:
+            if name == dest.name:
+                return ("d", offset)
+            if name in origin:
+                return ("x", origin[name][0], offset - origin[name][1])
+            return ("a", workspaces.index(name), offset)
+
         calls = []
         for k in kernels:
             call = canonical_call(k)
-            calls.append((call.kernel, call.key, tuple(role[a] for a in call.args), k.name[len(prefix):]))
+            roles = tuple(role(a, o) for a, o in zip(call.args, call.offsets))
+            calls.append((call.kernel, call.key, roles, k.name[len(prefix):]))
         spaces = tuple((name[len(prefix):], self.args[name].buffer.dtype, self.args[name].buffer.shape,
                         self.args[name].kind == "scratch") for name in workspaces)
         return _Lowered(tuple(calls), spaces), workspaces

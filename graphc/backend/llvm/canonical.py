@@ -1,12 +1,13 @@
 """Kernels in canonical form, so that identical loop nests are compiled once.
 
 A kernel reads and writes program arguments by name (`t3`, `in0`, views of
-them). In canonical form each storage it touches is renamed `p0`, `p1`, ... in
-order of first use, and the views of them `p<j>_v<k>`; what differs
-between two uses of one loop nest is then only which arguments p0, p1, ...
-stand for (a `Call`'s args). The kernel's key is a digest of the canonical
-body: the same structure, shapes, strides, dtypes and schedule give the same
-key in any function and any process.
+them at byte offsets). In canonical form the buffers starting at each place (an
+argument and a byte offset) are renamed `p0`, `p1`, ... in order of first use;
+what differs between two uses of one loop nest is then only which arguments,
+at which offsets, p0, p1, ... stand for (a `Call`'s args and offsets). So the
+step of an unrolled recurrence reading `xs[t]` is one kernel for every t. The
+kernel's key is a digest of the canonical body: the same structure, shapes,
+strides, dtypes and schedule give the same key in any function and any process.
 """
 from __future__ import annotations
 
@@ -16,29 +17,45 @@ from dataclasses import replace
 from .loopir import Buffer, Call, Kernel, Node, buffers, rewrite
 
 
+#: Where a buffer starts: the program argument holding it and a byte offset into it.
+Place = tuple[str, int]
+
+
 def storages(body: Node) -> list[str]:
     """The arguments a kernel body touches (locals aside), in first-use order."""
     return list(dict.fromkeys(b.storage for b in buffers(body) if b.scope != "local"))
 
 
+def places(body: Node) -> list[Place]:
+    """Where the buffers a kernel body touches start (locals aside), in first-use order."""
+    return list(dict.fromkeys((b.storage, b.offset) for b in buffers(body) if b.scope != "local"))
+
+
 def canonical_call(kernel: Kernel) -> Call:
-    """`kernel` renamed to canonical form, with the names its p0, p1, ... stood for."""
-    order = storages(kernel.body)
-    body = renamed(kernel.body, {name: f"p{j}" for j, name in enumerate(order)})
-    return Call(Kernel(kernel.name, body, kernel.flops), kernel_key(body), tuple(order))
+    """`kernel` in canonical form, with the argument and byte offset each of its p0, p1, ... stands for."""
+    order = places(kernel.body)
+    body = renamed(kernel.body, {place: f"p{j}" for j, place in enumerate(order)})
+    return Call(Kernel(kernel.name, body, kernel.flops), kernel_key(body), tuple(s for s, _ in order),
+                tuple(o for _, o in order))
 
 
-def renamed(body: Node, names: dict[str, str]) -> Node:
-    """`body` with each storage s renamed names[s], and the views of it `<new name>_v<k>`
-    (k counting the distinct views)."""
+def renamed(body: Node, names: dict[Place, str]) -> Node:
+    """`body` with the buffers starting at each place p made buffers of their own named
+    names[p] (offset 0; one buffer at a place keeps the name, the others, views of it
+    with other shapes or strides, are `<name>_v<k>`)."""
     done: dict[Buffer, Buffer] = {}
+    named: set[str] = set()
 
     def rename(b: Buffer) -> Buffer:
         found = done.get(b)
         if found is None:
-            new = names[b.storage]
-            name = new if b.base is None else f"{new}_v{len(done)}"
-            found = done[b] = replace(b, name=name, base=None if b.base is None else new)
+            new = names[(b.storage, b.offset)]
+            if new in named:
+                found = replace(b, name=f"{new}_v{len(done)}", base=new, offset=0)
+            else:
+                found = replace(b, name=new, base=None, offset=0)
+                named.add(new)
+            done[b] = found
         return found
 
     def visit(n: Node):

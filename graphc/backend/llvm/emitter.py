@@ -662,7 +662,8 @@ def emit_runner(symbol: str) -> ir.Module:
         STATUS symbol(i8** args, i64 nthreads, i64* table, i8** kargs, i64* clock)
 
     `table` is [n, then per kernel call: its address, its argument count m, and
-    m indices into `args`]. Each call gets its arguments gathered into `kargs`
+    per argument an index into `args` and a byte offset]. Each call gets its
+    arguments gathered into `kargs`
     (m + 1 slots: the status record's address last); the run stops at the first
     call that reports a failed check. A non-null `clock` receives the monotonic
     clock (ns) before each call and after the last (profiling).
@@ -700,14 +701,19 @@ def emit_runner(symbol: str) -> ir.Module:
     target = b.inttoptr(b.load(b.gep(table, [at])), kernel_ptr)
     nargs = b.load(b.gep(table, [b.add(at, ir.Constant(I64, 1))]))
     first = b.add(at, ir.Constant(I64, 2))
-    counted_loop(b, ir.Constant(I64, 0), nargs, 1, lambda j: b.store(
-        b.load(b.gep(args, [b.load(b.gep(table, [b.add(first, j)]))])), b.gep(kargs, [j])), "j")
+    def gather(j: ir.Value) -> None:
+        entry_at = b.add(first, b.mul(j, ir.Constant(I64, 2)))
+        base = b.load(b.gep(args, [b.load(b.gep(table, [entry_at]))]))
+        offset = b.load(b.gep(table, [b.add(entry_at, ir.Constant(I64, 1))]))
+        b.store(b.gep(base, [offset]), b.gep(kargs, [j]))
+
+    counted_loop(b, ir.Constant(I64, 0), nargs, 1, gather, "j")
     b.store(b.bitcast(status, I8P), b.gep(kargs, [nargs]))
     b.call(target, [kargs, nthreads])
     failed = b.icmp_unsigned("!=", b.load(b.gep(status, [ir.Constant(I32, 0), ir.Constant(I32, 0)])),
                              ir.Constant(I8P, None))
     k.add_incoming(b.add(k, ir.Constant(I64, 1)), b.block)
-    at.add_incoming(b.add(first, nargs), b.block)
+    at.add_incoming(b.add(first, b.mul(nargs, ir.Constant(I64, 2))), b.block)
     b.cbranch(failed, leave, head)
     b.position_at_end(done)
     stamp(count)

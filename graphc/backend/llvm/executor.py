@@ -23,12 +23,13 @@ import numpy as np
 
 from ...ir import Node, toposort
 from ...ops.leaves import is_shared
+from ..threads import positive_threads
 from . import jit
 from .build import CallPlan, build_program
 from .cache import make_key
 from .graphkey import graph_key
 from .loopir import Program
-from .runtime import CompileTimes, Linked, default_threads, load_or_build
+from .runtime import CompileTimes, Linked, default_threads, load_or_build, start_helpers
 from .specialize import specialize
 
 #: The arena starts on a cache line.
@@ -128,7 +129,7 @@ class LLVMExecutor:
                  threads: Optional[int] = None, name: str = "graph"):
         self.inputs, self.outputs, self.prepare = list(inputs), list(outputs), prepare
         self.shared = [n for n in toposort(self.outputs) if is_shared(n)]
-        self.threads = default_threads() if threads is None else max(1, int(threads))
+        self.threads = default_threads() if threads is None else positive_threads(threads, "threads")
         self.name = name
         self._key: Optional[str] = None
         self._prepared: Optional[list[Node]] = None
@@ -169,6 +170,7 @@ class LLVMExecutor:
         spec = self.specialised(shapes)
         if spec.program is None:
             times = CompileTimes() if times is None else times
+            start_helpers()                                      # they start while we build
             with times.phase("simplify"):
                 prepared = self.prepared()
             with times.phase("specialise"):

@@ -111,7 +111,9 @@ class Inspector:
         calls = self._calls(kernel)
         shown = []
         for c in calls:
-            body = renamed(c.kernel.body, {f"p{j}": arg for j, arg in enumerate(c.args)})
+            offsets = c.offsets or (0,) * len(c.args)
+            body = renamed(c.kernel.body, {(f"p{j}", 0): arg if not at else f"{arg}@{at}"
+                                           for j, (arg, at) in enumerate(zip(c.args, offsets))})
             shown.append(format_kernel(Kernel(names[prog.calls.index(c)], body, c.kernel.flops)))
         return "\n\n".join(shown)
 

@@ -38,11 +38,17 @@ class Layout:
         return all(n == 1 or s == c for n, s, c in zip(self.shape, self.strides, contiguous_strides(self.shape)))
 
     def load(self, storage: Buffer, idx: Sequence[Expr]) -> Load:
-        """The element at `idx`, read from `storage` (the buffer behind `self.storage`)."""
-        index: Expr = const(self.offset)
+        """The element at `idx`, read from `storage` (the buffer behind `self.storage`).
+        An offset is the start of a view of `storage` rather than a term of the index, so
+        that reading x[t] is the same kernel for every t, over another view."""
+        index: Expr = const(0)
         for i, s, n in zip(idx, self.strides, self.shape):
             if n != 1:
                 index = index + as_expr(i) * s
+        if self.offset:
+            nbytes = self.offset * itemsize(self.dtype)
+            storage = Buffer(f"{storage.name}_at{nbytes}", storage.dtype, storage.shape, storage.strides,
+                             base=storage.name, offset=nbytes)
         return Load(storage, index)
 
     def buffer(self, name: str, storage: Buffer) -> Buffer:

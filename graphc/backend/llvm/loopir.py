@@ -390,14 +390,16 @@ class Kernel:
 
 @dataclass(frozen=True)
 class Call:
-    """One run of a kernel in a program: the kernel in canonical form (its storages
+    """One run of a kernel in a program: the kernel in canonical form (its buffers
     named p0, p1, ... by first use; see canonical.py), `key` naming its structure,
-    and `args`, the program parameter that each of p0, p1, ... stands for.
+    and `args`, the program parameter that each of p0, p1, ... starts in, `offsets`
+    bytes past its start.
     Identical loop nests over different buffers are one kernel, compiled once."""
 
     kernel: Kernel
     key: str
     args: tuple[str, ...]
+    offsets: tuple[int, ...] = ()             # bytes past the start of each arg (none: all 0)
 
 
 @dataclass(frozen=True, init=False)
@@ -423,8 +425,9 @@ class Program:
     def kernels(self) -> tuple[Kernel, ...]:
         return tuple(c.kernel for c in self.calls)
 
-    def call_slots(self) -> list[tuple[str, tuple[int, ...]]]:
-        """Each call as its kernel's key and the positions of its args among the params."""
+    def call_slots(self) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
+        """Each call as its kernel's key and, per argument, its position among the params
+        and its byte offset."""
         slot = {b.name: i for i, b in enumerate(self.params)}
         out = []
         for call in self.calls:
@@ -432,7 +435,8 @@ class Program:
             if unknown:
                 raise ValueError(f"kernel {call.kernel.name} uses buffer {unknown[0]}, "
                                  f"which is not a program parameter")
-            out.append((call.key, tuple(slot[a] for a in call.args)))
+            offsets = call.offsets or (0,) * len(call.args)
+            out.append((call.key, tuple((slot[a], o) for a, o in zip(call.args, offsets))))
         return out
 
 

@@ -28,16 +28,18 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ..._version import __version__
-from . import cache, jit
+from ..threads import positive_threads
+from . import cache, helpers, jit
 from .emitter import emit_kernel, emit_runner, scratch_stride
 from .loopir import Buffer, Kernel, Program
 
 #: Bump when the emitter's output changes for the same loop IR.
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 RUNNER_SYMBOL = f"graphc_run_v{CODEGEN_VERSION}"
 
-#: One kernel call of a plan: the kernel's key and the indices of its arguments among the program's.
-CallSlots = tuple[str, tuple[int, ...]]
+#: One kernel call of a plan: the kernel's key and, per argument, its index among the
+#: program's and a byte offset into it.
+CallSlots = tuple[str, tuple[tuple[int, int], ...]]
 
 
 class _Status(ctypes.Structure):
@@ -60,7 +62,7 @@ class CompileTimes(dict):
     """Seconds spent in each phase of compiling one function (phase -> seconds, in the order
     run), and `counts` of its kernels: calls in the program, distinct kernels, reused (calls of
     a kernel that another call already has), found loaded in this process, loaded from the
-    disk cache, and compiled."""
+    disk cache, and compiled (of those, how many by helper processes)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -127,6 +129,34 @@ def _object_code(module_text: Callable[[], str], times: CompileTimes) -> bytes:
         return machine.emit_object(module)
 
 
+def helper_count() -> int:
+    """How many helper processes compile kernels beside this one: one per thread the
+    process may use, beyond its own."""
+    return default_threads() - 1
+
+
+def start_helpers() -> None:
+    """Start the helper processes now, so that their start-up overlaps building a program."""
+    helpers.POOL.start(helper_count())
+
+
+def _compile(kernels: Mapping[str, Kernel], times: CompileTimes) -> tuple[dict[str, bytes], int]:
+    """Object code of each kernel, compiled here and, when there are several, by the
+    helper processes too (helpers.py); and how many the helpers compiled. `times` gets the
+    seconds this thread spent emitting, optimising and generating code, and waiting for
+    helpers ("helpers")."""
+    def here(job: tuple[Kernel, str]) -> bytes:
+        return _object_code(lambda: str(emit_kernel(*job)), times)
+
+    jobs = {key: (kernel, kernel_symbol(key)) for key, kernel in kernels.items()}
+    pool = helpers.POOL.start(min(helper_count(), len(jobs) - 1)) if len(jobs) > 1 else []
+    start, busy = time.perf_counter(), times.total
+    objects, by_helpers = helpers.compile_all(jobs, pool, here)
+    if pool:
+        times["helpers"] = times.get("helpers", 0.0) + (time.perf_counter() - start) - (times.total - busy)
+    return objects, by_helpers
+
+
 def _load(items: Sequence[tuple[str, bytes]], times: CompileTimes) -> dict[str, int]:
     """Load (symbol, object code) pairs; the address of each symbol an object defined."""
     with times.phase("load"):
@@ -158,20 +188,19 @@ def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]
     missing = [key for key in distinct if key not in found]
     if missing and kernels is None:
         return None
-    built = []
-    for key in missing:
-        obj = _object_code(lambda key=key: str(emit_kernel(kernels[key], kernel_symbol(key))), times)
+    objects, by_helpers = _compile({key: kernels[key] for key in missing}, times) if missing else ({}, 0)
+    if objects:
         with times.phase("cache write"):
-            cache.put(kernel_cache_key(key), obj)
-        built.append((kernel_symbol(key), obj))
-    compiled = _load(built, times)
+            for key, obj in objects.items():
+                cache.put(kernel_cache_key(key), obj)
+    compiled = _load([(kernel_symbol(key), obj) for key, obj in objects.items()], times) if objects else {}
     for key in missing:
         if kernel_symbol(key) not in compiled:
             raise RuntimeError(f"llvm backend: the object code of kernel {key[:12]} does not define its symbol")
         found[key] = compiled[kernel_symbol(key)]
     for name, n in (("calls", len(keys)), ("distinct", len(distinct)), ("reused", len(keys) - len(distinct)),
                     ("in process", in_process), ("loaded", len(distinct) - in_process - len(missing)),
-                    ("compiled", len(missing))):
+                    ("compiled", len(missing)), ("by helpers", by_helpers)):
         times.count(name, n)
     return found
 
@@ -207,7 +236,9 @@ class Linked:
     def __init__(self, calls: Sequence[CallSlots], addresses: Mapping[str, int]):
         table = [len(calls)]
         for key, slots in calls:
-            table += [addresses[key], len(slots), *slots]
+            table += [addresses[key], len(slots)]
+            for slot, offset in slots:
+                table += [slot, offset]
         self.table = np.array(table, dtype=np.int64)
         self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 1))()
         self.clock = np.zeros(len(calls) + 1, np.int64)
@@ -246,7 +277,7 @@ class CompiledProgram:
     def __call__(self, *arrays: np.ndarray, nthreads: Optional[int] = None) -> None:
         if len(arrays) != len(self._args):
             raise TypeError(f"{self.program.name}: expected {len(self._args)} arrays, got {len(arrays)}")
-        nthreads = default_threads() if nthreads is None else max(1, int(nthreads))
+        nthreads = default_threads() if nthreads is None else positive_threads(nthreads, "nthreads")
         slot = {b.name: i for i, b in enumerate(self.program.params)}
         for buf, arr in zip(self._args, arrays):
             self._ptrs[slot[buf.name]] = _check(buf, arr)

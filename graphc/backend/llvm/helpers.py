@@ -1,0 +1,180 @@
+"""Compiling kernels on the machine's other cores: helper processes, started once.
+
+llvmlite runs one LLVM call at a time in a process (a global lock), so distinct
+kernels optimise in parallel only in other processes. A helper is this module
+run as `python -m graphc.backend.llvm.helpers`: it reads pickled jobs (a
+canonical kernel and its symbol) from its stdin and answers each with the host
+object code (or an error message). The parent starts its helpers when a build
+begins (their start-up overlaps simplifying and lowering), keeps them for its
+life, and shares a build's kernels between them and itself, whoever is free
+taking the next; a helper that fails or dies only means its kernel is compiled
+in the parent. Object code is the same wherever it was made: same LLVM, same
+host, same loop IR.
+
+Frames on both pipes are an 8-byte little-endian length and a payload; an
+answer's payload starts with b"+" (object code follows) or b"-" (a message).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Mapping, Optional
+
+_LENGTH = struct.Struct("<Q")
+
+
+def _send(pipe: BinaryIO, payload: bytes) -> None:
+    pipe.write(_LENGTH.pack(len(payload)) + payload)
+    pipe.flush()
+
+
+def _receive(pipe: BinaryIO) -> Optional[bytes]:
+    """The next frame, or None at the end of the stream."""
+    head = pipe.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (n,) = _LENGTH.unpack(head)
+    data = pipe.read(n)
+    return data if len(data) == n else None
+
+
+class Helper:
+    """One helper process and the pipe to it; `compile` is called by one thread at a time."""
+
+    def __init__(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[3])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, "-m", "graphc.backend.llvm.helpers"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def compile(self, job: Any) -> Optional[bytes]:
+        """Object code of `job`, or None if the helper could not make it (it is then closed)."""
+        try:
+            _send(self.proc.stdin, pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            answer = _receive(self.proc.stdout)
+        except OSError:
+            answer = None
+        if answer is None or answer[:1] != b"+":
+            self.close()
+            return None
+        return answer[1:]
+
+    def forget(self) -> None:
+        """Close this process's copies of the pipes (in a forked child), leaving the helper
+        to the parent that started it."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Pool:
+    """The helpers of this process (none in a forked child until it starts its own)."""
+
+    def __init__(self) -> None:
+        self._helpers: list[Helper] = []
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def start(self, count: int) -> list[Helper]:
+        """At least `count` live helpers (started now if missing), or fewer if they cannot start."""
+        with self._lock:
+            if self._pid != os.getpid():          # inherited over fork: not ours to use or keep open
+                for h in self._helpers:
+                    h.forget()
+                self._helpers, self._pid = [], os.getpid()
+            self._helpers = [h for h in self._helpers if h.alive()]
+            while len(self._helpers) < count:
+                try:
+                    self._helpers.append(Helper())
+                except OSError:
+                    break
+            return self._helpers[:count]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                for h in self._helpers:
+                    h.close()
+            self._helpers = []
+
+
+POOL = Pool()
+
+
+def compile_all(jobs: Mapping[str, Any], helpers: list[Helper], compile_here: Callable[[Any], bytes]
+                ) -> tuple[dict[str, bytes], int]:
+    """Object code per key of `jobs`, each job compiled by whichever is free first: a
+    helper, or this thread (`compile_here(job)`); and how many the helpers compiled. A
+    job a helper fails is compiled here."""
+    todo: "queue.SimpleQueue[tuple[str, Any]]" = queue.SimpleQueue()
+    for item in jobs.items():
+        todo.put(item)
+    done: dict[str, bytes] = {}
+    failed: list[tuple[str, Any]] = []
+    lock = threading.Lock()
+
+    def take() -> Optional[tuple[str, Any]]:
+        try:
+            return todo.get_nowait()
+        except queue.Empty:
+            return None
+
+    def feed(helper: Helper) -> None:
+        while (item := take()) is not None:
+            obj = helper.compile(item[1]) if helper.alive() else None
+            with lock:
+                (failed.append(item) if obj is None else done.__setitem__(item[0], obj))
+
+    feeders = [threading.Thread(target=feed, args=(h,), daemon=True) for h in helpers]
+    for t in feeders:
+        t.start()
+    here: set[str] = set()
+    while (item := take()) is not None:
+        done[item[0]] = compile_here(item[1])
+        here.add(item[0])
+    for t in feeders:
+        t.join()
+    by_helpers = len(done) - sum(1 for key in done if key in here)
+    for key, job in failed:
+        done[key] = compile_here(job)
+    return done, by_helpers
+
+
+def _serve() -> None:
+    """The helper's loop: a (kernel, symbol) job in, object code out, until stdin closes."""
+    from . import jit
+    from .emitter import emit_kernel
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        request = _receive(stdin)
+        if request is None:
+            return
+        try:
+            kernel, symbol = pickle.loads(request)
+            text = str(emit_kernel(kernel, symbol))
+            with jit.lock:
+                module, machine = jit.optimize(text)
+                answer = b"+" + machine.emit_object(module)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which compiles it itself
+            answer = b"-" + repr(exc).encode()
+        _send(stdout, answer)
+
+
+if __name__ == "__main__":
+    _serve()
