@@ -15,7 +15,10 @@ imports, loaded code, memos) and the median over --repeats children:
 - the first call's phases from `f.inspect.compile_times()` (other: the rest of the first
   call: argument checks, the run itself, Python's collection of the compiler's garbage);
 - run: a later call of the compiled step, graphc's and JAX's: the part of the figures
-  above that is running, not compiling.
+  above that is running, not compiling;
+- cpu: CPU seconds of the cold compile in the child's own process, and of the whole cold
+  child with every process it started (compile helpers), imports included: steadier
+  figures than wall time when other work shares the machine.
 
 Imports are timed apart and not in the figures above: `import graphc`, then gc.nn,
 llvmlite and sympy (which a first compile would load), and `import jax` with JAX's CPU
@@ -439,7 +442,9 @@ def bytecode_env(args: argparse.Namespace) -> dict:
 
 
 def run_child(args: list[str], env: dict, timeout: float) -> dict:
-    """One child process of this script; its JSON result, or {"error": ...}."""
+    """One child process of this script: its JSON result, or {"error": ...}, with "all cpu",
+    the CPU seconds of the child and every process it started (compile helpers too)."""
+    before = children_cpu()
     try:
         out = subprocess.run([sys.executable, __file__, "--child", *args], env={**os.environ, **env},
                              capture_output=True, text=True, timeout=timeout)
@@ -448,7 +453,17 @@ def run_child(args: list[str], env: dict, timeout: float) -> dict:
     if out.returncode != 0:
         lines = (out.stderr.strip() or out.stdout.strip() or "no output").splitlines()
         return {"error": lines[-1][:200]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "all cpu": children_cpu() - before}
+
+
+def children_cpu() -> float:
+    """User and system seconds of this process's finished children and their descendants."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure_graph(name: str, args: argparse.Namespace, jax: bool) -> Runs:
@@ -504,7 +519,8 @@ def counter(runs: Runs, kind: str, word: str) -> str:
 
 def summary_table(results: dict[str, Runs]) -> str:
     head = (f"{'graph':<10}{'graphc cold':>13}{'graphc warm':>13}{'JAX cold':>11}{'JAX warm':>11}{'run':>9}"
-            f"{'JAX run':>9}{'kernels':>9}{'distinct':>10}{'compiled':>10}{'loaded':>8}{'cold cpu':>10}{'n':>3}")
+            f"{'JAX run':>9}{'kernels':>9}{'distinct':>10}{'compiled':>10}{'loaded':>8}{'cold cpu':>10}"
+            f"{'all cpu':>10}{'n':>3}")
     lines = [head]
     for name, runs in results.items():
         kernels = runs.median("graphc cold", "kernels")
@@ -517,7 +533,8 @@ def summary_table(results: dict[str, Runs]) -> str:
             f"{'-' if kernels is None else f'{kernels:.0f}':>9}"
             f"{counter(runs, 'graphc cold', 'distinct'):>10}{counter(runs, 'graphc cold', 'compiled'):>10}"
             f"{counter(runs, 'graphc warm', 'loaded'):>8}"
-            f"{fmt(runs.median('graphc cold', 'compile cpu'), None, 10)}{len(runs.rows.get('graphc cold', [])):>3}")
+            f"{fmt(runs.median('graphc cold', 'compile cpu'), None, 10)}"
+            f"{fmt(runs.median('graphc cold', 'all cpu'), None, 10)}{len(runs.rows.get('graphc cold', [])):>3}")
     return "\n".join(lines)
 
 
@@ -634,7 +651,8 @@ def report(results: dict[str, Runs], imports: dict[str, list[dict]], args: argpa
               f" (PYTHONDONTWRITEBYTECODE is set here)")
     if results:
         print("\ncompile = build the graph and gc.function + first call(s), whose run is included (run: a later "
-              "call); imports left out")
+              "call); imports left out.\ncold cpu: the compile's CPU seconds in the child's own process; all cpu: "
+              "the cold child's and every process it started (helpers), imports included")
         print(summary_table(results))
         print(imports_line(results))
         for name, runs in results.items():
