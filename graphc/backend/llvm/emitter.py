@@ -25,8 +25,9 @@ variable keeps a vector partial and folds it after the vector loop.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import llvmlite.ir as ir
 
@@ -239,6 +240,7 @@ class FunctionEmitter:
         self._first = fn.append_basic_block("start")
         self.b = ir.IRBuilder(self._first)
         self.env: dict[str, ir.Value] = {}
+        self.nonneg: dict[str, bool] = {}                           # int variables never negative
         self.vec: Optional[tuple[str, int]] = None                  # (loop var, width) when vectorising
         self.ptrs: dict[str, ir.Value] = {}
         self.regs: dict[tuple[str, int], ir.Value] = {}
@@ -387,8 +389,9 @@ class FunctionEmitter:
 
     def _e_Let(self, e: Let) -> ir.Value:
         value = self.expr(e.value)
-        saved = self.env.get(e.var.name)
+        saved, saved_sign = self.env.get(e.var.name), self.nonneg.get(e.var.name)
         self.env[e.var.name] = value
+        self.nonneg[e.var.name] = e.var.dtype in ("int32", "int64") and self._nonneg(e.value)
         try:
             return self.expr(e.body)
         finally:
@@ -396,11 +399,34 @@ class FunctionEmitter:
                 del self.env[e.var.name]
             else:
                 self.env[e.var.name] = saved
+            self.nonneg[e.var.name] = bool(saved_sign)
+
+    def _nonneg(self, e: Expr) -> bool:
+        """Whether integer expression `e` is never negative: non-negative constants, loop
+        variables counting up from a non-negative start, and what add, mul, min, max and
+        floor division and modulo by a positive constant make of them. Dividing such a
+        value needs none of floor division's sign fix-ups."""
+        if isinstance(e, Const):
+            return not isinstance(e.value, float) and e.value >= 0
+        if isinstance(e, Var):
+            return self.nonneg.get(e.name, False)
+        if not isinstance(e, Bin):
+            return False
+        if e.op in ("add", "mul", "min"):
+            return self._nonneg(e.a) and self._nonneg(e.b)
+        if e.op == "max":
+            return self._nonneg(e.a) or self._nonneg(e.b)
+        if e.op in ("floordiv", "mod"):
+            return isinstance(e.b, Const) and e.b.value > 0 and (e.op == "mod" or self._nonneg(e.a))
+        return False
 
     def _e_Bin(self, e: Bin) -> ir.Value:
         a, b = self.match(self.expr(e.a), self.expr(e.b))
         if e.op in ("floordiv", "mod"):
-            return self._floordiv(e.op, a, b, isinstance(e.b, Const) and e.b.value > 0)
+            divisor_positive = isinstance(e.b, Const) and e.b.value > 0
+            if divisor_positive and self._nonneg(e.a):
+                return self.b.udiv(a, b) if e.op == "floordiv" else self.b.urem(a, b)
+            return self._floordiv(e.op, a, b, divisor_positive)
         return self.binary(e.op, e.a.type.dtype, a, b)
 
     def _wrap(self, dtype: str) -> list[str]:
@@ -592,10 +618,22 @@ class FunctionEmitter:
             self.serial(s, start, self.b.add(start, self.index(s.extent), flags=["nsw"]))
 
     def serial(self, s: For, lo: ir.Value, hi: ir.Value) -> None:
+        """Iterations [lo, hi) of `s` (lo at least s.start), one at a time."""
         def body(i):
             self.env[s.var.name] = i
             self.stmt(s.body)
-        counted_loop(self.b, lo, hi, 1, body, s.var.name)
+        with self._counting(s):
+            counted_loop(self.b, lo, hi, 1, body, s.var.name)
+
+    @contextmanager
+    def _counting(self, s: For) -> Iterator[None]:
+        """While emitting loop `s`: whether its variable is never negative (see _nonneg)."""
+        saved = self.nonneg.get(s.var.name, False)
+        self.nonneg[s.var.name] = self._nonneg(s.start)
+        try:
+            yield
+        finally:
+            self.nonneg[s.var.name] = saved
 
     def _vectorized(self, s: For) -> None:
         """Vector iterations, then a scalar tail. A reduction into a place the loop does
@@ -603,6 +641,10 @@ class FunctionEmitter:
         steps do not wait on one another; they are folded after the loop."""
         if self.vec:
             raise ValueError(f"loop {s.var.name} is vectorised inside vectorised loop {self.vec[0]}")
+        with self._counting(s):
+            self._vector_loop(s)
+
+    def _vector_loop(self, s: For) -> None:
         name, width = s.var.name, s.width
         start, extent = self.index(s.start), self.index(s.extent)
         partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]

@@ -4,32 +4,19 @@ Two graphs built the same way in two processes get the same key: nodes are
 described by their op (a dataclass repr of its parameters), their inputs'
 positions and their types; inputs and shared variables by their position among
 the graph's leaves; constants by a digest of their bytes. The key also covers
-the host and toolchain and graphc's whole source (everything between the
-user's graph and the kernels: ir, ops, the step run before compiling, this
-backend), so editing any of it cannot bring back stale objects.
+the host and toolchain and graphc's whole source (runtime.host_key: everything
+between the user's graph and the kernels: ir, ops, the step run before
+compiling, this backend), so editing any of it cannot bring back stale objects.
 """
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
-from pathlib import Path
 from typing import Sequence
 
 from ...ir import Node, toposort
 from ...ops.leaves import Constant
 from .cache import make_key
 from .runtime import host_key
-
-
-@lru_cache(maxsize=None)
-def source_digest() -> str:
-    """A digest of graphc's Python source (about 2 ms, once per process)."""
-    root = Path(__file__).resolve().parents[2]
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def _describe(node: Node, leaf: dict[Node, int]) -> str:
@@ -51,4 +38,4 @@ def graph_key(leaves: Sequence[Node], outputs: Sequence[Node], *extra: str) -> s
         inputs = ",".join(str(index[x]) for x in node.inputs)
         lines.append(f"{_describe(node, leaf)}({inputs}):{node.type}")
     lines.append("outputs " + ",".join(str(index[o]) for o in outputs))
-    return make_key("\n".join(lines), *extra, *host_key(), source_digest())
+    return make_key("\n".join(lines), *extra, *host_key())

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import hashlib
 import pickle
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
@@ -33,9 +35,8 @@ from . import cache, helpers, jit
 from .emitter import emit_kernel, emit_runner, scratch_stride
 from .loopir import Buffer, Kernel, Program
 
-#: Bump when the emitter's output changes for the same loop IR.
-CODEGEN_VERSION = "5"
-RUNNER_SYMBOL = f"graphc_run_v{CODEGEN_VERSION}"
+#: The runner's symbol; a new version when its calling convention changes.
+RUNNER_SYMBOL = "graphc_run_v5"
 
 #: One kernel call of a plan: the kernel's key and, per argument, its index among the
 #: program's and a byte offset into it.
@@ -105,9 +106,21 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@lru_cache(maxsize=None)
+def source_digest() -> str:
+    """A digest of graphc's Python source (about 2 ms, once per process)."""
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def host_key() -> tuple[str, ...]:
-    """What every compiled object depends on besides its IR: host, toolchain, versions."""
-    return (*jit.host(), jit.toolchain_id(), __version__, CODEGEN_VERSION)
+    """What every compiled object depends on besides its IR: host, toolchain, graphc's
+    version and source (so an edited emitter cannot bring back stale kernels)."""
+    return (*jit.host(), jit.toolchain_id(), __version__, source_digest())
 
 
 def kernel_symbol(key: str) -> str:
