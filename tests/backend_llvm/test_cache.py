@@ -101,3 +101,13 @@ def test_inspection_gives_ir_and_assembly():
     y = np.empty_like(x)
     fn(x, y)
     assert np.all(y == 1)
+
+
+def test_entries_follow_the_umask_so_a_group_can_share_the_cache(cache_dir):
+    old = os.umask(0o002)
+    try:
+        cache.put("a" * 64, b"payload")
+    finally:
+        os.umask(old)
+    (entry,) = cache_dir.glob("a*")
+    assert entry.stat().st_mode & 0o777 == 0o664

@@ -81,3 +81,13 @@ def test_an_unwritable_cache_directory_is_not_an_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     assert "lower" in _phases(_start(blocker / "cache"))
+
+
+def test_another_functions_entry_copied_over_this_ones_name_is_a_miss(cache_dir):
+    _phases(_start(cache_dir, "raw"))
+    _phases(_start(cache_dir, "simplify"))                     # a second function entry
+    first, second = _entries(cache_dir)
+    first.write_bytes(second.read_bytes())                     # valid bytes, under the wrong name
+    for mode in ("raw", "simplify"):                           # whichever was overwritten is rebuilt
+        _phases(_start(cache_dir, mode))
+    assert all(cache.get(e.name.split(".")[0], "function") is not None for e in _entries(cache_dir))

@@ -16,8 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
-from functools import lru_cache
+import secrets
 from pathlib import Path
 from typing import Optional
 
@@ -40,14 +39,6 @@ def make_key(*parts: str) -> str:
 
 def _digest(key: str, payload: bytes) -> bytes:
     return hashlib.sha256(key.encode() + b"\0" + payload).digest()
-
-
-@lru_cache(maxsize=None)
-def _umask() -> int:
-    """The process's umask (read by setting it, so once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _path(key: str, kind: str) -> Path:
@@ -76,11 +67,11 @@ def put(key: str, payload: bytes, kind: str = "kernel") -> None:
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=SUFFIXES[kind])
+        tmp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}{SUFFIXES[kind]}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)    # the umask applies
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + _digest(key, payload) + payload)
-            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, _path(key, kind))
         except BaseException:
             with contextlib.suppress(OSError):   # gone already if a clear() raced us
