@@ -57,7 +57,7 @@ def max_and_sum_exp(ctx: LowerContext, shape: tuple[int, ...], axes: tuple[int, 
     return stmt, m, s
 
 
-@register(LogSumExp, epilogue=True, fused_inputs=True)
+@register(LogSumExp, epilogue=True)  # its input from a buffer: one value of x in both passes (see softmax.py)
 def lower_logsumexp(node: Node, ctx: LowerContext) -> list[Kernel]:
     shape, dtype = _shape(node.inputs[0]), node.dtype.name
     require_elements(node, node.op.axes)
