@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -210,9 +211,9 @@ class Bin(Expr):
     a: Expr
     b: Expr
 
-    @property
+    @cached_property
     def type(self) -> VType:
-        ta = self.a.type   # each child's type once: chains of ops stay linear to type
+        ta = self.a.type   # each child's type once, and kept: chains of ops stay linear to type
         lanes = max(ta.lanes, self.b.type.lanes)
         return VType("bool" if self.op in CMP_OPS else ta.dtype, lanes)
 
@@ -587,21 +588,25 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(list(children(n))))
 
 
-def rewrite(node: Node, fn: Callable[[Node], Optional[Node]]) -> Node:
+def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
+            skip: Optional[Callable[[Node], bool]] = None) -> Node:
     """Rebuild bottom-up; `fn(new_node)` may return a replacement (or None to keep).
+    Subtrees for which `skip` holds are kept as they are, unvisited.
 
     Binary nodes are rebuilt through `binop`, so substituted constants fold.
     """
+    if skip is not None and skip(node):
+        return node
     changes = {}
     for name in _field_names(node):
         v = getattr(node, name)
         if isinstance(v, (Expr, Stmt)):
-            nv = rewrite(v, fn)
+            nv = rewrite(v, fn, skip)
         elif isinstance(v, tuple) and any(isinstance(x, (Expr, Stmt)) for x in v):
-            nv = tuple(rewrite(x, fn) for x in v)
+            nv = tuple(rewrite(x, fn, skip) for x in v)
         else:
             continue
-        if nv is not v and nv != v:
+        if nv is not v:
             changes[name] = nv
     if changes:
         node = binop(changes.get("op", node.op), changes.get("a", node.a), changes.get("b", node.b)) \
@@ -611,23 +616,29 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]]) -> Node:
 
 
 def substitute(node: Node, mapping: dict[str, Expr]) -> Node:
-    """Replace variables by name."""
-    return rewrite(node, lambda n: mapping.get(n.name) if isinstance(n, Var) else None)
+    """Replace the free occurrences of variables by name (subtrees without them are kept)."""
+    names = frozenset(mapping)
+    return rewrite(node, lambda n: mapping.get(n.name) if isinstance(n, Var) else None,
+                   skip=lambda n: names.isdisjoint(free_vars(n)))
 
 
-def free_vars(node: Node) -> set[str]:
-    """Names of variables used but not bound inside `node`."""
+def free_vars(node: Node) -> frozenset[str]:
+    """Names of variables used but not bound inside `node` (kept on the node once
+    computed: trees are immutable, and schedules ask for them again and again)."""
+    found = node.__dict__.get("_free_vars")
+    if found is not None:
+        return found
     if isinstance(node, Var):
-        return {node.name}
-    if isinstance(node, For):
+        found = frozenset((node.name,))
+    elif isinstance(node, For):
         inner = free_vars(node.body) - {node.var.name}
-        return inner | free_vars(node.start) | free_vars(node.extent)
-    if isinstance(node, Let):
-        return free_vars(node.value) | (free_vars(node.body) - {node.var.name})
-    out: set[str] = set()
-    for c in children(node):
-        out |= free_vars(c)
-    return out
+        found = inner | free_vars(node.start) | free_vars(node.extent)
+    elif isinstance(node, Let):
+        found = free_vars(node.value) | (free_vars(node.body) - {node.var.name})
+    else:
+        found = frozenset().union(*(free_vars(c) for c in children(node)))
+    node.__dict__["_free_vars"] = found
+    return found
 
 
 def buffers(node: Node) -> list[Buffer]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from .loopir import For, Stmt, Var, block, const, const_value, free_vars, rewrite, substitute
+from .loopir import Expr, For, Stmt, Var, block, const, const_value, free_vars, rewrite, substitute
 
 
 def _on_loop(stmt: Stmt, name: str, fn: Callable[[For], Stmt]) -> Stmt:
@@ -21,7 +21,7 @@ def _on_loop(stmt: Stmt, name: str, fn: Callable[[For], Stmt]) -> Stmt:
             return fn(n)
         return None
 
-    out = rewrite(stmt, visit)
+    out = rewrite(stmt, visit, skip=lambda n: isinstance(n, Expr))     # loops are statements
     if not hits:
         raise KeyError(f"no loop named {name!r}")
     return out
