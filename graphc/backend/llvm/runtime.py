@@ -172,6 +172,8 @@ def _compile(kernels: Mapping[str, Kernel], times: CompileTimes) -> tuple[dict[s
 
 def _load(items: Sequence[tuple[str, bytes]], times: CompileTimes) -> dict[str, int]:
     """Load (symbol, object code) pairs; the address of each symbol an object defined."""
+    if not items:
+        return {}
     with times.phase("load"):
         addresses = jit.engine().load_many(items)
     return {sym: addr for (sym, _), addr in zip(items, addresses) if addr is not None}
