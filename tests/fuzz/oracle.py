@@ -267,10 +267,9 @@ class Perturbed:
 def perturbed_runs(case: Case, outputs: Sequence[gc.Node], seeds: Sequence[int] = (1, 2, 3),
                    feed: Optional[dict] = None) -> Perturbed:
     """The reference's values of `outputs` with the result of every rounding op moved by up
-    to `k` ulp (k = 1, 2, 4), one run per seed. Each use of a value gets its own
-    perturbation: the llvm backend recomputes fused values at each use, and may round
-    each copy differently (a contracted multiply-add), so x - max(x) need not be 0 there.
-    Sums move by k ulp of the sum of their terms' magnitudes (another summation order).
+    to `k` ulp (k = 1, 2, 4), one run per seed; every use of a node sees the same value, so
+    x == max(x) still holds somewhere. Sums move by k ulp of the sum of their terms'
+    magnitudes (another summation order).
     An output that depends on a sum whose terms' magnitudes add up past the largest float
     is order-dependent: the order decides between inf, nan and any finite value there."""
     order = toposort(list(outputs))
@@ -296,8 +295,8 @@ def perturbed_runs(case: Case, outputs: Sequence[gc.Node], seeds: Sequence[int] 
                 if not node.inputs:
                     values[node] = gc.evaluate([node], {})[0]
                     continue
-                args = [moved(i, values[i]) for i in node.inputs]
-                v = np.asarray(node.op.reference(*args), dtype=node.dtype)
+                args = [values[i] for i in node.inputs]
+                v = moved(node, np.asarray(node.op.reference(*args), dtype=node.dtype))
                 size = _magnitude(node, args) if node.dtype.kind == "f" else None
                 if size is not None and v.size:
                     eps = float(np.finfo(node.dtype).eps)
@@ -311,7 +310,7 @@ def perturbed_runs(case: Case, outputs: Sequence[gc.Node], seeds: Sequence[int] 
                 if any(i in tainted for i in node.inputs):
                     tainted.add(node)
                 values[node] = v
-            runs.append([moved(o, values[o]) for o in outputs])
+            runs.append([values[o] for o in outputs])
     return Perturbed(runs, [o in tainted for o in outputs])
 
 
