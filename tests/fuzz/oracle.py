@@ -410,9 +410,8 @@ def _simplified(cases: Sequence[Case]) -> list[gc.Node]:
 
 def run_llvm(inputs, simplified, values, cases) -> list[np.ndarray]:
     """The llvm backend's values of the already simplified outputs. Both backends run one
-    simplified graph: gc.simplify is not deterministic (its sympy pass has a time budget,
-    so under load it may leave a region as it was), and two simplified graphs that agree
-    on finite values may differ at inf and nan."""
+    simplified graph: two simplified graphs that agree on finite values may differ at inf
+    and nan."""
     _reset_streams(cases)
     return gc.function(inputs, simplified, backend="llvm", simplify=False)(*values)
 
