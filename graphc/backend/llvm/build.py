@@ -61,7 +61,7 @@ class CallPlan:
     arena_bytes: int
     kernels: list[KernelInfo]
     threads: int
-    calls: list[tuple[str, tuple[int, ...]]]  # per kernel: its key and its args' positions in params
+    calls: list[tuple[str, tuple[tuple[int, int], ...]]]  # per kernel: its key, its args (param position, byte offset)
 
 
 #: Where a canonical kernel parameter of a lowered group binds, and at which byte offset:
@@ -82,7 +82,7 @@ class _Lowered:
 @dataclass
 class _Arg:
     buffer: Buffer
-    kind: str                                 # input output const arena scratch profile
+    kind: str                                 # input output const arena scratch
     first: int = -1                           # first and last group touching it (arena kinds)
     last: int = -1
 
