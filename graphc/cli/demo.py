@@ -7,25 +7,28 @@ import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
 
+from .arguments import plot_path, positive_float, positive_int
+
 NAME = "demo"
 HELP = "train a small CNN on the 8x8 handwritten digits and print its test accuracy"
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.003}
+VALIDATION_FRACTION = 0.1  # of the training images, held out for the val_* columns
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
-    parser.add_argument("--batch-size", type=int, default=64, help="minibatch size (default 64)")
+    parser.add_argument("--epochs", type=positive_int, default=20, help="passes over the training set (default 20)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size (default 64)")
     parser.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="adam", help="optimiser (default adam)")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help="learning rate (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
     parser.add_argument("--backend", default="llvm", help="executor for the compiled functions (default llvm)")
-    parser.add_argument("--blas-threads", type=int, default=1,
+    parser.add_argument("--blas-threads", type=positive_int, default=1,
                         help="threads for numpy's BLAS with --backend numpy (default 1: the demo's matrices are "
                              "small, and on a busy machine idle BLAS threads cost more than they give); the llvm "
                              "backend does not use BLAS")
-    parser.add_argument("--save", metavar="PNG", help="write the training curves to this PNG (needs matplotlib)")
+    parser.add_argument("--save", metavar="PNG", type=plot_path, help="write the training curves to this PNG (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -38,16 +41,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"graphc demo: {error}", file=sys.stderr)
         return 2
     data = gc.nn.datasets.load_digits(seed=args.seed)
+    x_train, y_train, x_val, y_val = gc.nn.data.split(data.x_train, data.y_train, VALIDATION_FRACTION, args.seed)
     model = gc.nn.models.digits_cnn(rng=args.seed)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     options = {"momentum": 0.9} if args.optimizer in ("momentum", "nesterov") else {}
-    _describe(args, data, model, lr)
+    _describe(args, data, len(x_val), model, lr)
     trainer = gc.nn.Trainer(model, optimizer=args.optimizer, lr=lr, backend=args.backend, **options)
     with _blas_threads(args):
         start = time.perf_counter()
         history = trainer.fit(
-            data.x_train, data.y_train, epochs=args.epochs, batch_size=args.batch_size,
-            validation_data=(data.x_test, data.y_test), seed=args.seed, progress=not args.no_progress,
+            x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+            validation_data=(x_val, y_val), seed=args.seed, progress=not args.no_progress,
         )
         total = time.perf_counter() - start
         _, accuracy = trainer.evaluate(data.x_test, data.y_test)
@@ -62,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(args: argparse.Namespace, data, model, lr: float) -> None:
-    print(f"digits: {len(data.x_train)} training and {len(data.x_test)} test images of 8x8 pixels, 10 classes")
+def _describe(args: argparse.Namespace, data, validation: int, model, lr: float) -> None:
+    print(f"digits: {len(data.x_train) - validation} training, {validation} validation and {len(data.x_test)} test "
+          "images of 8x8 pixels, 10 classes")
     print(f"model ({model.num_parameters()} parameters):\n{model}")
     blas = f" ({args.blas_threads} BLAS thread(s))" if args.backend == "numpy" else ""
     print(f"optimizer {args.optimizer}, lr {lr}, batch size {args.batch_size}, {args.epochs} epochs, "
           f"backend {args.backend}{blas}, seed {args.seed}")
-    print("(val_* columns: the held-out test set, shown for the curve; it takes no part in training)")
+    print(f"(val_* columns: {validation} training images held out, stratified by class; the test set is scored "
+          "once, at the end)")
 
 
 def _blas_threads(args: argparse.Namespace) -> AbstractContextManager:
@@ -81,22 +87,19 @@ def _blas_threads(args: argparse.Namespace) -> AbstractContextManager:
 
 
 def save_curves(history, path: str) -> None:
-    """Plot loss and accuracy per epoch to a PNG, if matplotlib is installed."""
-    try:
-        import matplotlib
+    """Plot loss and accuracy per epoch to a PNG (needs matplotlib: --save checks it is installed)."""
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"not writing {path}: matplotlib is not installed (pip install 'graphc[plot]')")
-        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     epochs = range(1, history.epochs + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     left.plot(epochs, history.loss, label="train")
-    left.plot(epochs, history.val_loss, label="test")
+    left.plot(epochs, history.val_loss, label="validation")
     left.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     right.plot(epochs, [100 * a for a in history.accuracy], label="train")
-    right.plot(epochs, [100 * a for a in history.val_accuracy], label="test")
+    right.plot(epochs, [100 * a for a in history.val_accuracy], label="validation")
     right.set(xlabel="epoch", ylabel="%", title="accuracy")
     for ax in (left, right):
         ax.legend()

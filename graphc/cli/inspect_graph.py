@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .arguments import writable_path
+
 NAME = "inspect"
 HELP = "print a built-in model's loss gradient before and after simplification"
 MODELS = ("logistic", "mlp", "cnn")
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="logistic regression, a one-hidden-layer MLP, or the demo CNN (default logistic)")
     parser.add_argument("--wrt", metavar="PARAM",
                         help="the parameter to differentiate with respect to (default: the first layer's weight)")
-    parser.add_argument("--dot", metavar="PATH", help="write the simplified gradient graph to PATH in DOT format")
+    parser.add_argument("--dot", metavar="PATH", type=writable_path, help="write the simplified gradient graph to PATH in DOT format")
     parser.add_argument("--explain", action="store_true", help="list the rewrites the simplifier applied")
 
 
@@ -40,9 +42,19 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         print(report)
     if args.dot:
-        with open(args.dot, "w") as f:
-            f.write(gc.to_dot(simplified, name=f"grad_{wrt.name.replace('.', '_')}"))
-        print(f"wrote {args.dot} (render with: dot -Tsvg {args.dot} -o graph.svg)")
+        return _write_dot(gc.to_dot(simplified, name=f"grad_{wrt.name.replace('.', '_')}"), args.dot)
+    return 0
+
+
+def _write_dot(text: str, path: str) -> int:
+    """Write the DOT text; the exit status (2 when the file cannot be written after all)."""
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as error:
+        print(f"graphc inspect: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} (render with: dot -Tsvg {path} -o graph.svg)")
     return 0
 
 

@@ -21,10 +21,71 @@ def test_version_and_help(capsys):
     assert "demo" in capsys.readouterr().out
 
 
-def test_module_entry_point_runs():
+@pytest.mark.parametrize("module", ["graphc.cli", "graphc"])
+def test_module_entry_points_run(module):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "graphc.cli", "--version"], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stdout.startswith("graphc ")
+    done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "demo" in done.stdout and "inspect" in done.stdout
+
+
+def _refused(capsys, argv: list[str]) -> str:
+    """The stderr of a command line the parser refuses (exit status 2, no traceback)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "must be at least 1, got 0"),
+    ("--epochs", "-2", "must be at least 1, got -2"),
+    ("--epochs", "two", "expected an integer, got 'two'"),
+    ("--batch-size", "0", "must be at least 1, got 0"),
+    ("--batch-size", "-64", "must be at least 1, got -64"),
+    ("--blas-threads", "0", "must be at least 1, got 0"),
+    ("--lr", "-1", "must be a finite number above 0, got '-1'"),
+    ("--lr", "0", "must be a finite number above 0, got '0'"),
+    ("--lr", "nan", "must be a finite number above 0, got 'nan'"),
+    ("--lr", "inf", "must be a finite number above 0, got 'inf'"),
+    ("--lr", "fast", "expected a number, got 'fast'"),
+])
+def test_demo_refuses_bad_values_when_parsing(capsys, option, value, message):
+    err = _refused(capsys, ["demo", f"{option}={value}"])
+    assert f"error: argument {option}: {message}" in err
+
+
+def test_inspect_refuses_an_unwritable_dot_path_before_the_work(capsys, tmp_path):
+    err = _refused(capsys, ["inspect", "--dot", "/nonexistent/x.dot"])
+    assert "error: argument --dot: cannot write /nonexistent/x.dot: no directory /nonexistent" in err
+    assert "is a directory" in _refused(capsys, ["inspect", "--dot", str(tmp_path)])
+
+
+def test_inspect_reports_a_failed_write(capsys, tmp_path, monkeypatch):
+    from graphc.cli import inspect_graph
+
+    def refuse(path, mode="r"):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr("builtins.open", refuse)
+    assert inspect_graph._write_dot("digraph {}", str(tmp_path / "x.dot")) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_demo_save_refuses_an_unwritable_path(capsys):
+    pytest.importorskip("matplotlib")
+    err = _refused(capsys, ["demo", "--save", "/nonexistent/curves.png"])
+    assert "error: argument --save: cannot write /nonexistent/curves.png" in err
+
+
+def test_demo_save_needs_matplotlib_before_training(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    err = _refused(capsys, ["demo", "--save", str(tmp_path / "curves.png")])
+    assert "error: argument --save: needs matplotlib" in err
+    assert "epoch" not in capsys.readouterr().out
 
 
 def test_demo_trains_and_reports(capsys, tmp_path):
@@ -34,6 +95,7 @@ def test_demo_trains_and_reports(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "backend llvm, seed 0" in out  # the compiled backend is the default
     assert "epoch 2/2" in out and "test accuracy:" in out and "time per epoch:" in out
+    assert "1293 training, 144 validation and 360 test images" in out  # val_* is a split of the training set
     compile_seconds = float(out.split("compilation:")[1].split(" s")[0])
     total_seconds = float(out.split(" s in all")[0].split()[-1])
     assert 0 < compile_seconds < total_seconds + 0.05  # (total is printed to 0.1 s)
