@@ -159,3 +159,26 @@ def test_kernels_compile_on_helper_processes_and_a_failing_helper_costs_nothing(
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
     counts = _counts(failing)
     assert counts["compiled"] >= 4 and counts["by helpers"] == 0
+
+
+def test_a_function_compiles_to_the_same_kernels_in_every_process(tmp_path):
+    """Kernel keys must not depend on hash seeds (set order) or the machine's load: the disk
+    cache shares kernels between processes by them."""
+    code = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {tests!r})
+        from backend_llvm.test_kernel_reuse import _mlp_step
+        import graphc as gc
+        inputs, outputs, args = _mlp_step(3, width=20)
+        f = gc.function(inputs, outputs, backend="llvm")
+        f(*args)
+        print(" ".join(c.key for c in f.inspect.program().calls))
+    """).format(tests=os.path.join(ROOT, "tests"))
+    keys = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path / seed), "PYTHONPATH": ROOT, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr
+        keys.add(out.stdout.strip())
+    assert len(keys) == 1
