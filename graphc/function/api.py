@@ -60,6 +60,13 @@ class Function:
         compile_times() (see docs/compilation.md)."""
         return getattr(self.program, "inspect", None)
 
+    def __reduce__(self):
+        raise TypeError(
+            "compiled functions are not picklable (they hold graph nodes and native code): pickle the "
+            "values they use (get_value(), a model's state_dict()) and rebuild the function with "
+            "gc.function after unpickling"
+        )
+
     def __repr__(self) -> str:
         names = ", ".join(i.name or "?" for i in self.inputs)
         return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"

@@ -80,6 +80,12 @@ class Trainer:
         self.compile_time = 0.0
         self._signatures: set[tuple] = set()
 
+    def __reduce__(self):
+        raise TypeError(
+            "a Trainer is not picklable (it holds graph nodes and compiled functions): save "
+            "trainer.model.state_dict() and build a new Trainer around a model restored with load_state_dict()"
+        )
+
     # -- compiled functions, built for the data's sample shape on first use ------------
     def step_function(self, x: np.ndarray, y: np.ndarray) -> Function:
         """The compiled training step (xb, yb) -> [loss, (number correct)], updating the model."""

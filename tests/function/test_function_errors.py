@@ -76,3 +76,10 @@ def test_build_time_shape_errors_name_the_op_and_shapes():
         gc.function([a, b], a + b)
     with pytest.raises(gc.ShapeError, match=r"maximum: shapes \(2, 3\) and \(2,\) do not broadcast: axis -1 has sizes \[2, 3\]"):
         gc.maximum(a, gc.tensor("c", (2,)))
+
+
+def test_pickling_says_to_rebuild_the_function(f):
+    import pickle
+
+    with pytest.raises(TypeError, match="rebuild the function with gc.function after unpickling"):
+        pickle.dumps(f)

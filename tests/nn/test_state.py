@@ -1,4 +1,7 @@
-"""Named state: state_dict and load_state_dict by name, with errors that say what is wrong."""
+"""Named state: state_dict and load_state_dict by name, with errors that say what is wrong; layers
+and trainers refuse pickling and say to use the state instead."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -126,3 +129,29 @@ def test_positional_snapshots_still_work():
     model.set_state(snapshot)
     for value, want in zip(model.get_state(), snapshot):
         np.testing.assert_array_equal(value, want)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.models.digits_cnn(batch_norm=True, dropout=0.5, rng=0),
+    lambda: nn.Dense(2, 2),
+    lambda: nn.ReLU(),  # no variables, refused all the same: layers go through their state
+])
+def test_pickling_a_layer_says_to_use_the_state_dict(make):
+    with pytest.raises(TypeError, match=r"not picklable .*state_dict\(\).*load_state_dict\(\)"):
+        pickle.dumps(make())
+
+
+def test_pickling_a_trainer_says_to_use_the_models_state_dict():
+    trainer = nn.Trainer(nn.models.digits_cnn(rng=0), backend="numpy")
+    trainer.evaluate(np.zeros((2, 1, 8, 8), np.float32), np.zeros(2, np.int64))  # with compiled functions
+    with pytest.raises(TypeError, match=r"Trainer is not picklable.*trainer.model.state_dict\(\)"):
+        pickle.dumps(trainer)
+
+
+def test_what_does_pickle_is_the_state_dict():
+    model = nn.models.digits_cnn(channels=(4, 8), batch_norm=True, rng=0)
+    _randomise(model)
+    fresh = nn.models.digits_cnn(channels=(4, 8), batch_norm=True, rng=1)
+    fresh.load_state_dict(pickle.loads(pickle.dumps(model.state_dict())))
+    for name, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(value, model.state_dict()[name])

@@ -156,6 +156,12 @@ class Layer:
         """This layer's updates for training outputs it built that lie in `graph`."""
         return []
 
+    def __reduce__(self):
+        raise TypeError(
+            f"{type(self).__name__} layers are not picklable (their variables are graph nodes): save "
+            "model.state_dict() (np.savez) and load_state_dict() it into a newly built model"
+        )
+
     # -- printing -------------------------------------------------------------------
     def extra_repr(self) -> str:
         return ""
