@@ -48,5 +48,6 @@ def plot_path(text: str) -> str:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise argparse.ArgumentTypeError("needs matplotlib, which is not installed (pip install 'graphc[plot]')") from None
+        message = "needs matplotlib, which is not installed (pip install 'graphc[plot]')"
+        raise argparse.ArgumentTypeError(message) from None
     return writable_path(text)

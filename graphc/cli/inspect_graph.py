@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="logistic regression, a one-hidden-layer MLP, or the demo CNN (default logistic)")
     parser.add_argument("--wrt", metavar="PARAM",
                         help="the parameter to differentiate with respect to (default: the first layer's weight)")
-    parser.add_argument("--dot", metavar="PATH", type=writable_path, help="write the simplified gradient graph to PATH in DOT format")
+    parser.add_argument("--dot", metavar="PATH", type=writable_path,
+                        help="write the simplified gradient graph to PATH in DOT format")
     parser.add_argument("--explain", action="store_true", help="list the rewrites the simplifier applied")
 
 

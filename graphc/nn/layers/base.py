@@ -91,7 +91,9 @@ class Layer:
             if var in seen:
                 continue
             if name in named:
-                raise ValueError(f"{self.name}: two variables would be named {name!r}; give their layers distinct names")
+                raise ValueError(
+                    f"{self.name}: two variables would be named {name!r}; give their layers distinct names"
+                )
             seen.add(var)
             named[name] = var
         return named
