@@ -48,6 +48,8 @@ COST = {"truediv": 2, "sqrt": 2, "pow": 4, "exp": 4, "log": 4, "log1p": 4, "expm
         "tanh": 4, "sigmoid": 4, "softplus": 4}
 MAX_REGION = 48
 MAX_REGIONS = 600
+#: Constants that are fractions with a larger denominator are leaves (see _ToSympy._number).
+MAX_DENOMINATOR = 1024
 RULE_NAME = "sympy"
 
 _candidate_memo: dict[Any, tuple] = {}
@@ -128,13 +130,17 @@ class _ToSympy:
         return getattr(self.sp, SYMPY_NAMES[fn])(*args)
 
     def _number(self, node: Node) -> Any:
-        """A one-element finite constant as an exact sympy number, else None."""
+        """A one-element finite constant as an exact sympy number, else None (a leaf). Only
+        small fractions are numbers: a float such as 0.9f is 7549747/8388608 exactly, and
+        sympy's algebra on such fractions costs far more than it finds; as a leaf, its
+        region is also the same expression (one memo entry) whatever the constant."""
         value = scalar_value(node)
         if node.type.size != 1 or value is None or isinstance(value, bool) or not np.isfinite(value):
             return None
         if float(value).is_integer():
             return self.sp.Integer(int(value))
-        return self.sp.Rational(float(value))
+        exact = self.sp.Rational(float(value))
+        return exact if exact.q <= MAX_DENOMINATOR else None
 
     def _leaf(self, node: Node) -> Any:
         symbol = self.sp.Symbol(f"x{len(self.leaves)}", real=True, positive=is_positive(node) or None)

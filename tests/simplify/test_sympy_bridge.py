@@ -114,3 +114,16 @@ def test_region_budget(monkeypatch):
     _, report = simplify(a * x + b * x, explain=True)
     assert "sympy" not in report.fired
     assert any("budget of 0 regions" in note for p in report.phases for note in p.notes)
+
+
+def test_float_constants_are_leaves_and_small_fractions_numbers(rng):
+    sp = sympy_bridge._Sympy.get()
+    reader = sympy_bridge._ToSympy(sp)
+    assert reader._number(gc.constant(np.float32(0.9))) is None        # 7549747/8388608: a leaf
+    assert reader._number(gc.constant(np.float32(0.5))) == sp.Rational(1, 2)
+    assert reader._number(gc.constant(np.float32(3.0))) == sp.Integer(3)
+    p, q = gc.tensor("p", (4,)), gc.tensor("q", (4,))
+    before = gc.tanh(p) * q * 0.9 + gc.tanh(p) * q * 0.1
+    simplified, report = simplify(before, explain=True)
+    assert "sympy" in report.fired                                     # still factored: tanh(p) * q * (0.9 + 0.1)
+    check_rewrite([before], [simplified], FINITE, rng)
