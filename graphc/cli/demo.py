@@ -12,7 +12,9 @@ from .arguments import plot_path, positive_float, positive_int
 NAME = "demo"
 HELP = "train a small CNN on the 8x8 handwritten digits and print its test accuracy"
 
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.003}
+DEFAULT_LR = {
+    "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.003, "adagrad": 0.05,
+}
 VALIDATION_FRACTION = 0.1  # of the training images, held out for the val_* columns
 
 

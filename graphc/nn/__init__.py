@@ -14,5 +14,7 @@ from .layers import (
     AvgPool1d, AvgPool2d, BatchNorm, Conv1d, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool1d,
     MaxPool2d, ReLU, Sequential, Sigmoid, Softplus, Tanh,
 )
-from .optim import OPTIMIZERS, adam, get_optimizer, l2_penalty, momentum, nesterov, sgd
+from .optim import (
+    OPTIMIZERS, adagrad, adam, adamw, get_optimizer, l2_penalty, momentum, nesterov, rmsprop, sgd,
+)
 from .training import History, Trainer, fit

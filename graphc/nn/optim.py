@@ -4,7 +4,8 @@
 `grads` is either the gradients (one per parameter) or the scalar loss itself, which is
 then differentiated here. `lr` is a number or a scalar node — a shared scalar lets a
 schedule change it between calls with `lr.set_value(...)`. `weight_decay` adds
-weight_decay * p to each gradient (L2 regularisation, as PyTorch's optimisers do).
+weight_decay * p to each gradient (L2 regularisation, as PyTorch's optimisers do),
+except in `adamw`, which decays the parameter directly (decoupled, as torch's AdamW).
 The update rules follow PyTorch's, so the same start gives the same trajectory.
 """
 from __future__ import annotations
@@ -45,11 +46,16 @@ def nesterov(params: Sequence[Node], grads: Grads, lr: Any = 0.01, momentum: flo
 def _momentum_updates(params, grads, lr, mu: float, use_nesterov: bool, weight_decay: float) -> list[Update]:
     updates: list[Update] = []
     for p, g in _gradients(params, grads, weight_decay):
-        velocity = _state_like(p, "velocity")
-        v_new = _const(mu, p) * velocity + g
+        velocity, v_new = _velocity_update(p, mu, g)
         step = g + _const(mu, p) * v_new if use_nesterov else v_new
         updates += [(velocity, v_new), (p, p - _rate(lr, p) * step)]
     return updates
+
+
+def _velocity_update(p: Node, mu: float, direction: Node) -> Update:
+    """The momentum buffer of p and its new value mu * v + direction."""
+    velocity = _state_like(p, "velocity")
+    return velocity, _const(mu, p) * velocity + direction
 
 
 def adam(
@@ -61,11 +67,24 @@ def adam(
     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
     """
-    pairs = _gradients(params, grads, weight_decay)
+    return _adam_updates(params, grads, lr, beta1, beta2, eps, weight_decay, decoupled=False)
+
+
+def adamw(
+    params: Sequence[Node], grads: Grads, lr: Any = 0.001, beta1: float = 0.9,
+    beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
+) -> list[Update]:
+    """Adam with decoupled weight decay (AdamW): p <- p (1 - lr * weight_decay), then the
+    Adam step from the undecayed gradient, so decay does not pass through the moments."""
+    return _adam_updates(params, grads, lr, beta1, beta2, eps, weight_decay, decoupled=True)
+
+
+def _adam_updates(params, grads, lr, beta1: float, beta2: float, eps: float,
+                  weight_decay: float, decoupled: bool) -> list[Update]:
+    pairs = _gradients(params, grads, 0.0 if decoupled else weight_decay)
     if not pairs:
         return []
-    step = shared(np.int64(0), name="adam.step")
-    t_next = step + 1
+    step, t_next = _step_counter("adam.step")
     updates: list[Update] = [(step, t_next)]
     for p, g in pairs:
         t = cast(t_next, p.dtype)
@@ -74,17 +93,70 @@ def adam(
         v_new = _const(beta2, p) * v + _const(1 - beta2, p) * (g * g)
         m_hat = m_new / (1 - _const(beta1, p) ** t)
         v_hat = v_new / (1 - _const(beta2, p) ** t)
-        updates += [(m, m_new), (v, v_new), (p, p - _rate(lr, p) * m_hat / (sqrt(v_hat) + _const(eps, p)))]
+        start = p * (1 - _rate(lr, p) * _const(weight_decay, p)) if decoupled and weight_decay else p
+        updates += [(m, m_new), (v, v_new), (p, start - _rate(lr, p) * m_hat / (sqrt(v_hat) + _const(eps, p)))]
+    return updates
+
+
+def rmsprop(
+    params: Sequence[Node], grads: Grads, lr: Any = 0.01, alpha: float = 0.99, eps: float = 1e-8,
+    momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0,
+) -> list[Update]:
+    """RMSprop: s <- alpha s + (1 - alpha) g^2; p <- p - lr * g / (sqrt(s) + eps).
+
+    `centered` divides by the estimated standard deviation sqrt(s - mean(g)^2) instead;
+    `momentum` > 0 accumulates g / (sqrt(s) + eps) in a velocity and steps along it.
+    """
+    updates: list[Update] = []
+    for p, g in _gradients(params, grads, weight_decay):
+        square_avg = _state_like(p, "rms_square_avg")
+        s_new = _const(alpha, p) * square_avg + _const(1 - alpha, p) * (g * g)
+        updates.append((square_avg, s_new))
+        if centered:
+            grad_avg = _state_like(p, "rms_grad_avg")
+            a_new = _const(alpha, p) * grad_avg + _const(1 - alpha, p) * g
+            updates.append((grad_avg, a_new))
+            s_new = s_new - a_new * a_new
+        direction = g / (sqrt(s_new) + _const(eps, p))
+        if momentum:
+            velocity, direction = _velocity_update(p, momentum, direction)
+            updates.append((velocity, direction))
+        updates.append((p, p - _rate(lr, p) * direction))
+    return updates
+
+
+def adagrad(
+    params: Sequence[Node], grads: Grads, lr: Any = 0.01, lr_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
+) -> list[Update]:
+    """Adagrad: s <- s + g^2; p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps),
+    so each coordinate's step shrinks with the sum of its squared gradients."""
+    pairs = _gradients(params, grads, weight_decay)
+    if not pairs:
+        return []
+    updates: list[Update] = []
+    t_next = None
+    if lr_decay:
+        step, t_next = _step_counter("adagrad.step")
+        updates.append((step, t_next))
+    for p, g in pairs:
+        rate = _rate(lr, p)
+        if t_next is not None:
+            rate = rate / (1 + (cast(t_next, p.dtype) - 1) * _const(lr_decay, p))
+        total = _state_like(p, "adagrad_sum", initial_accumulator_value)
+        s_new = total + g * g
+        updates += [(total, s_new), (p, p - rate * g / (sqrt(s_new) + _const(eps, p)))]
     return updates
 
 
 OPTIMIZERS: dict[str, Callable[..., list[Update]]] = {
-    "sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adam": adam,
+    "sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adam": adam, "adamw": adamw,
+    "rmsprop": rmsprop, "adagrad": adagrad,
 }
 
 
 def get_optimizer(name: str) -> Callable[..., list[Update]]:
-    """An optimiser by name: sgd, momentum, nesterov or adam."""
+    """An optimiser by name: sgd, momentum, nesterov, adam, adamw, rmsprop or adagrad."""
     try:
         return OPTIMIZERS[name]
     except KeyError:
@@ -129,5 +201,11 @@ def _rate(lr: Any, like: Node) -> Node:
     return cast(as_node(lr, like), like.dtype)
 
 
-def _state_like(p: Node, what: str) -> Node:
-    return shared(np.zeros(p.type.shape, p.dtype), name=f"{p.name}.{what}")
+def _state_like(p: Node, what: str, fill: float = 0.0) -> Node:
+    return shared(np.full(p.type.shape, fill, p.dtype), name=f"{p.name}.{what}")
+
+
+def _step_counter(name: str) -> tuple[Node, Node]:
+    """A shared int64 step count starting at 0, and its next value (1 at the first step)."""
+    step = shared(np.int64(0), name=name)
+    return step, step + 1

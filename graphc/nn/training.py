@@ -54,7 +54,7 @@ class History:
 class Trainer:
     """A model with its loss, optimiser and backend; compiles its graphs on first use.
 
-    `optimizer` is a name (sgd, momentum, nesterov, adam) or a callable
+    `optimizer` is a name (see `OPTIMIZERS`: sgd, adam, adamw, ...) or a callable
     `(params, loss, lr=..., **options) -> updates`; `lr` lives in the shared scalar
     `trainer.lr`, so schedules change it between steps. Extra keyword arguments go to
     the optimiser (momentum=0.9, beta1=..., weight_decay=...).

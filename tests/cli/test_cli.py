@@ -122,3 +122,9 @@ def test_inspect_rejects_an_unknown_parameter(capsys):
 def test_demo_rejects_an_unknown_backend(capsys):
     assert main(["demo", "--backend", "no-such-backend"]) == 2
     assert "unknown backend 'no-such-backend'" in capsys.readouterr().err
+
+
+def test_demo_offers_every_optimizer_with_a_default_lr():
+    from graphc.cli.demo import DEFAULT_LR
+
+    assert sorted(DEFAULT_LR) == sorted(graphc.nn.OPTIMIZERS)

@@ -15,10 +15,12 @@ def _quadratic(dtype="float64"):
     return w, loss
 
 
-@pytest.mark.parametrize("name, lr", [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05), ("adam", 0.1)])
+@pytest.mark.parametrize("name, lr", [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05), ("adam", 0.1),
+                                      ("adamw", 0.1), ("rmsprop", 0.05), ("adagrad", 0.5)])
 def test_each_optimizer_lowers_a_convex_loss(name, lr):
     w, loss = _quadratic()
-    step = gc.function([], loss, updates=optim.get_optimizer(name)([w], loss, lr=lr))
+    options = {"weight_decay": 0.0} if name == "adamw" else {}
+    step = gc.function([], loss, updates=optim.get_optimizer(name)([w], loss, lr=lr, **options))
     losses = [float(step()) for _ in range(200)]
     assert losses[-1] < losses[0] - 1.0
     np.testing.assert_allclose(w.get_value(), np.linalg.solve(A, B), atol=1e-2)
@@ -53,7 +55,7 @@ def test_mismatched_gradients_are_rejected():
     with pytest.raises(ValueError, match="2 gradients"):
         optim.sgd([w], [gc.grad(loss, w), gc.grad(loss, w)])
     with pytest.raises(ValueError, match="unknown optimizer"):
-        optim.get_optimizer("rmsprop")
+        optim.get_optimizer("lbfgs")
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
@@ -79,3 +81,55 @@ def test_updates_match_torch(name):
         (((tw - torch.tensor(target)) ** 3).sum() * 0.1 + (tw * tw).sum()).backward()
         opt.step()
     np.testing.assert_allclose(w.get_value(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+TORCH_REASON = "torch is the oracle for the optimisers' update rules"
+# name -> (graphc options, torch optimiser class name, torch options)
+TORCH_CASES = {
+    "adamw": ({"weight_decay": 0.1}, "AdamW", {"weight_decay": 0.1}),
+    "adamw-defaults": ({}, "AdamW", {}),
+    "adamw-betas": ({"beta1": 0.8, "beta2": 0.9, "eps": 1e-6}, "AdamW", {"betas": (0.8, 0.9), "eps": 1e-6}),
+    "rmsprop": ({}, "RMSprop", {}),
+    "rmsprop-decay": ({"alpha": 0.9, "weight_decay": 0.01}, "RMSprop", {"alpha": 0.9, "weight_decay": 0.01}),
+    "rmsprop-momentum": ({"momentum": 0.7}, "RMSprop", {"momentum": 0.7}),
+    "rmsprop-centered": ({"centered": True, "momentum": 0.5}, "RMSprop", {"centered": True, "momentum": 0.5}),
+    "adagrad": ({}, "Adagrad", {}),
+    "adagrad-options": ({"lr_decay": 0.1, "initial_accumulator_value": 0.2, "weight_decay": 0.01},
+                        "Adagrad", {"lr_decay": 0.1, "initial_accumulator_value": 0.2, "weight_decay": 0.01}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TORCH_CASES))
+def test_new_optimizers_match_torch_over_five_steps(case):
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    options, torch_class, torch_options = TORCH_CASES[case]
+    rng = np.random.default_rng(1)
+    starts = [rng.normal(size=(3, 2)), rng.normal(size=(4,))]
+    a, target = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+
+    def loss_of(w, b, const, pow_):
+        return (pow_(w - const(target), 3)).sum() * 0.1 + ((const(a) @ w).sum(1) * b).sum() + (b * b).sum()
+
+    w, b = gc.shared(starts[0], name="w"), gc.shared(starts[1], name="b")
+    loss = loss_of(w, b, gc.constant, lambda x, n: x ** n)
+    name = case.split("-")[0]
+    step = gc.function([], loss, updates=optim.get_optimizer(name)([w, b], loss, lr=0.05, **options))
+
+    tw, tb = (torch.tensor(s, requires_grad=True) for s in starts)
+    opt = getattr(torch.optim, torch_class)([tw, tb], lr=0.05, **torch_options)
+    for _ in range(5):
+        step()
+        opt.zero_grad()
+        loss_of(tw, tb, torch.tensor, lambda x, n: x ** n).backward()
+        opt.step()
+    np.testing.assert_allclose(w.get_value(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.get_value(), tb.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_adamw_decay_is_decoupled_from_the_moments():
+    """With a zero gradient AdamW only shrinks p by (1 - lr * wd) per step; Adam's L2 decay moves it by ~lr."""
+    w = gc.shared(np.array([2.0, -1.0]), name="w")
+    step = gc.function([], [], updates=optim.adamw([w], [gc.constant(np.zeros(2))], lr=0.1, weight_decay=0.5))
+    for _ in range(3):
+        step()
+    np.testing.assert_allclose(w.get_value(), np.array([2.0, -1.0]) * 0.95 ** 3, rtol=1e-12)

@@ -98,3 +98,11 @@ def test_epoch_lines_and_progress_bar(digits, capsys):
                 validation_data=(digits.x_test[:32], digits.y_test[:32]), progress=True, verbose=True)
     out, err = capsys.readouterr()
     assert "epoch 1/1" in out and "val_acc" in out and "acc " in out
+
+
+@pytest.mark.parametrize("name", ["adamw", "rmsprop", "adagrad"])
+def test_trainer_takes_the_newer_optimizers_by_name(digits, name):
+    trainer = nn.Trainer(nn.models.logistic_regression(rng=0), optimizer=name, lr=0.01, backend="numpy")
+    history = trainer.fit(digits.x_train[:256], digits.y_train[:256], epochs=3, batch_size=32,
+                          progress=False, verbose=False)
+    assert history.loss[-1] < history.loss[0]
