@@ -15,6 +15,7 @@ from .layers import (
     MaxPool2d, ReLU, Sequential, Sigmoid, Softplus, Tanh,
 )
 from .optim import (
-    OPTIMIZERS, adagrad, adam, adamw, get_optimizer, l2_penalty, momentum, nesterov, rmsprop, sgd,
+    OPTIMIZERS, adagrad, adam, adamw, clip_grad_norm, clip_grad_value, get_optimizer, l2_penalty, momentum,
+    nesterov, rmsprop, sgd,
 )
 from .training import History, Trainer, fit

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autodiff import grad as symbolic_grad
 from ..ir import Node, ShapeError, format_shape
-from ..ops import cast, constant, shared, sqrt
+from ..ops import cast, clip, constant, minimum, shared, sqrt
 from ..ops.convert import as_node
 
 Update = tuple[Node, Node]
@@ -168,10 +168,33 @@ def l2_penalty(params: Sequence[Node], strength: float) -> Node:
     params = list(params)
     if not params:
         raise ValueError("l2_penalty: no parameters given")
-    total = (params[0] * params[0]).sum()
-    for p in params[1:]:
-        total = total + cast((p * p).sum(), total.dtype)
+    total = _sum_of_squares(params)
     return _const(strength / 2, total) * total
+
+
+def clip_grad_norm(grads: Sequence[Node], max_norm: float) -> list[Node]:
+    """The gradients scaled by min(1, max_norm / (norm + 1e-6)), norm being their global L2
+    norm (as torch.nn.utils.clip_grad_norm_): caps the step's length, keeps its direction."""
+    grads = [as_node(g) for g in grads]
+    if not grads:
+        return []
+    norm = sqrt(_sum_of_squares(grads))
+    scale = minimum(_const(max_norm, norm) / (norm + _const(1e-6, norm)), _const(1.0, norm))
+    return [g * cast(scale, g.dtype) for g in grads]
+
+
+def clip_grad_value(grads: Sequence[Node], clip_value: float) -> list[Node]:
+    """Each gradient element limited to [-clip_value, clip_value] (as torch.nn.utils.clip_grad_value_)."""
+    grads = [as_node(g) for g in grads]
+    return [clip(g, _const(-clip_value, g), _const(clip_value, g)) for g in grads]
+
+
+def _sum_of_squares(nodes: Sequence[Node]) -> Node:
+    """sum(x**2) over all elements of all nodes, in the first node's dtype."""
+    total = (nodes[0] * nodes[0]).sum()
+    for node in nodes[1:]:
+        total = total + cast((node * node).sum(), total.dtype)
+    return total
 
 
 def _gradients(params: Sequence[Node], grads: Grads, weight_decay: float) -> list[tuple[Node, Node]]:

@@ -133,3 +133,63 @@ def test_adamw_decay_is_decoupled_from_the_moments():
     for _ in range(3):
         step()
     np.testing.assert_allclose(w.get_value(), np.array([2.0, -1.0]) * 0.95 ** 3, rtol=1e-12)
+
+
+SHAPES = [(3, 4), (5,), (2, 2, 2)]
+
+
+def _random_grads(scale):
+    rng = np.random.default_rng(2)
+    return [rng.normal(size=shape) * scale for shape in SHAPES]
+
+
+def _clipped(clip, values, threshold):
+    inputs = [gc.tensor(f"g{i}", v.shape, "float64") for i, v in enumerate(values)]
+    return gc.function(inputs, clip(inputs, threshold))(*values)
+
+
+def _torch_clipped(torch, clip_, values, threshold):
+    params = [torch.zeros(v.shape, dtype=torch.float64, requires_grad=True) for v in values]
+    for p, v in zip(params, values):
+        p.grad = torch.tensor(v)
+    clip_(params, threshold)
+    return [p.grad.numpy() for p in params]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01])  # 0.01: the global norm is below max_norm
+def test_clip_grad_norm_matches_torch(scale):
+    torch = pytest.importorskip("torch", reason="torch.nn.utils.clip_grad_norm_ is the oracle")
+    values = _random_grads(scale)
+    ours = _clipped(optim.clip_grad_norm, values, 1.0)
+    theirs = _torch_clipped(torch, torch.nn.utils.clip_grad_norm_, values, 1.0)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    norm = np.sqrt(sum((o ** 2).sum() for o in ours))
+    if scale == 1.0:
+        assert norm == pytest.approx(1.0, abs=1e-5)
+    else:
+        for a, v in zip(ours, values):
+            np.testing.assert_array_equal(a, v)
+
+
+@pytest.mark.parametrize("clip_value", [0.5, 100.0])  # 100: nothing to clip
+def test_clip_grad_value_matches_torch(clip_value):
+    torch = pytest.importorskip("torch", reason="torch.nn.utils.clip_grad_value_ is the oracle")
+    values = _random_grads(1.0)
+    ours = _clipped(optim.clip_grad_value, values, clip_value)
+    theirs = _torch_clipped(torch, torch.nn.utils.clip_grad_value_, values, clip_value)
+    for a, b, v in zip(ours, theirs, values):
+        np.testing.assert_array_equal(a, b)
+        assert np.abs(a).max() <= clip_value
+        if clip_value == 100.0:
+            np.testing.assert_array_equal(a, v)
+
+
+def test_clipped_gradients_feed_an_optimizer_in_float32():
+    w = gc.shared(np.array([4.0, -3.0], "float32"), name="w")
+    loss = (w * w).sum() * 10.0
+    step = gc.function([], loss, updates=optim.sgd([w], optim.clip_grad_norm(gc.grad(loss, [w]), 0.5), lr=1.0))
+    before = w.get_value()
+    step()
+    assert w.get_value().dtype == np.float32
+    assert np.linalg.norm(before - w.get_value()) == pytest.approx(0.5, rel=1e-5)
