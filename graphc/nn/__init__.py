@@ -7,7 +7,7 @@ from ..ops.nn import (
 )
 
 # Layers, models, optimisers and training (graphc.nn's own modules).
-from . import data, datasets, init, models
+from . import data, datasets, init, models, schedules
 from .data import Compose, RandomFlip, RandomShift, minibatches
 from .fold import fold_batch_norm
 from .layers import (
@@ -18,4 +18,5 @@ from .optim import (
     OPTIMIZERS, adagrad, adam, adamw, clip_grad_norm, clip_grad_value, get_optimizer, l2_penalty, momentum,
     nesterov, rmsprop, sgd,
 )
+from .schedules import CosineAnnealingLR, LinearLR, LRSchedule, OneCycleLR, StepLR
 from .training import History, Trainer, fit

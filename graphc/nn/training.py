@@ -138,15 +138,19 @@ class Trainer:
     def train_epoch(
         self, x: np.ndarray, y: np.ndarray, batch_size: int = 64, rng: RngLike = None,
         augment: Optional[Transform] = None, progress: bool = False, desc: str = "train",
+        batch_lr: Optional[Callable[[int], float]] = None,
     ) -> tuple[float, Optional[float]]:
-        """One pass over (x, y) in shuffled minibatches; returns (mean loss, accuracy or None)."""
+        """One pass over (x, y) in shuffled minibatches; returns (mean loss, accuracy or None).
+        `batch_lr(i)`, if given, sets the learning rate before the epoch's i-th batch."""
         rng = as_rng(rng)
         step = self.step_function(x, y)
         totals = np.zeros(2)
         batches = minibatches(x, y, batch_size=batch_size, rng=rng)
         bar = _tqdm()(batches, total=num_batches(len(x), batch_size), desc=desc, leave=False,
                       disable=not progress, unit="batch")
-        for xb, yb in bar:
+        for index, (xb, yb) in enumerate(bar):
+            if batch_lr is not None:
+                self.lr.set_value(batch_lr(index))
             if augment is not None:
                 xb = augment(xb, rng).astype(x.dtype, copy=False)
             results = self._call(step, xb, yb)
@@ -179,7 +183,9 @@ class Trainer:
         Validation data is given, or split off (stratified for class labels) with
         `validation_split`. With `patience`, training stops once `monitor` (val_loss or
         val_accuracy) has not improved for that many epochs, and the best weights are
-        restored. `lr_schedule(epoch)` sets the learning rate at the start of each epoch.
+        restored. `lr_schedule(epoch)` sets the learning rate at the start of each epoch, or,
+        for a schedule whose `per_batch` is true (OneCycleLR), `lr_schedule(step)` before
+        each batch, counting batches from the first epoch; History.lr records the last.
         """
         if validation_data is None and validation_split:
             x, y, x_val, y_val = split(x, y, validation_split, seed, stratify=is_classification(y))
@@ -190,11 +196,14 @@ class Trainer:
         rng = as_rng(seed)
         history = History()
         compile_time_before = self.compile_time
+        per_batch = getattr(lr_schedule, "per_batch", False)
         for epoch in range(epochs):
-            if lr_schedule is not None:
+            if lr_schedule is not None and not per_batch:
                 self.lr.set_value(lr_schedule(epoch))
+            batch_lr = _batch_lr(lr_schedule, epoch * num_batches(len(x), batch_size)) if per_batch else None
             start = time.perf_counter()
-            loss, acc = self.train_epoch(x, y, batch_size, rng, augment, progress, f"epoch {epoch + 1}/{epochs}")
+            loss, acc = self.train_epoch(x, y, batch_size, rng, augment, progress, f"epoch {epoch + 1}/{epochs}",
+                                         batch_lr)
             history.epoch_time.append(time.perf_counter() - start)
             val_loss, val_acc = self.evaluate(*validation_data) if validation_data is not None else (None, None)
             for column, value in (("loss", loss), ("accuracy", acc), ("val_loss", val_loss),
@@ -259,6 +268,11 @@ class _EarlyStopping:
         if self.best_state is not None:
             self.model.set_state(self.best_state)
             history.best_epoch = self.best_epoch
+
+
+def _batch_lr(schedule: Callable[[int], float], first_step: int) -> Callable[[int], float]:
+    """The lr of an epoch's i-th batch under a per-batch schedule whose epoch starts at first_step."""
+    return lambda index: schedule(first_step + index)
 
 
 def _symbol(name: str, data: np.ndarray) -> Node:
