@@ -7,6 +7,7 @@ from graphc.nn import optim
 
 A = np.array([[3.0, 0.5], [0.5, 1.0]])
 B = np.array([1.0, -2.0])
+TORCH_REASON = "torch is the oracle for the optimisers' update rules"
 
 
 def _quadratic(dtype="float64"):
@@ -60,7 +61,7 @@ def test_mismatched_gradients_are_rejected():
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
 def test_updates_match_torch(name):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(3, 2))
     target = rng.normal(size=(3, 2))
@@ -83,7 +84,6 @@ def test_updates_match_torch(name):
     np.testing.assert_allclose(w.get_value(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-TORCH_REASON = "torch is the oracle for the optimisers' update rules"
 # name -> (graphc options, torch optimiser class name, torch options)
 TORCH_CASES = {
     "adamw": ({"weight_decay": 0.1}, "AdamW", {"weight_decay": 0.1}),
