@@ -422,7 +422,6 @@ def run_batch(cases: Sequence[Case], minimise: bool = True) -> Batch:
     batch = Batch(list(cases))
     inputs = [i for c in cases for i in c.inputs]
     values = [v for c in cases for v in c.values]
-    outputs = [o for c in cases for o in c.outputs]
     with np.errstate(all="ignore"):
         try:
             stage = "simplify"

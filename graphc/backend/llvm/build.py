@@ -220,9 +220,18 @@ class Builder:
         ops = tuple(n.op.name for n in nodes)
         ins = tuple(tuple(x.type.shape) for x in self._group_inputs(group, nodes))
         by_class = {k: where for where, k in storages.items()}
+
+        def place(role: Role) -> tuple[str, int]:
+            """The argument and byte offset a canonical parameter binds to in this group."""
+            if role[0] == "d":
+                return dest.name, role[1]
+            if role[0] == "a":
+                return workspaces[role[1]], role[2]
+            name, origin = by_class[role[1]]
+            return name, origin + role[2]
+
         for kernel, key, roles, suffix in lowered.calls:
-            places = [(dest.name, r[1]) if r[0] == "d" else (workspaces[r[1]], r[2]) if r[0] == "a"
-                      else (by_class[r[1]][0], by_class[r[1]][1] + r[2]) for r in roles]
+            places = [place(r) for r in roles]
             for name, _ in places:
                 self._touch(name)
             self.calls.append(Call(kernel, key, tuple(n for n, _ in places), tuple(o for _, o in places)))

@@ -34,7 +34,7 @@ import llvmlite.ir as ir
 from . import mathlib
 from .canonical import storages
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
-                     Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, buffers, free_vars, identity,
+                     Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars, identity,
                      is_float, itemsize, linear_coeff, walk)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)

@@ -91,30 +91,33 @@ class Inspector:
                          f"{' '.join(info.ops)}")
         return "\n".join(lines)
 
-    def _calls(self, kernel: KernelRef) -> list[Call]:
-        """The call of one kernel (by index or name), or one call of each distinct kernel."""
-        prog = self.program()
+    def _positions(self, kernel: KernelRef) -> list[int]:
+        """The position of one kernel (by index or name), or of the first call of each
+        distinct kernel."""
         if kernel is None:
-            return list({c.key: c for c in prog.calls}.values())
+            return self.program().distinct()
         names = [k.name for k in self.kernels()]
         k = names.index(kernel) if isinstance(kernel, str) else kernel
         if not 0 <= k < len(names):
             raise IndexError(f"kernel {kernel!r}: the function has {len(names)} kernels")
-        return [prog.calls[k]]
+        return [k]
+
+    def _calls(self, kernel: KernelRef) -> list[Call]:
+        calls = self.program().calls
+        return [calls[k] for k in self._positions(kernel)]
 
     def loop_ir(self, kernel: KernelRef = None) -> str:
         """The loop IR of one kernel (by index or name; else of every distinct kernel), as
         built before code generation, as text, with the program's buffer names (the
         compiled kernel names them p0, p1, ...; `program().calls[k]` gives the exact tree)."""
         names = [k.name for k in self.kernels()]
-        prog = self.program()
-        calls = self._calls(kernel)
+        calls = self.program().calls
         shown = []
-        for c in calls:
-            offsets = c.offsets or (0,) * len(c.args)
+        for k in self._positions(kernel):
+            c = calls[k]
             body = renamed(c.kernel.body, {(f"p{j}", 0): arg if not at else f"{arg}@{at}"
-                                           for j, (arg, at) in enumerate(zip(c.args, offsets))})
-            shown.append(format_kernel(Kernel(names[prog.calls.index(c)], body, c.kernel.flops)))
+                                           for j, (arg, at) in enumerate(zip(c.args, c.offsets))})
+            shown.append(format_kernel(Kernel(names[k], body, c.kernel.flops)))
         return "\n\n".join(shown)
 
     def llvm_ir(self, kernel: KernelRef = None, optimized: bool = True) -> str:

@@ -400,7 +400,7 @@ class Call:
     kernel: Kernel
     key: str
     args: tuple[str, ...]
-    offsets: tuple[int, ...] = ()             # bytes past the start of each arg (none: all 0)
+    offsets: tuple[int, ...]                  # bytes past the start of each arg
 
 
 @dataclass(frozen=True, init=False)
@@ -426,6 +426,13 @@ class Program:
     def kernels(self) -> tuple[Kernel, ...]:
         return tuple(c.kernel for c in self.calls)
 
+    def distinct(self) -> list[int]:
+        """The position of the first call of each distinct kernel."""
+        first: dict[str, int] = {}
+        for k, call in enumerate(self.calls):
+            first.setdefault(call.key, k)
+        return list(first.values())
+
     def call_slots(self) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
         """Each call as its kernel's key and, per argument, its position among the params
         and its byte offset."""
@@ -436,8 +443,7 @@ class Program:
             if unknown:
                 raise ValueError(f"kernel {call.kernel.name} uses buffer {unknown[0]}, "
                                  f"which is not a program parameter")
-            offsets = call.offsets or (0,) * len(call.args)
-            out.append((call.key, tuple((slot[a], o) for a, o in zip(call.args, offsets))))
+            out.append((call.key, tuple((slot[a], o) for a, o in zip(call.args, call.offsets))))
         return out
 
 

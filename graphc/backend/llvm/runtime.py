@@ -319,14 +319,12 @@ class CompiledProgram:
 
     def llvm_ir(self, optimized: bool = True) -> str:
         """The LLVM IR of the program's distinct kernels (before or after optimisation)."""
-        return "\n".join(kernel_ir(c.kernel, c.key, optimized) for c in _distinct(self.program))
+        calls = [self.program.calls[k] for k in self.program.distinct()]
+        return "\n".join(kernel_ir(c.kernel, c.key, optimized) for c in calls)
 
     def assembly(self) -> str:
-        return "\n".join(kernel_assembly(c.kernel, c.key) for c in _distinct(self.program))
-
-
-def _distinct(program: Program) -> list:
-    return list({c.key: c for c in program.calls}.values())
+        calls = [self.program.calls[k] for k in self.program.distinct()]
+        return "\n".join(kernel_assembly(c.kernel, c.key) for c in calls)
 
 
 def kernel_ir(kernel: Kernel, key: str, optimized: bool = True) -> str:
