@@ -12,7 +12,7 @@ from ..ops.elementwise import cast
 from ..ops.leaves import Input, Shared, is_shared
 from .backends import get_backend
 from .prepare import Simplifier
-from .signature import check_arguments
+from .signature import casting_rule, check_arguments
 
 Updates = Mapping[Node, Any] | Sequence[tuple[Node, Any]]
 
@@ -26,8 +26,10 @@ class Function:
     stored value with an argument or another stored value.
     """
 
-    def __init__(self, inputs, outputs, updates, backend: str, options: dict, simplify: bool = True):
+    def __init__(self, inputs, outputs, updates, backend: str, options: dict, simplify: bool = True,
+                 cast_inputs: Optional[str] = None):
         self.inputs: list[Node] = list(inputs)
+        self.casting = casting_rule(cast_inputs)
         self._single = isinstance(outputs, Node)
         self.outputs: list[Node] = [outputs] if self._single else [as_node(o) for o in outputs]
         self.updates = _collect_updates(self.outputs, updates)
@@ -39,7 +41,7 @@ class Function:
         self.program = get_backend(backend)(self.inputs, computed, Simplifier() if simplify else None, **options)
 
     def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
-        arrays = check_arguments(self.inputs, args)
+        arrays = check_arguments(self.inputs, args, self.casting)
         held = [var.op.container.value for var in self._shared]
         results = self.program(arrays)
         n = len(self.outputs)
@@ -130,6 +132,7 @@ def function(
     updates: Optional[Updates] = None,
     backend: str = "llvm",
     simplify: bool = True,
+    cast_inputs: Optional[str] = None,
     **options: Any,
 ) -> Function:
     """Compile `outputs` as a function of `inputs`.
@@ -138,6 +141,11 @@ def function(
     after each call. `backend` picks the executor: "llvm" (native kernels, the default;
     option `threads=`) or "numpy" (the reference interpreter).
     `simplify=False` runs the graph as built, without gc.simplify (for debugging).
+    `cast_inputs` is how numpy arguments of another dtype are treated: None or "no"
+    (strict: the input's dtype exactly), "safe" or "same_kind" (converted when
+    `numpy.can_cast(arg.dtype, input dtype, cast_inputs)` allows it, so float64 feeds a
+    float32 input and ints feed floats, as Theano's allow_input_downcast; float never
+    becomes int).
     The llvm backend simplifies only when the compiled code is not in its disk cache.
     """
-    return Function(inputs, outputs, updates, backend, options, simplify)
+    return Function(inputs, outputs, updates, backend, options, simplify, cast_inputs)
