@@ -16,7 +16,7 @@ from .layers import (
 )
 from .optim import (
     OPTIMIZERS, adagrad, adam, adamw, clip_grad_norm, clip_grad_value, get_optimizer, l2_penalty, momentum,
-    nesterov, rmsprop, sgd,
+    nesterov, rmsprop, sgd, weight_decay_groups,
 )
 from .schedules import CosineAnnealingLR, LinearLR, LRSchedule, OneCycleLR, StepLR
 from .training import History, Trainer, fit

@@ -7,10 +7,17 @@ schedule change it between calls with `lr.set_value(...)`. `weight_decay` adds
 weight_decay * p to each gradient (L2 regularisation, as PyTorch's optimisers do),
 except in `adamw`, which decays the parameter directly (decoupled, as torch's AdamW).
 The update rules follow PyTorch's, so the same start gives the same trajectory.
+
+`params` is a list of parameters, or PyTorch's parameter groups: a list of dicts, each
+with its "params" and any of the optimiser's options (`lr`, `weight_decay`, `momentum`,
+...) overriding the call's for that group. `weight_decay_groups(model, wd)` builds the
+usual two: weights decayed, biases and normalisation parameters not.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -19,17 +26,96 @@ from ..ir import Node, ShapeError, format_shape
 from ..ops import cast, clip, constant, minimum, shared, sqrt
 from ..ops.convert import as_node
 
+if TYPE_CHECKING:
+    from .layers import Layer
+
 Update = tuple[Node, Node]
 Grads = Union[Node, Sequence[Node]]
+ParamGroup = Mapping[str, Any]
+Params = Union[Sequence[Node], Sequence[ParamGroup]]
 
 
-def sgd(params: Sequence[Node], grads: Grads, lr: Any = 0.01, weight_decay: float = 0.0) -> list[Update]:
+def _accepts_param_groups(optimizer: Callable[..., list[Update]]) -> Callable[..., list[Update]]:
+    """`optimizer`, also taking a list of parameter groups as `params`: each group's updates
+    come from a call with the group's parameters and gradients and its own options over
+    the call's (PyTorch's `[{"params": [...], "lr": ...}, ...]`)."""
+    signature = inspect.signature(optimizer)
+    options = [name for name in signature.parameters if name not in ("params", "grads")]
+
+    @functools.wraps(optimizer)
+    def with_groups(params: Params, grads: Grads, *args: Any, **kwargs: Any) -> list[Update]:
+        params = list(params)
+        if not any(isinstance(entry, Mapping) for entry in params):
+            return optimizer(params, grads, *args, **kwargs)
+        given = signature.bind(params, grads, *args, **kwargs).arguments
+        call_options = {name: value for name, value in given.items() if name in options}
+        groups = _check_groups(optimizer.__name__, params, options)
+        updates: list[Update] = []
+        for group, group_grads in zip(groups, _split_grads(optimizer.__name__, groups, grads)):
+            group_options = {**call_options, **{k: v for k, v in group.items() if k != "params"}}
+            updates += optimizer(list(group["params"]), group_grads, **group_options)
+        return updates
+
+    return with_groups
+
+
+def _check_groups(name: str, groups: list, options: list[str]) -> list[ParamGroup]:
+    """The groups, each a mapping with "params" and known options, no parameter in two."""
+    seen: set[Node] = set()
+    for index, group in enumerate(groups):
+        if not isinstance(group, Mapping) or "params" not in group:
+            raise TypeError(f"{name}: parameter group {index} must be a dict with 'params', got {group!r}")
+        unknown = sorted(set(group) - {"params", *options})
+        if unknown:
+            raise ValueError(f"{name}: parameter group {index} has unknown options {unknown}; it takes 'params' "
+                             f"and {options}")
+        for p in group["params"]:
+            if p in seen:
+                raise ValueError(f"{name}: parameter {p.name!r} is in more than one parameter group")
+            seen.add(p)
+    return groups
+
+
+def _split_grads(name: str, groups: list[ParamGroup], grads: Grads) -> list[Grads]:
+    """Each group's gradients: the loss itself for every group, or the group's slice of the
+    list, which follows the parameters of all groups in order."""
+    if isinstance(grads, Node):
+        return [grads] * len(groups)
+    grads = list(grads)
+    sizes = [len(list(group["params"])) for group in groups]
+    if len(grads) != sum(sizes):
+        raise ValueError(f"{name}: {sum(sizes)} parameters in the groups but {len(grads)} gradients")
+    starts = np.cumsum([0] + sizes)
+    return [grads[start:start + size] for start, size in zip(starts, sizes)]
+
+
+def weight_decay_groups(model: "Layer", weight_decay: float, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Two parameter groups of `model` (a Layer): one decayed by `weight_decay`, one not.
+
+    Parameters with at most one axis are not decayed (biases, BatchNorm's gamma and beta,
+    as timm does), nor those whose state name (`model.state_dict()`'s, e.g. "fc.weight")
+    is in `skip`. Empty groups are left out.
+    """
+    names = {var: name for name, var in model.named_variables().items()}
+    unknown = sorted(set(skip) - set(names.values()))
+    if unknown:
+        raise ValueError(f"weight_decay_groups: no parameters named {unknown} in {model.name!r}")
+    decayed, undecayed = [], []
+    for p in model.parameters():
+        (undecayed if p.ndim <= 1 or names[p] in skip else decayed).append(p)
+    groups = [{"params": decayed, "weight_decay": weight_decay}, {"params": undecayed, "weight_decay": 0.0}]
+    return [group for group in groups if group["params"]]
+
+
+@_accepts_param_groups
+def sgd(params: Params, grads: Grads, lr: Any = 0.01, weight_decay: float = 0.0) -> list[Update]:
     """Plain gradient descent: p <- p - lr * g."""
     return [(p, p - _rate(lr, p) * g) for p, g in _gradients(params, grads, weight_decay)]
 
 
+@_accepts_param_groups
 def momentum(
-    params: Sequence[Node], grads: Grads, lr: Any = 0.01, momentum: float = 0.9,
+    params: Params, grads: Grads, lr: Any = 0.01, momentum: float = 0.9,
     nesterov: bool = False, weight_decay: float = 0.0,
 ) -> list[Update]:
     """SGD with momentum: v <- momentum * v + g; p <- p - lr * v
@@ -37,7 +123,8 @@ def momentum(
     return _momentum_updates(params, grads, lr, momentum, nesterov, weight_decay)
 
 
-def nesterov(params: Sequence[Node], grads: Grads, lr: Any = 0.01, momentum: float = 0.9,
+@_accepts_param_groups
+def nesterov(params: Params, grads: Grads, lr: Any = 0.01, momentum: float = 0.9,
              weight_decay: float = 0.0) -> list[Update]:
     """SGD with Nesterov momentum (see `momentum`)."""
     return _momentum_updates(params, grads, lr, momentum, True, weight_decay)
@@ -58,8 +145,9 @@ def _velocity_update(p: Node, mu: float, direction: Node) -> Update:
     return velocity, _const(mu, p) * velocity + direction
 
 
+@_accepts_param_groups
 def adam(
-    params: Sequence[Node], grads: Grads, lr: Any = 0.001, beta1: float = 0.9,
+    params: Params, grads: Grads, lr: Any = 0.001, beta1: float = 0.9,
     beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
 ) -> list[Update]:
     """Adam with bias correction; one step counter shared by all parameters.
@@ -70,8 +158,9 @@ def adam(
     return _adam_updates(params, grads, lr, beta1, beta2, eps, weight_decay, decoupled=False)
 
 
+@_accepts_param_groups
 def adamw(
-    params: Sequence[Node], grads: Grads, lr: Any = 0.001, beta1: float = 0.9,
+    params: Params, grads: Grads, lr: Any = 0.001, beta1: float = 0.9,
     beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
 ) -> list[Update]:
     """Adam with decoupled weight decay (AdamW): p <- p (1 - lr * weight_decay), then the
@@ -98,8 +187,9 @@ def _adam_updates(params, grads, lr, beta1: float, beta2: float, eps: float,
     return updates
 
 
+@_accepts_param_groups
 def rmsprop(
-    params: Sequence[Node], grads: Grads, lr: Any = 0.01, alpha: float = 0.99, eps: float = 1e-8,
+    params: Params, grads: Grads, lr: Any = 0.01, alpha: float = 0.99, eps: float = 1e-8,
     momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0,
 ) -> list[Update]:
     """RMSprop: s <- alpha s + (1 - alpha) g^2; p <- p - lr * g / (sqrt(s) + eps).
@@ -125,8 +215,9 @@ def rmsprop(
     return updates
 
 
+@_accepts_param_groups
 def adagrad(
-    params: Sequence[Node], grads: Grads, lr: Any = 0.01, lr_decay: float = 0.0,
+    params: Params, grads: Grads, lr: Any = 0.01, lr_decay: float = 0.0,
     initial_accumulator_value: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
 ) -> list[Update]:
     """Adagrad: s <- s + g^2; p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ..ops.nn import cross_entropy
 from .data import Transform, is_classification, minibatches, num_batches, split
 from .init import RngLike, as_rng
 from .layers import Layer
-from .optim import get_optimizer
+from .optim import ParamGroup, get_optimizer
 
 LossFn = Callable[[Node, Node], Node]
 
@@ -59,6 +59,10 @@ class Trainer:
     `trainer.lr`, so schedules change it between steps. Extra keyword arguments go to
     the optimiser (momentum=0.9, beta1=..., weight_decay=...).
 
+    `param_groups` are PyTorch's parameter groups of the model (see `weight_decay_groups`);
+    a group's own `lr` is relative to the trainer's: it steps at `trainer.lr * group lr / lr`,
+    so schedules scale every group, as PyTorch's schedulers scale each group's rate.
+
     `compile_time` adds up the seconds spent building the compiled functions and in
     their first call with each argument shape, where the llvm backend specialises and
     compiles (or loads the code from its disk cache).
@@ -66,12 +70,15 @@ class Trainer:
 
     def __init__(
         self, model: Layer, loss: Optional[LossFn] = None, optimizer: Union[str, Callable] = "sgd",
-        lr: float = 0.01, backend: str = "llvm", **optimizer_options: Any,
+        lr: float = 0.01, backend: str = "llvm", param_groups: Optional[Sequence[ParamGroup]] = None,
+        **optimizer_options: Any,
     ):
         self.model = model
         self.loss_fn = loss or cross_entropy
         self.optimizer = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
         self.optimizer_options = optimizer_options
+        self.param_groups = None if param_groups is None else [dict(group) for group in param_groups]
+        self.base_lr = lr
         self.lr = shared(np.float32(lr), name="lr")
         self.backend = backend
         self._step: Optional[Function] = None
@@ -94,10 +101,17 @@ class Trainer:
                 xs, ys = _symbol("x", x), _symbol("y", y)
                 out = self.model(xs, training=True)
                 loss = self.loss_fn(out, ys)
-                updates = self.optimizer(self.model.parameters(), loss, lr=self.lr, **self.optimizer_options)
+                updates = self.optimizer(self._optimized(), loss, lr=self.lr, **self.optimizer_options)
                 updates = list(updates) + self.model.state_updates(out)
                 self._step = function([xs, ys], _metrics(out, ys, loss), updates=updates, backend=self.backend)
         return self._step
+
+    def _optimized(self) -> Union[list[Node], list[ParamGroup]]:
+        """The model's parameters, or the parameter groups with rates relative to `self.lr`."""
+        if self.param_groups is None:
+            return self.model.parameters()
+        return [{**group, "lr": self.lr * (group["lr"] / self.base_lr)} if "lr" in group else group
+                for group in self.param_groups]
 
     def evaluate_function(self, x: np.ndarray, y: np.ndarray) -> Function:
         """The compiled inference-mode (xb, yb) -> [loss, (number correct)]."""
@@ -222,9 +236,10 @@ class Trainer:
 
 def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = None,
         optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "llvm",
-        optimizer_options: Optional[dict] = None, **fit_options: Any) -> tuple[Trainer, History]:
+        param_groups: Optional[Sequence[ParamGroup]] = None, optimizer_options: Optional[dict] = None,
+        **fit_options: Any) -> tuple[Trainer, History]:
     """Build a Trainer and fit; returns (trainer, history). See Trainer and Trainer.fit."""
-    trainer = Trainer(model, loss, optimizer, lr, backend, **(optimizer_options or {}))
+    trainer = Trainer(model, loss, optimizer, lr, backend, param_groups, **(optimizer_options or {}))
     return trainer, trainer.fit(x, y, **fit_options)
 
 
