@@ -17,12 +17,14 @@ from ..function import Function, function
 from ..ir import Node
 from ..ops import argmax, eq, shared, tensor
 from ..ops.nn import cross_entropy
+from .checkpoint import PathLike, read_checkpoint, write_checkpoint
 from .data import Transform, is_classification, minibatches, num_batches, split
 from .init import RngLike, as_rng
 from .layers import Layer
 from .optim import ParamGroup, get_optimizer
 
 LossFn = Callable[[Node, Node], Node]
+TRAINER_CHECKPOINT = "trainer"  # the kind tag of a Trainer's checkpoints
 
 
 def _tqdm() -> Any:
@@ -43,11 +45,13 @@ class History:
     epoch_time: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     compile_time: float = 0.0  # seconds of the run spent compiling (see Trainer.compile_time)
-    best_epoch: Optional[int] = None  # 0-based; weights restored from it when early stopping
+    best_epoch: Optional[int] = None  # 0-based epoch number; weights restored from it when early stopping
     stopped_early: bool = False
+    first_epoch: int = 0  # the 0-based number of the epoch in the first row (> 0 when resuming)
 
     @property
     def epochs(self) -> int:
+        """The number of epochs run (this History's rows)."""
         return len(self.loss)
 
 
@@ -66,6 +70,9 @@ class Trainer:
     `compile_time` adds up the seconds spent building the compiled functions and in
     their first call with each argument shape, where the llvm backend specialises and
     compiles (or loads the code from its disk cache).
+
+    `save_checkpoint(path)` / `load_checkpoint(path)` keep and restore everything a run
+    depends on (see graphc.nn.checkpoint); `fit` after `load_checkpoint` resumes it.
     """
 
     def __init__(
@@ -86,10 +93,15 @@ class Trainer:
         self._predict: Optional[Function] = None
         self.compile_time = 0.0
         self._signatures: set[tuple] = set()
+        self.epoch = 0  # epochs completed by the last fit, or restored by load_checkpoint
+        self._data_rng: Optional[np.random.Generator] = None  # the last fit's shuffling generator
+        self._resume = False  # whether the next fit continues from self.epoch and self._data_rng
+        self._optimizer_state: list[Node] = []  # the optimiser's variables in the step, in update order
 
     def __reduce__(self):
         raise TypeError(
-            "a Trainer is not picklable (it holds graph nodes and compiled functions): save "
+            "a Trainer is not picklable (it holds graph nodes and compiled functions): use "
+            "trainer.save_checkpoint(path) and load_checkpoint(path) in a newly built Trainer, or save "
             "trainer.model.state_dict() and build a new Trainer around a model restored with load_state_dict()"
         )
 
@@ -101,8 +113,10 @@ class Trainer:
                 xs, ys = _symbol("x", x), _symbol("y", y)
                 out = self.model(xs, training=True)
                 loss = self.loss_fn(out, ys)
-                updates = self.optimizer(self._optimized(), loss, lr=self.lr, **self.optimizer_options)
-                updates = list(updates) + self.model.state_updates(out)
+                updates = list(self.optimizer(self._optimized(), loss, lr=self.lr, **self.optimizer_options))
+                parameters = set(self.model.parameters())
+                self._optimizer_state = [var for var, _ in updates if var not in parameters]
+                updates += self.model.state_updates(out)
                 self._step = function([xs, ys], _metrics(out, ys, loss), updates=updates, backend=self.backend)
         return self._step
 
@@ -191,8 +205,9 @@ class Trainer:
         patience: Optional[int] = None, monitor: str = "val_loss", augment: Optional[Transform] = None,
         lr_schedule: Optional[Callable[[int], float]] = None, seed: int = 0,
         progress: bool = True, verbose: bool = True,
+        checkpoint: Optional[PathLike] = None, checkpoint_every: int = 1,
     ) -> History:
-        """Train for `epochs` and return the History.
+        """Train up to epoch `epochs` and return the History of the epochs this call ran.
 
         Validation data is given, or split off (stratified for class labels) with
         `validation_split`. With `patience`, training stops once `monitor` (val_loss or
@@ -200,18 +215,26 @@ class Trainer:
         restored. `lr_schedule(epoch)` sets the learning rate at the start of each epoch, or,
         for a schedule whose `per_batch` is true (OneCycleLR), `lr_schedule(step)` before
         each batch, counting batches from the first epoch; History.lr records the last.
+
+        A fit starts at epoch 0 with a shuffling generator seeded by `seed`, except after
+        `load_checkpoint`: then it continues from the checkpoint's epoch and generator (pass the
+        same data and seed), and History.first_epoch says where. With `checkpoint`, the state is
+        saved there (see save_checkpoint) after every `checkpoint_every`-th epoch (counted from
+        epoch 0) and after the last epoch run.
         """
+        if checkpoint_every < 1:
+            raise ValueError(f"fit: checkpoint_every must be at least 1, got {checkpoint_every}")
         if validation_data is None and validation_split:
             x, y, x_val, y_val = split(x, y, validation_split, seed, stratify=is_classification(y))
             validation_data = (x_val, y_val)
         stopper = _EarlyStopping(self.model, monitor, patience) if patience is not None else None
         if stopper and validation_data is None:
             raise ValueError("fit: early stopping needs validation_data or validation_split")
-        rng = as_rng(seed)
-        history = History()
+        rng = self._start_run(seed)
+        history = History(first_epoch=self.epoch)
         compile_time_before = self.compile_time
         per_batch = getattr(lr_schedule, "per_batch", False)
-        for epoch in range(epochs):
+        for epoch in range(self.epoch, epochs):
             if lr_schedule is not None and not per_batch:
                 self.lr.set_value(lr_schedule(epoch))
             batch_lr = _batch_lr(lr_schedule, epoch * num_batches(len(x), batch_size)) if per_batch else None
@@ -224,15 +247,102 @@ class Trainer:
                                   ("val_accuracy", val_acc), ("lr", float(self.lr.get_value()))):
                 getattr(history, column).append(value)
             history.compile_time = self.compile_time - compile_time_before
+            self.epoch = epoch + 1
             if verbose:
-                _tqdm().write(format_epoch(history, epoch, epochs))
-            if stopper and stopper.should_stop(history, epoch):
-                history.stopped_early = epoch < epochs - 1
+                _tqdm().write(format_epoch(history, history.epochs - 1, epochs))
+            stop = stopper is not None and stopper.should_stop(history, history.epochs - 1)
+            if checkpoint is not None and (self.epoch % checkpoint_every == 0 or self.epoch == epochs or stop):
+                self.save_checkpoint(checkpoint)
+            if stop:
+                history.stopped_early = self.epoch < epochs
                 break
         if stopper:
             stopper.restore(history)
         return history
 
+    def _start_run(self, seed: int) -> np.random.Generator:
+        """The shuffling generator of a fit, setting self.epoch to its first epoch: the
+        checkpoint's after load_checkpoint, else a generator seeded by `seed` and epoch 0."""
+        resume, self._resume = self._resume, False
+        if not resume or self._data_rng is None:
+            self._data_rng = as_rng(seed)
+        if not resume:
+            self.epoch = 0
+        return self._data_rng
+
+    # -- checkpoints --------------------------------------------------------------------
+    def save_checkpoint(self, path: PathLike) -> None:
+        """Write everything the run depends on to `path`, atomically (see graphc.nn.checkpoint):
+        the model's state_dict, the optimiser's variables (moments, step counts), the random keys
+        the training step advances (dropout), the learning rate, the epoch counter (which is
+        also the position of a schedule) and the state of the shuffling generator."""
+        arrays = {f"model/{name}": value for name, value in self.model.state_dict().items()}
+        optimizer_state, random_state = self._run_state()
+        arrays.update((f"optimizer/{i}", var.get_value()) for i, var in enumerate(optimizer_state))
+        arrays.update((f"random/{i}", var.get_value()) for i, var in enumerate(random_state))
+        arrays["trainer/lr"] = self.lr.get_value()
+        meta = {
+            "epoch": self.epoch,
+            "data_rng": None if self._data_rng is None else self._data_rng.bit_generator.state,
+            "inputs": None if self._step is None else [_input_spec(node) for node in self._step.inputs],
+            "optimizer_name": _name_of(self.optimizer),
+            "optimizer": [var.name for var in optimizer_state],
+            "random": [var.name for var in random_state],
+        }
+        write_checkpoint(path, TRAINER_CHECKPOINT, arrays, meta)
+
+    def load_checkpoint(self, path: PathLike) -> None:
+        """Restore what `save_checkpoint` wrote into this trainer, built as the saving one was
+        (same model, optimiser and options); the next `fit` resumes the run from there.
+
+        The training step is built first if it was not (for the input shapes the checkpoint
+        records). Nothing is changed when the checkpoint does not fit: a model that differs
+        raises load_state_dict's ValueError, an optimiser that differs a ValueError saying how.
+        A checkpoint saved before the first step leaves the optimiser to start afresh.
+        """
+        arrays, meta = read_checkpoint(path, TRAINER_CHECKPOINT)
+        _require(path, meta, arrays)
+        if meta["optimizer_name"] != _name_of(self.optimizer):
+            raise ValueError(f"{path}: saved by a trainer with optimizer {meta['optimizer_name']!r}, "
+                             f"this one has {_name_of(self.optimizer)!r}")
+        before = self.model.state_dict()
+        try:
+            self.model.load_state_dict({name[len("model/"):]: value for name, value in arrays.items()
+                                        if name.startswith("model/")})
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        try:
+            pairs, data_rng = self._run_state_from(path, meta, arrays), _generator(path, meta["data_rng"])
+        except ValueError:
+            self.model.load_state_dict(before)
+            raise
+        for var, value in pairs:
+            var.set_value(value)
+        self.lr.set_value(arrays["trainer/lr"])
+        self.epoch, self._data_rng, self._resume = meta["epoch"], data_rng, True
+        if meta["inputs"] is None:
+            self._step = None  # rebuilt at the next fit, with new optimiser variables
+
+    def _run_state_from(self, path: PathLike, meta: dict[str, Any],
+                        arrays: dict[str, np.ndarray]) -> list[tuple[Node, np.ndarray]]:
+        """(variable, value) pairs of the optimiser's and the random state in a checkpoint, for the
+        training step (built here for the checkpoint's input shapes if it was not)."""
+        if meta["inputs"] is None:  # saved before the first step: there is none
+            return []
+        if self._step is None:
+            (x_shape, x_dtype), (y_shape, y_dtype) = meta["inputs"]
+            self.step_function(np.empty([0, *x_shape], x_dtype), np.empty([0, *y_shape], y_dtype))
+        optimizer_state, random_state = self._run_state()
+        return (_matched(path, "optimizer", optimizer_state, arrays, meta["optimizer"], check_names=True)
+                + _matched(path, "random", random_state, arrays, meta["random"], check_names=False))
+
+    def _run_state(self) -> tuple[list[Node], list[Node]]:
+        """The optimiser's variables and the other variables the training step updates (random
+        keys), each in the step's update order; none before the step is built."""
+        if self._step is None:
+            return [], []
+        known = set(self.model.variables()) | set(self._optimizer_state)
+        return list(self._optimizer_state), [var for var, _ in self._step.updates if var not in known]
 
 def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = None,
         optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "llvm",
@@ -243,17 +353,17 @@ def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = 
     return trainer, trainer.fit(x, y, **fit_options)
 
 
-def format_epoch(history: History, epoch: int, epochs: int) -> str:
-    """One line summarising an epoch, e.g. for logs."""
+def format_epoch(history: History, row: int, epochs: int) -> str:
+    """One line summarising the epoch in the History's `row`, e.g. for logs."""
     width = len(str(epochs))
-    parts = [f"epoch {epoch + 1:>{width}}/{epochs}", f"loss {history.loss[epoch]:.4f}"]
-    if history.accuracy[epoch] is not None:
-        parts.append(f"acc {100 * history.accuracy[epoch]:.2f}%")
-    if history.val_loss[epoch] is not None:
-        parts.append(f"val_loss {history.val_loss[epoch]:.4f}")
-    if history.val_accuracy[epoch] is not None:
-        parts.append(f"val_acc {100 * history.val_accuracy[epoch]:.2f}%")
-    parts.append(f"{history.epoch_time[epoch]:.2f} s")
+    parts = [f"epoch {history.first_epoch + row + 1:>{width}}/{epochs}", f"loss {history.loss[row]:.4f}"]
+    if history.accuracy[row] is not None:
+        parts.append(f"acc {100 * history.accuracy[row]:.2f}%")
+    if history.val_loss[row] is not None:
+        parts.append(f"val_loss {history.val_loss[row]:.4f}")
+    if history.val_accuracy[row] is not None:
+        parts.append(f"val_acc {100 * history.val_accuracy[row]:.2f}%")
+    parts.append(f"{history.epoch_time[row]:.2f} s")
     return "  ".join(parts)
 
 
@@ -268,8 +378,10 @@ class _EarlyStopping:
         self.best_epoch: Optional[int] = None
         self.best_state: Optional[list[np.ndarray]] = None
 
-    def should_stop(self, history: History, epoch: int) -> bool:
-        value = getattr(history, self.monitor)[epoch]
+    def should_stop(self, history: History, row: int) -> bool:
+        """Whether to stop after the epoch in the History's `row`."""
+        epoch = history.first_epoch + row
+        value = getattr(history, self.monitor)[row]
         if value is None:
             raise ValueError(f"fit: cannot monitor {self.monitor}: it is not computed for these targets")
         better = self.best_value is None or (
@@ -283,6 +395,60 @@ class _EarlyStopping:
         if self.best_state is not None:
             self.model.set_state(self.best_state)
             history.best_epoch = self.best_epoch
+
+
+def _name_of(optimizer: Callable) -> str:
+    """The optimiser's name as a checkpoint records it: its function's (adam), else its type's."""
+    return getattr(optimizer, "__name__", type(optimizer).__name__)
+
+
+def _input_spec(node: Node) -> list:
+    """[shape after the batch axis, dtype name] of a training step's input, as JSON."""
+    return [list(node.type.shape[1:]), node.dtype.name]
+
+
+def _require(path: PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a trainer checkpoint whose metadata or learning rate is missing."""
+    missing = [key for key in ("epoch", "data_rng", "inputs", "optimizer_name", "optimizer", "random")
+               if key not in meta]
+    missing += ["the learning rate"] if "trainer/lr" not in arrays else []
+    if missing:
+        raise ValueError(f"{path}: a damaged trainer checkpoint: no {', '.join(missing)}")
+
+
+def _matched(path: PathLike, section: str, variables: list[Node], arrays: dict[str, np.ndarray],
+             names: list[str], check_names: bool) -> list[tuple[Node, np.ndarray]]:
+    """(variable, saved value) pairs of a checkpoint's `section`, saved in the variables' order;
+    a ValueError naming the first difference when the checkpoint does not fit them."""
+    here = [var.name for var in variables]
+    if len(names) != len(variables):
+        raise ValueError(f"{path}: the checkpoint has {len(names)} {section} variables, this trainer "
+                         f"{len(variables)} (was it built with the same model, optimizer and options?)")
+    pairs = []
+    for index, (name, var) in enumerate(zip(names, variables)):
+        if check_names and name != var.name:
+            raise ValueError(f"{path}: {section} variable {index} is {name!r} in the checkpoint, {here[index]!r} "
+                             "in this trainer (was it built with the same optimizer and options?)")
+        value = arrays.get(f"{section}/{index}")
+        if value is None:
+            raise ValueError(f"{path}: a damaged trainer checkpoint: no value of {section} variable {name!r}")
+        if value.shape != var.type.shape or value.dtype != var.dtype:
+            raise ValueError(f"{path}: {section} variable {name!r} is {value.dtype}{list(value.shape)} in the "
+                             f"checkpoint, {var.dtype}{list(var.type.shape)} in this trainer")
+        pairs.append((var, value))
+    return pairs
+
+
+def _generator(path: PathLike, state: Optional[dict[str, Any]]) -> Optional[np.random.Generator]:
+    """The numpy Generator whose bit generator had `state` (None stays None)."""
+    if state is None:
+        return None
+    kind = getattr(np.random, str(state.get("bit_generator")), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"{path}: unknown bit generator {state.get('bit_generator')!r} in the checkpoint")
+    bit_generator = kind()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
 
 
 def _batch_lr(schedule: Callable[[int], float], first_step: int) -> Callable[[int], float]:
