@@ -6,8 +6,10 @@ import statistics
 import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Optional
 
-from .arguments import plot_path, positive_float, positive_int
+from .arguments import plot_path, positive_float, positive_int, writable_path
 
 NAME = "demo"
 HELP = "train a small CNN on the 8x8 handwritten digits and print its test accuracy"
@@ -31,7 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "small, and on a busy machine idle BLAS threads cost more than they give); the llvm "
                              "backend does not use BLAS")
     parser.add_argument("--save", metavar="PNG", type=plot_path, help="write the training curves to this PNG (needs matplotlib)")
+    parser.add_argument("--checkpoint", metavar="PATH", type=writable_path,
+                        help="save the training run to PATH after every epoch (an npz file; see --resume)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run saved in --checkpoint PATH up to --epochs (give the same options)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def check(args: argparse.Namespace) -> Optional[str]:
+    """What is wrong with a combination of options (argparse checks each alone), or None."""
+    if args.resume and args.checkpoint is None:
+        return "argument --resume: needs --checkpoint PATH, the run to continue"
+    if args.resume and not Path(args.checkpoint).is_file():
+        return f"argument --resume: no checkpoint at {args.checkpoint}"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,16 +64,27 @@ def run(args: argparse.Namespace) -> int:
     options = {"momentum": 0.9} if args.optimizer in ("momentum", "nesterov") else {}
     _describe(args, data, len(x_val), model, lr)
     trainer = gc.nn.Trainer(model, optimizer=args.optimizer, lr=lr, backend=args.backend, **options)
+    if args.resume:
+        try:
+            trainer.load_checkpoint(args.checkpoint)
+        except ValueError as error:
+            print(f"graphc demo: cannot resume: {error}", file=sys.stderr)
+            return 2
+        print(f"resuming from {args.checkpoint} after epoch {trainer.epoch}")
     with _blas_threads(args):
         start = time.perf_counter()
         history = trainer.fit(
             x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
             validation_data=(x_val, y_val), seed=args.seed, progress=not args.no_progress,
+            checkpoint=args.checkpoint,
         )
         total = time.perf_counter() - start
         _, accuracy = trainer.evaluate(data.x_test, data.y_test)
     times = history.epoch_time
     print(f"test accuracy: {100 * accuracy:.2f}% ({round(accuracy * len(data.y_test))}/{len(data.y_test)})")
+    if not times:
+        print(f"no epochs run: the checkpoint is at epoch {trainer.epoch}, --epochs is {args.epochs}")
+        return 0
     print(f"time per epoch: {statistics.median(times):.3f} s median (first epoch {times[0]:.3f} s, "
           f"includes compilation)")
     print(f"compilation: {history.compile_time:.2f} s (the training step and the evaluation, once per batch "

@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (demo, inspect_graph):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        sub.set_defaults(run=module.run, check=getattr(module, "check", None), command_parser=sub)
     return parser
 
 
@@ -29,4 +29,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    problem = args.check(args) if args.check is not None else None
+    if problem:
+        args.command_parser.error(problem)  # argparse's message and exit status 2, as for one bad value
     return args.run(args)

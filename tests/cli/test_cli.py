@@ -128,3 +128,44 @@ def test_demo_offers_every_optimizer_with_a_default_lr():
     from graphc.cli.demo import DEFAULT_LR
 
     assert sorted(DEFAULT_LR) == sorted(graphc.nn.OPTIMIZERS)
+
+
+def test_demo_resume_needs_an_existing_checkpoint(capsys, tmp_path):
+    err = _refused(capsys, ["demo", "--resume"])
+    assert "graphc demo: error: argument --resume: needs --checkpoint PATH" in err
+    err = _refused(capsys, ["demo", "--resume", "--checkpoint", str(tmp_path / "none.npz")])
+    assert f"error: argument --resume: no checkpoint at {tmp_path / 'none.npz'}" in err
+    err = _refused(capsys, ["demo", "--checkpoint", "/nonexistent/run.npz"])
+    assert "error: argument --checkpoint: cannot write /nonexistent/run.npz: no directory /nonexistent" in err
+    assert "is a directory" in _refused(capsys, ["demo", "--checkpoint", str(tmp_path)])
+
+
+def test_demo_refuses_to_resume_from_a_file_that_is_not_a_checkpoint(capsys, tmp_path):
+    notes = tmp_path / "notes.npz"
+    notes.write_text("not a checkpoint")
+    assert main(["demo", "--epochs", "2", "--no-progress", "--checkpoint", str(notes), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"graphc demo: cannot resume: {notes}: not a graphc checkpoint" in err and "Traceback" not in err
+    assert notes.read_text() == "not a checkpoint"
+
+
+def _test_accuracy(out: str) -> str:
+    return out.split("test accuracy:")[1].split("\n")[0]
+
+
+def test_demo_saves_a_checkpoint_every_epoch_and_resumes_from_it(capsys, tmp_path):
+    checkpoint = tmp_path / "run.npz"
+    demo = ["demo", "--no-progress", "--checkpoint", str(checkpoint)]
+    assert main(demo + ["--epochs", "1"]) == 0
+    assert "epoch 1/1" in capsys.readouterr().out and checkpoint.is_file()
+    assert main(demo + ["--epochs", "3", "--resume", "--optimizer", "sgd"]) == 2
+    assert f"cannot resume: {checkpoint}: saved by a trainer with optimizer 'adam', this one has 'sgd'" in (
+        capsys.readouterr().err)
+    assert main(demo + ["--epochs", "3", "--resume"]) == 0
+    resumed = capsys.readouterr().out
+    assert f"resuming from {checkpoint} after epoch 1" in resumed
+    assert "epoch 1/3" not in resumed and "epoch 2/3" in resumed and "epoch 3/3" in resumed
+    assert main(["demo", "--no-progress", "--epochs", "3"]) == 0
+    assert _test_accuracy(resumed) == _test_accuracy(capsys.readouterr().out)  # as the run left alone
+    assert main(demo + ["--epochs", "3", "--resume"]) == 0  # the checkpoint is now at epoch 3
+    assert "no epochs run: the checkpoint is at epoch 3, --epochs is 3" in capsys.readouterr().out
