@@ -5,7 +5,8 @@ what it holds (`kind`, e.g. "trainer"). Writes are atomic: the arrays go to a te
 file in the checkpoint's directory, which is flushed to disk and then renamed over the
 checkpoint, so a crash or an error mid-write leaves the previous checkpoint whole.
 Reading refuses a truncated, corrupt or foreign file with a ValueError naming the path
-and what is wrong.
+and what is wrong; `saved_values` and `generator_from_state` check what a checkpoint holds
+against what it is restored into.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import os
 import tempfile
 import zipfile
 from contextlib import suppress
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
 from .._version import __version__
+from ..ir import Node
 
 FORMAT = "graphc.checkpoint"
 VERSION = 1  # of the file layout; a reader refuses files from a later version
@@ -65,6 +67,42 @@ def read_checkpoint(path: PathLike, kind: str) -> tuple[dict[str, np.ndarray], d
     if meta["kind"] != kind:
         raise ValueError(f"{path}: a {meta['kind']!r} checkpoint, expected a {kind!r} one")
     return arrays, meta
+
+
+def saved_values(path: PathLike, section: str, variables: list[Node], arrays: dict[str, np.ndarray],
+                 names: list[str], check_names: bool) -> list[tuple[Node, np.ndarray]]:
+    """(variable, saved value) pairs for the trainer restoring `variables` from the arrays
+    '<section>/<i>' of a checkpoint, saved in the variables' order and recorded under `names`;
+    a ValueError naming the first difference (count, name if `check_names`, shape or dtype)
+    when they do not fit."""
+    if len(names) != len(variables):
+        raise ValueError(f"{path}: the checkpoint has {len(names)} {section} variables, this trainer "
+                         f"{len(variables)} (was it built with the same model, optimizer and options?)")
+    pairs = []
+    for index, (name, var) in enumerate(zip(names, variables)):
+        if check_names and name != var.name:
+            raise ValueError(f"{path}: {section} variable {index} is {name!r} in the checkpoint, {var.name!r} "
+                             "in this trainer (was it built with the same optimizer and options?)")
+        value = arrays.get(f"{section}/{index}")
+        if value is None:
+            raise ValueError(f"{path}: a damaged checkpoint: no value of {section} variable {name!r}")
+        if value.shape != var.type.shape or value.dtype != var.dtype:
+            raise ValueError(f"{path}: {section} variable {name!r} is {value.dtype}{list(value.shape)} in the "
+                             f"checkpoint, {var.dtype}{list(var.type.shape)} in this trainer")
+        pairs.append((var, value))
+    return pairs
+
+
+def generator_from_state(path: PathLike, state: Optional[dict[str, Any]]) -> Optional[np.random.Generator]:
+    """The numpy Generator whose bit generator had `state` (None stays None)."""
+    if state is None:
+        return None
+    kind = getattr(np.random, str(state.get("bit_generator")), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"{path}: unknown bit generator {state.get('bit_generator')!r} in the checkpoint")
+    bit_generator = kind()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
 
 
 def _read_npz(path: str) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from ..function import Function, function
 from ..ir import Node
 from ..ops import argmax, eq, shared, tensor
 from ..ops.nn import cross_entropy
-from .checkpoint import PathLike, read_checkpoint, write_checkpoint
+from .checkpoint import PathLike, generator_from_state, read_checkpoint, saved_values, write_checkpoint
 from .data import Transform, is_classification, minibatches, num_batches, split
 from .init import RngLike, as_rng
 from .layers import Layer
@@ -312,7 +312,7 @@ class Trainer:
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
         try:
-            pairs, data_rng = self._run_state_from(path, meta, arrays), _generator(path, meta["data_rng"])
+            pairs, data_rng = self._run_state_from(path, meta, arrays), generator_from_state(path, meta["data_rng"])
         except ValueError:
             self.model.load_state_dict(before)
             raise
@@ -333,8 +333,8 @@ class Trainer:
             (x_shape, x_dtype), (y_shape, y_dtype) = meta["inputs"]
             self.step_function(np.empty([0, *x_shape], x_dtype), np.empty([0, *y_shape], y_dtype))
         optimizer_state, random_state = self._run_state()
-        return (_matched(path, "optimizer", optimizer_state, arrays, meta["optimizer"], check_names=True)
-                + _matched(path, "random", random_state, arrays, meta["random"], check_names=False))
+        return (saved_values(path, "optimizer", optimizer_state, arrays, meta["optimizer"], check_names=True)
+                + saved_values(path, "random", random_state, arrays, meta["random"], check_names=False))
 
     def _run_state(self) -> tuple[list[Node], list[Node]]:
         """The optimiser's variables and the other variables the training step updates (random
@@ -343,6 +343,7 @@ class Trainer:
             return [], []
         known = set(self.model.variables()) | set(self._optimizer_state)
         return list(self._optimizer_state), [var for var, _ in self._step.updates if var not in known]
+
 
 def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = None,
         optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "llvm",
@@ -414,41 +415,6 @@ def _require(path: PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]
     missing += ["the learning rate"] if "trainer/lr" not in arrays else []
     if missing:
         raise ValueError(f"{path}: a damaged trainer checkpoint: no {', '.join(missing)}")
-
-
-def _matched(path: PathLike, section: str, variables: list[Node], arrays: dict[str, np.ndarray],
-             names: list[str], check_names: bool) -> list[tuple[Node, np.ndarray]]:
-    """(variable, saved value) pairs of a checkpoint's `section`, saved in the variables' order;
-    a ValueError naming the first difference when the checkpoint does not fit them."""
-    here = [var.name for var in variables]
-    if len(names) != len(variables):
-        raise ValueError(f"{path}: the checkpoint has {len(names)} {section} variables, this trainer "
-                         f"{len(variables)} (was it built with the same model, optimizer and options?)")
-    pairs = []
-    for index, (name, var) in enumerate(zip(names, variables)):
-        if check_names and name != var.name:
-            raise ValueError(f"{path}: {section} variable {index} is {name!r} in the checkpoint, {here[index]!r} "
-                             "in this trainer (was it built with the same optimizer and options?)")
-        value = arrays.get(f"{section}/{index}")
-        if value is None:
-            raise ValueError(f"{path}: a damaged trainer checkpoint: no value of {section} variable {name!r}")
-        if value.shape != var.type.shape or value.dtype != var.dtype:
-            raise ValueError(f"{path}: {section} variable {name!r} is {value.dtype}{list(value.shape)} in the "
-                             f"checkpoint, {var.dtype}{list(var.type.shape)} in this trainer")
-        pairs.append((var, value))
-    return pairs
-
-
-def _generator(path: PathLike, state: Optional[dict[str, Any]]) -> Optional[np.random.Generator]:
-    """The numpy Generator whose bit generator had `state` (None stays None)."""
-    if state is None:
-        return None
-    kind = getattr(np.random, str(state.get("bit_generator")), None)
-    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
-        raise ValueError(f"{path}: unknown bit generator {state.get('bit_generator')!r} in the checkpoint")
-    bit_generator = kind()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
 
 
 def _batch_lr(schedule: Callable[[int], float], first_step: int) -> Callable[[int], float]:

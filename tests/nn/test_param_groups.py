@@ -11,7 +11,8 @@ TORCH_REASON = "torch.optim is the oracle for parameter groups"
 
 # graphc name -> (torch class, torch options of the whole call)
 TORCH_OPTIMIZERS = {
-    "sgd": ("SGD", {}), "momentum": ("SGD", {"momentum": 0.9}), "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "sgd": ("SGD", {}), "momentum": ("SGD", {"momentum": 0.9}),
+    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
     "adam": ("Adam", {}), "adamw": ("AdamW", {}), "rmsprop": ("RMSprop", {}), "adagrad": ("Adagrad", {}),
 }
 
