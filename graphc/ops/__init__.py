@@ -1,10 +1,11 @@
 """The op library: every op's type rule, numpy reference and symbolic gradient."""
 from . import operators
 from .elementwise import (
-    Cast, Elemwise, SCALAR_FNS, abs, add, cast, clip, eq, exp, expm1, ge, gt, le, log, log1p,
-    logical_and, logical_not, logical_or, lt, maximum, minimum, mul, ne, neg, power, relu,
-    sigmoid, sign, softplus, sqrt, square, sub, tanh, truediv, where,
+    Cast, Elemwise, SCALAR_FNS, ScalarFn, abs, add, cast, ceil, clip, eq, floor, ge, gt, isfinite,
+    isnan, le, logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
+    neg, power, reciprocal, relu, round, sign, square, sub, truediv, where,
 )
+from .transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: every function defined there
 from .indexing import GetItem, ScatterInto, getitem
 from .leaves import (
     Constant, Input, Shared, constant, constant_value, get_value, is_constant, is_input,

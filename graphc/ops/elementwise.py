@@ -1,7 +1,9 @@
-"""Elementwise ops: one op class over a table of scalar functions, numpy broadcasting.
+"""Elementwise ops: one op class over the scalar functions' records, numpy broadcasting.
 
-Each scalar function is one entry: its arity, dtype rule, numpy reference and
-derivative (in graph ops). The simplifier and the backends read the same table.
+`Elemwise(fn)` applies the ScalarFn named `fn` (graphc/ops/scalar_fn.py); this module
+holds the op, `Cast`, and the definitions of the arithmetic, comparison, logic and
+rounding functions (transcendental.py holds exp, log, sin, erf and the like). A
+definition is the whole of what graphc knows about a function.
 """
 from __future__ import annotations
 
@@ -13,84 +15,14 @@ import numpy as np
 from ..ir import DTypeError, Node, Op, TensorType, broadcast_shapes, float_of, promote
 from ..ir.shapes import check_no_hidden_broadcast
 from ..ir.dtypes import as_dtype, is_bool, is_float
+from . import formula as F
 from .convert import as_nodes
+from .scalar_fn import SCALAR_FNS, GradRule, Lowering, ScalarFn, register
 from .shape import zeros_like
-
-GradRule = Callable[..., Sequence[Optional[Node]]]
-
-
-@dataclass(frozen=True)
-class ScalarFn:
-    """A scalar function applied elementwise."""
-
-    arity: int
-    numpy: Callable[..., np.ndarray]
-    dtype_rule: str  # "same": promoted inputs; "float": float of promoted; "bool": bool
-    grad: Optional[GradRule]  # (out, g, *inputs) -> gradient per input (None: zero)
-    takes_bool: bool = True  # False where numpy has no all-bool version (-b, b - b, sign) or gives int8 (b ** b)
 
 
 def _float_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
     return float_of(promote(*dtypes))
-
-
-def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _stable_softplus(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _pow_grad(out: Node, g: Node, a: Node, b: Node) -> tuple[Node, Node]:
-    """d(a ** b): b * a ** (b - 1) and a ** b * log(a). In b it is 0 where a == 0 and b >= 0
-    (the limit, and torch's rule), not 0 * log(0) = nan: log reads 1 there, so no nan is
-    made at all (a where picking 0 would still compute it, and its gradient would be nan)."""
-    zero_base = logical_and(eq(a, 0), ge(b, 0))
-    return g * b * a ** (b - 1), g * out * log(where(zero_base, 1, a))
-
-
-SCALAR_FNS: dict[str, ScalarFn] = {}
-
-
-def _define(name: str, arity: int, numpy_fn, dtype_rule: str, grad: Optional[GradRule],
-            takes_bool: bool = True) -> None:
-    SCALAR_FNS[name] = ScalarFn(arity, numpy_fn, dtype_rule, grad, takes_bool)
-
-
-# Derivatives are written with graph operators; each returns raw gradients that the op
-# then sums back to each input's shape.
-_define("add", 2, np.add, "same", lambda out, g, a, b: (g, g))
-_define("sub", 2, np.subtract, "same", lambda out, g, a, b: (g, -g), takes_bool=False)
-_define("mul", 2, np.multiply, "same", lambda out, g, a, b: (g * b, g * a))
-_define("truediv", 2, np.true_divide, "float", lambda out, g, a, b: (g / b, -g * out / b))
-_define("pow", 2, np.power, "same", _pow_grad, takes_bool=False)
-_define("maximum", 2, np.maximum, "same",
-        lambda out, g, a, b: (where(a >= b, g, 0), where(a >= b, 0, g)))
-_define("minimum", 2, np.minimum, "same",
-        lambda out, g, a, b: (where(a <= b, g, 0), where(a <= b, 0, g)))
-_define("neg", 1, np.negative, "same", lambda out, g, a: (-g,), takes_bool=False)
-_define("exp", 1, np.exp, "float", lambda out, g, a: (g * out,))
-_define("log", 1, np.log, "float", lambda out, g, a: (g / a,))
-_define("log1p", 1, np.log1p, "float", lambda out, g, a: (g / (a + 1),))
-_define("expm1", 1, np.expm1, "float", lambda out, g, a: (g * (out + 1),))
-_define("sqrt", 1, np.sqrt, "float", lambda out, g, a: (g * 0.5 / out,))
-_define("abs", 1, np.abs, "same", lambda out, g, a: (g * sign(a),))
-_define("sign", 1, np.sign, "same", lambda out, g, a: (zeros_like(g),), takes_bool=False)
-_define("relu", 1, lambda x: np.maximum(x, 0).astype(x.dtype), "same",
-        lambda out, g, a: (where(out > 0, g, 0),))  # out, not a: the input need not be kept
-_define("sigmoid", 1, _stable_sigmoid, "float", lambda out, g, a: (g * out * (1 - out),))
-_define("tanh", 1, np.tanh, "float", lambda out, g, a: (g * (1 - out * out),))
-_define("softplus", 1, _stable_softplus, "float", lambda out, g, a: (g * sigmoid(a),))
-_define("where", 3, np.where, "same",
-        lambda out, g, c, a, b: (None, where(c, g, 0), where(c, 0, g)))
-for _name, _fn in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)):
-    _define(_name, 2, _fn, "bool", lambda out, g, a, b: (None, None))
-_define("logical_and", 2, np.logical_and, "bool", lambda out, g, a, b: (None, None))
-_define("logical_or", 2, np.logical_or, "bool", lambda out, g, a, b: (None, None))
-_define("logical_not", 1, np.logical_not, "bool", lambda out, g, a: (None,))
 
 
 @dataclass(frozen=True)
@@ -116,22 +48,21 @@ class Elemwise(Op):
         if len(inputs) != spec.arity:
             raise TypeError(f"{self.fn}: takes {spec.arity} inputs, got {len(inputs)}")
         shape = broadcast_shapes(self.fn, *(t.shape for t in inputs))
-        operands = inputs[1:] if self.fn == "where" else inputs
-        if self.fn == "where" and not is_bool(inputs[0].dtype):
-            raise DTypeError(f"where: the condition must be bool, got {inputs[0].dtype}")
-        if self.fn.startswith("logical") and not all(is_bool(t.dtype) for t in inputs):
+        rule = spec.dtype_rule
+        if rule == "select" and not is_bool(inputs[0].dtype):
+            raise DTypeError(f"{self.fn}: the condition must be bool, got {inputs[0].dtype}")
+        if rule == "logical" and not all(is_bool(t.dtype) for t in inputs):
             raise DTypeError(f"{self.fn}: operands must be bool, got {[str(t.dtype) for t in inputs]}")
-        dtypes = [t.dtype for t in operands]
-        if spec.dtype_rule == "bool":
+        operands = [t.dtype for t in (inputs[1:] if rule == "select" else inputs)]
+        if rule in ("bool", "logical"):
             dtype = np.dtype(bool)
-        elif spec.dtype_rule == "float":
-            dtype = _float_dtype(dtypes)
+        elif rule == "float":
+            dtype = _float_dtype(operands)
         else:
-            dtype = promote(*dtypes)
-        if is_bool(dtype) and not spec.takes_bool:
-            hint = "; for a bool 'not' use ~x (logical_not)" if self.fn == "neg" else ""
+            dtype = promote(*operands)
+        if not spec.takes_bool and is_bool(promote(*operands)):
             raise DTypeError(f"{self.fn}: bool operands are not supported (numpy has no bool {self.fn}); "
-                             f"cast to an int or float dtype first{hint}")
+                             f"cast to an int or float dtype first{spec.bool_hint}")
         return TensorType(dtype, shape)
 
     def reference(self, *inputs: np.ndarray) -> np.ndarray:
@@ -146,6 +77,8 @@ class Elemwise(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         from .reduce import sum_to  # reduce builds on this module
 
+        if self.scalar.grad is None:
+            return [None] * len(node.inputs)
         raw = self.scalar.grad(node, grad, *node.inputs)
         return [
             None if r is None or not is_float(x.dtype) else cast(sum_to(r, x), x.dtype)
@@ -186,52 +119,125 @@ def cast(x: Any, dtype: Any) -> Node:
     return x if x.dtype == dtype else Node.make(Cast(dtype), [x])
 
 
-def _unary(fn: str, doc: str) -> Callable[[Any], Node]:
-    def op(x: Any) -> Node:
-        return apply(fn, x)
+def define(name: str, arity: int, numpy: Callable[..., np.ndarray], dtype_rule: str,
+           grad: Optional[GradRule], lower: Lowering, doc: str, public: Optional[str] = None,
+           **traits: Any) -> Callable[..., Node]:
+    """Register the elementwise function `name` (see ScalarFn for the fields) and return
+    its graph builder, called `public` (default: `name`) with docstring `doc`."""
+    register(ScalarFn(name, arity, numpy, dtype_rule, grad, lower, **traits))
+    if arity == 1:
+        def build(x: Any) -> Node:
+            return apply(name, x)
+    elif arity == 2:
+        def build(x: Any, y: Any) -> Node:
+            return apply(name, x, y)
+    else:
+        def build(*operands: Any) -> Node:
+            return apply(name, *operands)
 
-    op.__name__ = op.__qualname__ = fn
-    op.__doc__ = doc
-    return op
+    build.__name__ = build.__qualname__ = public or name
+    build.__doc__ = doc
+    return build
 
 
-def _binary(fn: str, doc: str) -> Callable[[Any, Any], Node]:
-    def op(x: Any, y: Any) -> Node:
-        return apply(fn, x, y)
+# ---- definitions -------------------------------------------------------------------------
+# Derivatives are written with graph operators; each returns raw gradients that the op
+# then sums back to each input's shape. Formulas compute in the dtype the rule gives.
 
-    op.__name__ = op.__qualname__ = fn
-    op.__doc__ = doc
-    return op
+def _zero_grad(out: Node, g: Node, a: Node) -> tuple[Node]:
+    """Piecewise constant: the derivative is 0 (at the jumps too, as PyTorch)."""
+    return (zeros_like(g),)
 
 
-add = _binary("add", "x + y, broadcasting.")
-sub = _binary("sub", "x - y, broadcasting.")
-mul = _binary("mul", "x * y, broadcasting.")
-truediv = _binary("truediv", "x / y, broadcasting (ints give float64, as numpy).")
-power = _binary("pow", "x ** y, broadcasting.")
-maximum = _binary("maximum", "Elementwise maximum (gradient goes to x on ties).")
-minimum = _binary("minimum", "Elementwise minimum (gradient goes to x on ties).")
-lt = _binary("lt", "x < y (bool).")
-le = _binary("le", "x <= y (bool).")
-gt = _binary("gt", "x > y (bool).")
-ge = _binary("ge", "x >= y (bool).")
-eq = _binary("eq", "x == y (bool); nodes keep == for identity, so use this.")
-ne = _binary("ne", "x != y (bool).")
-logical_and = _binary("logical_and", "Elementwise and of bool tensors.")
-logical_or = _binary("logical_or", "Elementwise or of bool tensors.")
-logical_not = _unary("logical_not", "Elementwise not of a bool tensor.")
-neg = _unary("neg", "-x.")
-exp = _unary("exp", "e ** x.")
-log = _unary("log", "Natural logarithm.")
-log1p = _unary("log1p", "log(1 + x), accurate for small x.")
-expm1 = _unary("expm1", "exp(x) - 1, accurate for small x.")
-sqrt = _unary("sqrt", "Square root.")
-abs = _unary("abs", "Absolute value.")  # noqa: A001 - the numpy name
-sign = _unary("sign", "Sign: -1, 0 or 1 (zero gradient).")
-relu = _unary("relu", "max(x, 0); gradient 0 at 0, as PyTorch.")
-sigmoid = _unary("sigmoid", "1 / (1 + exp(-x)), computed without overflow.")
-tanh = _unary("tanh", "Hyperbolic tangent.")
-softplus = _unary("softplus", "log(1 + exp(x)), computed without overflow.")
+def _pow_grad(out: Node, g: Node, a: Node, b: Node) -> tuple[Node, Node]:
+    """d(a ** b): b * a ** (b - 1) and a ** b * log(a). In b it is 0 where a == 0 and b >= 0
+    (the limit, and torch's rule), not 0 * log(0) = nan: log reads 1 there, so no nan is
+    made at all (a where picking 0 would still compute it, and its gradient would be nan)."""
+    from .transcendental import log
+
+    zero_base = logical_and(eq(a, 0), ge(b, 0))
+    return g * b * a ** (b - 1), g * out * log(where(zero_base, 1, a))
+
+
+def _as_dtype_of(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """`fn` with its result in its operand's dtype (numpy < 2.1 gives floats for ints)."""
+    return lambda x: fn(x).astype(x.dtype, copy=False)
+
+
+add = define("add", 2, np.add, "same", lambda out, g, a, b: (g, g),
+             lambda dt, a, b: F.binary("or", a, b) if dt == "bool" else a + b,  # numpy: True + True is True
+             "x + y, broadcasting.", sympy=lambda sp, a, b: a + b, symbol="+", cheap=True)
+sub = define("sub", 2, np.subtract, "same", lambda out, g, a, b: (g, -g), lambda dt, a, b: a - b,
+             "x - y, broadcasting.", sympy=lambda sp, a, b: a - b, symbol="-", cheap=True, takes_bool=False)
+mul = define("mul", 2, np.multiply, "same", lambda out, g, a, b: (g * b, g * a), lambda dt, a, b: a * b,
+             "x * y, broadcasting.", sympy=lambda sp, a, b: a * b, symbol="*", cheap=True)
+truediv = define("truediv", 2, np.true_divide, "float", lambda out, g, a, b: (g / b, -g * out / b),
+                 lambda dt, a, b: a / b, "x / y, broadcasting (ints give float64, as numpy).",
+                 sympy=lambda sp, a, b: a / b, cost=2, symbol="/")
+power = define("pow", 2, np.power, "same", _pow_grad, lambda dt, a, b: F.binary("pow", a, b),
+               "x ** y, broadcasting.", public="power", sympy=lambda sp, a, b: a ** b, cost=4,
+               symbol="**", takes_bool=False)
+maximum = define("maximum", 2, np.maximum, "same",
+                 lambda out, g, a, b: (where(a >= b, g, 0), where(a >= b, 0, g)),
+                 lambda dt, a, b: F.binary("max", a, b), "Elementwise maximum (gradient goes to x on ties).",
+                 cheap=True)
+minimum = define("minimum", 2, np.minimum, "same",
+                 lambda out, g, a, b: (where(a <= b, g, 0), where(a <= b, 0, g)),
+                 lambda dt, a, b: F.binary("min", a, b), "Elementwise minimum (gradient goes to x on ties).",
+                 cheap=True)
+neg = define("neg", 1, np.negative, "same", lambda out, g, a: (-g,), lambda dt, a: -a, "-x.",
+             sympy=lambda sp, a: -a, symbol="-", cheap=True, takes_bool=False,
+             bool_hint="; for a bool 'not' use ~x (logical_not)")
+abs = define("abs", 1, np.abs, "same", lambda out, g, a: (g * sign(a),),  # noqa: A001 - the numpy name
+             lambda dt, a: F.unary("abs", a), "Absolute value.", sympy="Abs", cheap=True)
+sign = define("sign", 1, np.sign, "same", _zero_grad,
+              lambda dt, a: F.select(a.gt(0), 1, F.select(a.lt(0), -1, a)),  # nan stays nan
+              "Sign: -1, 0 or 1 (zero gradient).", cheap=True, takes_bool=False)
+relu = define("relu", 1, lambda x: np.maximum(x, 0).astype(x.dtype), "same",
+              lambda out, g, a: (where(out > 0, g, 0),),  # out, not a: the input need not be kept
+              lambda dt, a: F.binary("max", a, 0), "max(x, 0); gradient 0 at 0, as PyTorch.", cheap=True)
+floor = define("floor", 1, _as_dtype_of(np.floor), "same", _zero_grad, lambda dt, a: F.unary("floor", a),
+               "The largest integer <= x (ints unchanged; zero gradient, as PyTorch).",
+               sympy="floor", cheap=True)
+ceil = define("ceil", 1, _as_dtype_of(np.ceil), "same", _zero_grad, lambda dt, a: F.unary("ceil", a),
+              "The smallest integer >= x (ints unchanged; zero gradient, as PyTorch).",
+              sympy="ceiling", cheap=True)
+round = define("round", 1, np.round, "same", _zero_grad, lambda dt, a: F.unary("rint", a),  # noqa: A001
+               "x rounded to the nearest integer, halves to even as numpy (zero gradient).",
+               cheap=True, takes_bool=False)
+reciprocal = define("reciprocal", 1, lambda x: np.true_divide(1, x), "float", lambda out, g, a: (-g * out * out,),
+                    lambda dt, a: 1 / a, "1 / x (ints give float64, as x / y does; numpy's "
+                    "integer reciprocal is not followed).", sympy=lambda sp, a: 1 / a, cost=2)
+
+
+
+def _comparison(name: str, numpy: Callable[..., np.ndarray], symbol: str, doc: str = "") -> Callable[..., Node]:
+    return define(name, 2, numpy, "bool", None, lambda dt, a, b: F.binary(name, a, b),
+                  doc or f"x {symbol} y (bool).", symbol=symbol, cheap=True)
+
+
+lt = _comparison("lt", np.less, "<")
+le = _comparison("le", np.less_equal, "<=")
+gt = _comparison("gt", np.greater, ">")
+ge = _comparison("ge", np.greater_equal, ">=")
+eq = _comparison("eq", np.equal, "==", "x == y (bool); nodes keep == for identity, so use this.")
+ne = _comparison("ne", np.not_equal, "!=")
+logical_and = define("logical_and", 2, np.logical_and, "logical", None, lambda dt, a, b: F.binary("and", a, b),
+                     "Elementwise and of bool tensors.", symbol="&", cheap=True)
+logical_or = define("logical_or", 2, np.logical_or, "logical", None, lambda dt, a, b: F.binary("or", a, b),
+                    "Elementwise or of bool tensors.", symbol="|", cheap=True)
+logical_not = define("logical_not", 1, np.logical_not, "logical", None, lambda dt, a: F.unary("not", a),
+                     "Elementwise not of a bool tensor.", symbol="~", cheap=True)
+logical_xor = define("logical_xor", 2, np.logical_xor, "bool", None,
+                     lambda dt, a, b: F.binary("xor", a.ne(0), b.ne(0)),
+                     "Elementwise exclusive or; as numpy, non-bool operands count as true where nonzero.",
+                     cheap=True)
+isnan = define("isnan", 1, np.isnan, "bool", None, lambda dt, a: a.ne(a),
+               "Where x is nan (bool; all false for integers, as numpy).", cheap=True)
+isfinite = define("isfinite", 1, np.isfinite, "bool", None, lambda dt, a: (a - a).eq(0),
+                  "Where x is neither inf nor nan (bool; all true for integers, as numpy).", cheap=True)
+define("where", 3, np.where, "select", lambda out, g, c, a, b: (None, where(c, g, 0), where(c, 0, g)),
+       lambda dt, c, a, b: F.select(c, a, b), "Pick x where condition holds, else y.", cheap=True)
 
 
 def where(condition: Any, x: Any, y: Any) -> Node:
@@ -249,3 +255,6 @@ def clip(x: Any, lo: Any, hi: Any) -> Node:
 def square(x: Any) -> Node:
     """x * x."""
     return mul(x, x)
+
+
+from .transcendental import *  # noqa: E402,F401,F403 - exp, log, sin, erf, ... (they build on the above)

@@ -26,13 +26,12 @@ from .text import (
 # How tightly each form binds, loosest first (Python's order).
 CMP, OR, AND, ADD, MUL, UNARY, POW, ATOM = range(1, 9)
 
-BINARY = {
-    "add": ("+", ADD), "sub": ("-", ADD), "mul": ("*", MUL), "truediv": ("/", MUL),
-    "pow": ("**", POW), "logical_and": ("&", AND), "logical_or": ("|", OR),
-    "lt": ("<", CMP), "le": ("<=", CMP), "gt": (">", CMP), "ge": (">=", CMP),
-    "eq": ("==", CMP), "ne": ("!=", CMP),
+#: How tightly Python binds each binary operator an elementwise function prints as
+#: (its ScalarFn.symbol); one-operand functions with a symbol print it as a prefix.
+BINARY_PRECEDENCE = {
+    "+": ADD, "-": ADD, "*": MUL, "/": MUL, "**": POW, "&": AND, "|": OR,
+    "<": CMP, "<=": CMP, ">": CMP, ">=": CMP, "==": CMP, "!=": CMP,
 }
-PREFIX = {"neg": "-", "logical_not": "~"}
 
 #: Text pieces; a node piece stands for that node's text (or its name, if it has one).
 Part = Union[str, Node]
@@ -159,12 +158,12 @@ def _axes_text(axes: tuple[int, ...]) -> str:
 
 
 def _elemwise(node: Node, prec: Precedence) -> Fragment:
-    fn = node.op.fn
-    if fn in BINARY:
-        return _infix(node, *BINARY[fn], prec)
-    if fn in PREFIX:
-        return _prefix(node, PREFIX[fn], prec)
-    return _call(fn, [[i] for i in node.inputs])
+    symbol = node.op.scalar.symbol
+    if symbol is None:
+        return _call(node.op.fn, [[i] for i in node.inputs])
+    if len(node.inputs) == 1:
+        return _prefix(node, symbol, prec)
+    return _infix(node, symbol, BINARY_PRECEDENCE[symbol], prec)
 
 
 def _reduction(node: Node, prec: Precedence) -> Fragment:

@@ -16,17 +16,10 @@ from ..ops.nn import LogSoftmax, Softmax
 from ..ops.reduce import CountOf, Reduce
 from ..ops.shape import BroadcastTo, ExpandDims, MatchShape, Reshape, Squeeze, Transpose, broadcast_to
 
-#: Functions whose value is positive for every real input (or nan for nan).
-POSITIVE_FNS = frozenset({"exp", "sigmoid", "softplus"})
 #: Ops that move or repeat values without changing them.
 LAYOUT_OPS = (BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose)
 #: Ops whose output has the run-time shape of their inputs of equal static shape.
 SHAPE_KEEPING_OPS = (Elemwise, Cast, Softmax, LogSoftmax, MatchShape)
-
-
-def fn_of(node: Node) -> Optional[str]:
-    """The scalar function's name of an elementwise node, else None."""
-    return node.op.fn if isinstance(node.op, Elemwise) else None
 
 
 def is_fn(node: Node, *names: str) -> bool:
@@ -69,11 +62,12 @@ def is_scalar_like(node: Node) -> bool:
 
 
 def is_positive(node: Node) -> bool:
-    """Whether `node` is provably > 0 (or nan) from its ops: exp, sigmoid, softmax, counts,
+    """Whether `node` is provably > 0 (or nan) from its ops: positive functions (exp, sigmoid,
+    ...: ScalarFn.positive), softmax, counts,
     positive constants, and sums, products, quotients and layout changes of those."""
     while isinstance(node.op, LAYOUT_OPS + (Reduce,)):
         node = node.inputs[0]
-    if fn_of(node) in POSITIVE_FNS or isinstance(node.op, (Softmax, CountOf)):
+    if (isinstance(node.op, Elemwise) and node.op.scalar.positive) or isinstance(node.op, (Softmax, CountOf)):
         return True
     if is_fn(node, "add", "mul", "truediv", "maximum"):
         return all(is_positive(i) for i in node.inputs)

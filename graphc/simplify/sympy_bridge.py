@@ -19,33 +19,20 @@ could overflow and are not used there.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, Optional
 
 import numpy as np
 
 from ..ir import Node, clients, rebuild, toposort
 from ..ir.dtypes import is_float
-from ..ops.elementwise import Cast, Elemwise, apply
+from ..ops.elementwise import SCALAR_FNS, Cast, Elemwise, apply
 from ..ops.leaves import constant
 from .match import fit, is_positive, scalar_value
 from .trace import Firing, PhaseTrace
 
-#: Scalar functions sympy reads; others (where, comparisons, relu, ...) are leaves.
-SYMPY_FNS = frozenset({
-    "add", "sub", "mul", "truediv", "pow", "neg", "abs", "exp", "log", "sqrt", "tanh",
-    "log1p", "expm1", "sigmoid", "softplus",
-})
-#: Functions sympy keeps as opaque calls (so it cannot rewrite them into unstable forms),
-#: and whether each is positive for real arguments.
-OPAQUE = {"log1p": False, "expm1": False, "sigmoid": True, "softplus": True}
-#: Functions that are Python operators on sympy expressions, and sympy's names of the others.
-OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-             "truediv": operator.truediv, "pow": operator.pow, "neg": operator.neg}
-SYMPY_NAMES = {"abs": "Abs", "exp": "exp", "log": "log", "sqrt": "sqrt", "tanh": "tanh"}
-#: The cost model: elementwise ops weighted by what they cost per element.
-COST = {"truediv": 2, "sqrt": 2, "pow": 4, "exp": 4, "log": 4, "log1p": 4, "expm1": 4,
-        "tanh": 4, "sigmoid": 4, "softplus": 4}
+#: ScalarFn.sympy of a function sympy keeps as an opaque call (so it cannot rewrite it into
+#: an unstable form); positive where ScalarFn.positive says so.
+OPAQUE = "opaque"
 MAX_REGION = 48
 MAX_REGIONS = 600
 #: Constants that are fractions with a larger denominator are leaves (see _ToSympy._number).
@@ -65,7 +52,7 @@ def op_cost(node: Node) -> int:
     if isinstance(node.op, Elemwise):
         if node.op.fn == "pow" and scalar_value(node.inputs[1]) in (2, -1):
             return 1
-        return COST.get(node.op.fn, 1)
+        return node.op.scalar.cost
     return 1 if isinstance(node.op, Cast) else 0
 
 
@@ -80,11 +67,13 @@ class _Sympy:
         if cls._module is None:
             import sympy
 
-            for name, positive in OPAQUE.items():
-                attrs = {"nargs": 1, "_eval_is_real": lambda self: self.args[0].is_real or None}
-                if positive:
+            for spec in SCALAR_FNS.values():
+                if spec.sympy != OPAQUE:
+                    continue
+                attrs = {"nargs": spec.arity, "_eval_is_real": lambda self: self.args[0].is_real or None}
+                if spec.positive:
                     attrs["_eval_is_positive"] = lambda self: self.args[0].is_real or None
-                cls._opaque[name] = type(name, (sympy.Function,), attrs)
+                cls._opaque[spec.name] = type(spec.name, (sympy.Function,), attrs)
             cls._module = sympy
         return cls._module
 
@@ -92,7 +81,7 @@ class _Sympy:
 def _eligible(node: Node) -> bool:
     """An elementwise node sympy can read: a known function on one float dtype."""
     op = node.op
-    return (isinstance(op, Elemwise) and op.fn in SYMPY_FNS and is_float(node.dtype)
+    return (isinstance(op, Elemwise) and op.scalar.sympy is not None and is_float(node.dtype)
             and all(i.dtype == node.dtype for i in node.inputs))
 
 
@@ -123,11 +112,12 @@ class _ToSympy:
         return expr
 
     def _apply(self, fn: str, args: list) -> Any:
-        if fn in OPERATORS:
-            return OPERATORS[fn](*args)
-        if fn in OPAQUE:
+        form = SCALAR_FNS[fn].sympy
+        if callable(form):
+            return form(self.sp, *args)
+        if form == OPAQUE:
             return _Sympy._opaque[fn](*args)
-        return getattr(self.sp, SYMPY_NAMES[fn])(*args)
+        return getattr(self.sp, form)(*args)
 
     def _number(self, node: Node) -> Any:
         """A one-element finite constant as an exact sympy number, else None (a leaf). Only
@@ -155,7 +145,8 @@ class _FromSympy:
     def __init__(self, sp, leaves: dict, dtype: np.dtype):
         self.sp, self.leaves, self.dtype = sp, leaves, dtype
         self.memo: dict[Any, Node] = {}
-        self.functions = {getattr(sp, name): fn for fn, name in SYMPY_NAMES.items() if fn != "sqrt"}
+        self.functions = {getattr(sp, spec.sympy): fn for fn, spec in SCALAR_FNS.items()
+                          if isinstance(spec.sympy, str) and spec.sympy != OPAQUE and isinstance(getattr(sp, spec.sympy, None), type)}
         self.functions.update({f: fn for fn, f in _Sympy._opaque.items()})
 
     def build(self, expr: Any) -> Node:

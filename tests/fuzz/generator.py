@@ -211,16 +211,24 @@ class Builder:
 # Steps: each builds one node (maybe with new inputs) and returns it.
 
 UNARY = ["neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "square", "relu", "sigmoid",
-         "tanh", "softplus"]
+         "tanh", "softplus", "sin", "cos", "tan", "erf", "floor", "ceil", "round", "reciprocal", "rsqrt",
+         "log2", "log10"]
 BINARY = ["add", "sub", "mul", "truediv", "pow", "maximum", "minimum"]
 COMPARE = ["lt", "le", "gt", "ge", "eq", "ne"]
+PREDICATES = ["isnan", "isfinite"]
 
 
 def guarded(b: Builder, fn: str, x: gc.Node) -> gc.Node:
     """fn(x), with x moved into fn's domain most of the time."""
     bare = b.chance(0.1 if not b.special else 0.4)
-    if fn == "log" and not bare:
+    if fn in ("log", "log2", "log10") and not bare:
         x = gc.abs(x) + b.const((1e-3, 0.5, 1.0))
+    elif fn == "rsqrt" and not bare:
+        x = gc.abs(x) + b.const((1e-2, 1.0))
+    elif fn == "reciprocal" and not bare:
+        x = gc.abs(x) + 0.5 if b.chance(0.5) else -(gc.square(x) + 0.25)
+    elif fn == "tan" and not bare:
+        x = gc.clip(x, -1.4, 1.4)
     elif fn == "sqrt" and not bare:
         x = gc.abs(x) if b.chance(0.3) else gc.abs(x) + b.const((1e-2, 1.0))
     elif fn == "log1p" and not bare:
@@ -294,13 +302,17 @@ def step_where(b: Builder) -> gc.Node:
     cmp = b.pick(COMPARE)
     if isinstance(y, float):
         y = b.const((0.0, 0.5, -1.0, 1.0))
-    cond = apply(cmp, x, y)
+    if b.chance(0.15):
+        cmp = b.pick(PREDICATES)
+        cond = apply(cmp, x)
+    else:
+        cond = apply(cmp, x, y)
     what = f"where({cmp})"
     if b.chance(0.25):
         other = b.like(x) if b.chance(0.5) else b.operand()
         if _broadcasts(b.shape_of(other), b.shape_of(x)) or _broadcasts(b.shape_of(x), b.shape_of(other)):
             cond2 = apply(b.pick(COMPARE), other, b.const((0.0, 0.5)))
-            cond = b.pick([gc.logical_and, gc.logical_or])(cond, cond2)
+            cond = b.pick([gc.logical_and, gc.logical_or, gc.logical_xor])(cond, cond2)
             what += "+logical"
     if b.chance(0.15):
         cond = gc.logical_not(cond)

@@ -1,4 +1,6 @@
 """Elementwise ops against direct numpy computations: values, dtypes, broadcasting."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -27,6 +29,10 @@ def _sample(rng, shape, dtype, domain="real"):
     return v.astype(dtype)
 
 
+def _numpy_erf(x):
+    return np.vectorize(math.erf, otypes=[x.dtype if x.dtype.kind == "f" else np.float64])(x)
+
+
 def _numpy_sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # exp(-log(1 + exp(-x))), stable
 
@@ -45,6 +51,19 @@ UNARY = {
     "tanh": (gc.tanh, np.tanh, "real"),
     "softplus": (gc.softplus, lambda x: np.logaddexp(0, x), "real"),
     "square": (gc.square, np.square, "real"),
+    "sin": (gc.sin, np.sin, "real"),
+    "cos": (gc.cos, np.cos, "real"),
+    "tan": (gc.tan, np.tan, "real"),
+    "erf": (gc.erf, _numpy_erf, "real"),
+    "floor": (gc.floor, np.floor, "real"),
+    "ceil": (gc.ceil, np.ceil, "real"),
+    "round": (gc.round, np.round, "real"),
+    "reciprocal": (gc.reciprocal, lambda x: 1 / x, "pos"),
+    "rsqrt": (gc.rsqrt, lambda x: 1 / np.sqrt(x), "pos"),
+    "log2": (gc.log2, np.log2, "pos"),
+    "log10": (gc.log10, np.log10, "pos"),
+    "isnan": (gc.isnan, np.isnan, "real"),
+    "isfinite": (gc.isfinite, np.isfinite, "real"),
 }
 
 BINARY = {
@@ -61,6 +80,7 @@ BINARY = {
     "ge": (gc.ge, np.greater_equal, "real"),
     "eq": (gc.eq, np.equal, "real"),
     "ne": (gc.ne, np.not_equal, "real"),
+    "logical_xor": (gc.logical_xor, np.logical_xor, "real"),
 }
 
 OPERATORS = {
@@ -214,6 +234,36 @@ def test_logical_not(rng, like_numpy):
     av = rng.random(5) < 0.5
     like_numpy(gc.logical_not(a), {a: av}, ~av)
     like_numpy(~a, {a: av}, ~av)
+
+
+def test_round_is_half_to_even_and_the_rounding_functions_keep_integers(like_numpy):
+    x, i = gc.tensor("x", (6,), "float64"), gc.tensor("i", (3,), "int32")
+    xv = np.array([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999])
+    like_numpy(gc.round(x), {x: xv}, np.array([0.0, 2.0, 2.0, -0.0, -2.0, 2.0]))
+    iv = np.array([-3, 0, 7], np.int32)
+    for fn in (gc.floor, gc.ceil, gc.round):
+        like_numpy(fn(i), {i: iv}, iv)
+
+
+def test_nan_and_inf_predicates(like_numpy):
+    x = gc.tensor("x", (5,), "float32")
+    xv = np.array([np.nan, np.inf, -np.inf, 0.0, -2.5], np.float32)
+    like_numpy(gc.isnan(x), {x: xv}, np.isnan(xv))
+    like_numpy(gc.isfinite(x), {x: xv}, np.isfinite(xv))
+    b = gc.tensor("b", (2,), "bool")
+    like_numpy(gc.isnan(b), {b: np.array([True, False])}, np.array([False, False]))
+
+
+def test_logical_xor_follows_numpy_on_any_dtype(like_numpy):
+    a, b = gc.tensor("a", (4,), "bool"), gc.tensor("b", (4,), "float64")
+    av, bv = np.array([True, False, True, False]), np.array([0.0, np.nan, -2.0, 0.0])
+    like_numpy(gc.logical_xor(a, b), {a: av, b: bv}, np.logical_xor(av, bv))
+
+
+def test_round_and_sign_refuse_bool_as_numpy_gives_no_bool_result():
+    b = gc.tensor("b", (2,), "bool")
+    with pytest.raises(gc.DTypeError, match="round: bool operands are not supported"):
+        gc.round(b)
 
 
 def test_logical_ops_need_bool():

@@ -19,6 +19,7 @@ _real = lambda rng, n: rng.uniform(-3, 3, n) + np.where(rng.random(n) < 0.5, -0.
 _pos = lambda rng, n: rng.uniform(0.2, 3, n)  # noqa: E731
 _above_minus_one = lambda rng, n: rng.uniform(-0.8, 3, n)  # noqa: E731
 _cond = lambda rng, n: rng.random(n) < 0.5  # noqa: E731
+_inside_poles = lambda rng, n: rng.uniform(-1.4, 1.4, n)  # noqa: E731
 
 FORMULAS = {
     "add": (a + b, [_real, _real]),
@@ -41,12 +42,23 @@ FORMULAS = {
     "tanh": (sp.tanh(a), [_real]),
     "softplus": (sp.log(1 + sp.exp(a)), [_real]),
     "where": (sp.Piecewise((b, sp.Eq(a, 1)), (c, True)), [_cond, _real, _real]),
+    "sin": (sp.sin(a), [_real]),
+    "cos": (sp.cos(a), [_real]),
+    "tan": (sp.tan(a), [_inside_poles]),
+    "erf": (sp.erf(a), [_real]),
+    "reciprocal": (1 / a, [_real]),
+    "rsqrt": (1 / sp.sqrt(a), [_pos]),
+    "log2": (sp.log(a, 2), [_pos]),
+    "log10": (sp.log(a, 10), [_pos]),
 }
-NOT_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_not"}
+#: Piecewise constant: a zero gradient everywhere, as PyTorch.
+ZERO_GRADIENT = {"floor", "ceil", "round"}
+NOT_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_not",
+                      "logical_xor", "isnan", "isfinite"}
 
 
 def test_every_scalar_function_has_a_formula_or_no_gradient():
-    assert set(SCALAR_FNS) == set(FORMULAS) | NOT_DIFFERENTIABLE
+    assert set(SCALAR_FNS) == set(FORMULAS) | ZERO_GRADIENT | NOT_DIFFERENTIABLE
 
 
 def _cases():
@@ -87,3 +99,11 @@ def test_comparisons_and_logic_carry_no_gradient(name):
     if dtype == "float64":
         with pytest.raises(gc.DisconnectedGradientError, match="the cost does not depend on"):
             gc.grad(cost, x)
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_GRADIENT))
+def test_rounding_has_a_zero_gradient(name):
+    x = gc.tensor("x", (4,), "float64")
+    out = gc.Node.make(Elemwise(name), [x])
+    got = gc.grad(gc.sum(out * 3.0), x).eval({x: np.array([-1.5, 0.5, 0.2, 2.0])})
+    np.testing.assert_array_equal(got, np.zeros(4))

@@ -28,6 +28,13 @@ CASES = [
     (lambda: gc.log(gc.exp(a) * gc.sigmoid(b)), ["neg", "softplus", "sub"]),  # a - softplus(-b)
     (lambda: gc.sqrt(x * x), ["abs"]),
     (lambda: x / (x * y), ["truediv"]),
+    # functions sympy knows by their ScalarFn.sympy form
+    (lambda: gc.erf(-x) + gc.erf(x), ["broadcast_to"]),
+    (lambda: gc.cos(-x) * y, ["cos", "mul"]),
+    (lambda: gc.sin(-x) + gc.sin(x), ["broadcast_to"]),
+    (lambda: gc.ceil(gc.floor(x)), ["floor"]),
+    (lambda: gc.reciprocal(gc.reciprocal(x)), []),
+    (lambda: gc.log10(x) * 2.0 - gc.log10(x), ["log10"]),
 ]
 
 

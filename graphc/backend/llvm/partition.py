@@ -25,8 +25,8 @@ from ...ops.elementwise import Cast, Elemwise
 from ...ops.leaves import Constant, Input, Shared
 from .fusion import is_inline
 from .layout import VIEW_OPS
-from .lower import load_lowerings
-from .lower.registry import Lowering, lowering_for
+from .lower.registry import Lowering
+from .lower.table import lowering_for
 
 
 def is_leaf(node: Node) -> bool:
@@ -62,7 +62,6 @@ class Partition:
 
 
 def partition(outputs: Sequence[Node]) -> Partition:
-    load_lowerings()
     order = _needed(outputs)
     users: dict[Node, list[Node]] = {n: [] for n in order}
     for n in order:
@@ -110,16 +109,14 @@ def partition(outputs: Sequence[Node]) -> Partition:
     return Partition(order, groups, lowerings)
 
 
-#: Elementwise functions cheap enough to recompute in each consumer's kernel rather than store.
-CHEAP_FNS = frozenset({"add", "sub", "mul", "neg", "maximum", "minimum", "relu", "abs", "sign", "where",
-                       "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_not"})
 #: At most this many kernels recompute one cheap node.
 MAX_COPIES = 4
 
 
 def _cheap(node: Node) -> bool:
+    """Cheap enough to recompute in each consumer's kernel rather than store (ScalarFn.cheap)."""
     op = node.op
-    return isinstance(op, Cast) or (isinstance(op, Elemwise) and op.fn in CHEAP_FNS)
+    return isinstance(op, Cast) or (isinstance(op, Elemwise) and op.scalar.cheap)
 
 
 def _needed(outputs: Sequence[Node]) -> list[Node]:

@@ -1,44 +1,21 @@
 """The elementwise functions of graphc.ops (Elemwise.fn) as loop-IR expressions.
 
-One entry per function name of `graphc.ops.elementwise.SCALAR_FNS`; each takes
-operand expressions already converted to the computation dtype. `lower` picks
-that dtype the way numpy does and converts the operands.
+Every function's record (graphc.ops.scalar_fn.ScalarFn) carries its formula over the
+primitives of graphc.ops.formula; `lower` picks the dtype the function computes in by
+the record's dtype rule, converts the operands and translates the formula generically.
+exp, log, tanh and sigmoid become loop-IR `Un` ops that mathlib expands into
+polynomials; integer powers are multiplied out by squaring.
 """
 from __future__ import annotations
 
-import math
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
-from ..loopir import Bin, Cast, Const, Expr, Let, Select, Un, Var, binop, check, const, unop
-
-
-def _c(x: Expr, v: float) -> Expr:
-    return const(v, x.type.dtype)
-
-
-def _log1p(x: Expr) -> Expr:
-    """log(1+x) with the rounding of 1+x corrected: log(u) * (x / (u - 1)). The factor, near 1,
-    is formed first so that log(u) * x cannot overflow for large x; u = inf gives inf."""
-    u = Var("_log1p_u", x.type.dtype)
-    corrected = Un("log", u) * (x / (u - _c(x, 1.0)))
-    body = Select(u.eq(_c(x, 1.0)), x, Select(u.eq(_c(x, math.inf)), u, corrected))
-    return Let(u, x + _c(x, 1.0), body)
-
-
-def _expm1(x: Expr) -> Expr:
-    """exp(x)-1 without cancellation near 0 (Kahan): (u - 1) * (x / log(u)). The factor, near 1,
-    is formed first so that (u - 1) * x cannot overflow while exp(x) is still finite."""
-    u = Var("_expm1_u", x.type.dtype)
-    um1 = u - _c(x, 1.0)
-    body = Select(u.eq(_c(x, 1.0)), x, Select(um1.eq(_c(x, -1.0)), _c(x, -1.0),
-                                               Select(u.eq(_c(x, math.inf)), u, um1 * (x / Un("log", u)))))
-    return Let(u, Un("exp", x), body)
-
-
-def _sign(x: Expr) -> Expr:
-    return Select(x.gt(_c(x, 0)), _c(x, 1), Select(x.lt(_c(x, 0)), _c(x, -1), x))
+from ....ops import formula as F
+from ....ops.formula import Scalar
+from ....ops.scalar_fn import SCALAR_FNS
+from ..loopir import Bin, Cast, Const, Expr, Fma, Let, Select, Var, binop, check, const, is_float, unop
 
 
 def _int_pow(a: Expr, b: Expr) -> Expr:
@@ -87,10 +64,6 @@ def _var_pow(a: Var, b: Expr) -> Expr:
     return step(0, c(1), a)
 
 
-def _softplus(x: Expr) -> Expr:
-    return binop("max", x, _c(x, 0)) + _log1p(Un("exp", -Un("abs", x)))
-
-
 def astype(x: Expr, dtype: str) -> Expr:
     """`x` converted as numpy's astype does on this platform: floats truncate toward zero,
     and NaN or a float outside the integer's range gives its minimum (x86's conversion;
@@ -103,36 +76,108 @@ def astype(x: Expr, dtype: str) -> Expr:
     return Let(v, x, Select(inside, Cast(v, dtype), const(-(1 << (bits - 1)), dtype)))
 
 
-LOWERINGS: dict[str, Callable[..., Expr]] = {
-    "add": lambda a, b: binop("or", a, b) if a.type.dtype == "bool" else a + b,   # numpy: True + True is True
-    "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "truediv": lambda a, b: a / b,
-    "pow": lambda a, b: binop("pow", a, b) if a.type.dtype in ("float32", "float64") else _int_pow(a, b),
-    "maximum": lambda a, b: binop("max", a, b), "minimum": lambda a, b: binop("min", a, b),
-    "neg": lambda a: -a, "abs": lambda a: unop("abs", a), "sqrt": lambda a: unop("sqrt", a),
-    "exp": lambda a: Un("exp", a), "log": lambda a: Un("log", a), "tanh": lambda a: Un("tanh", a),
-    "sigmoid": lambda a: Un("sigmoid", a), "log1p": _log1p, "expm1": _expm1, "sign": _sign,
-    "relu": lambda a: binop("max", a, _c(a, 0)), "softplus": _softplus,
-    "where": lambda c, a, b: Select(c, a, b),
-    "logical_and": lambda a, b: binop("and", a, b), "logical_or": lambda a, b: binop("or", a, b),
-    "logical_not": lambda a: Un("not", a),
-    **{cmp: (lambda op: lambda a, b: binop(op, a, b))(cmp) for cmp in ("lt", "le", "gt", "ge", "eq", "ne")},
-}
-_FLOAT_ONLY = {"truediv", "exp", "log", "tanh", "sigmoid", "log1p", "expm1", "sqrt", "softplus"}
+_BINARY = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "min": "min", "max": "max",
+           "and": "and", "or": "or", "xor": "xor", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge",
+           "eq": "eq", "ne": "ne"}
+_UNARY = {"neg": "neg", "abs": "abs", "sqrt": "sqrt", "floor": "floor", "ceil": "ceil", "rint": "round",
+          "not": "not", "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid"}
+
+
+def _power(a: Expr, b: Expr) -> Expr:
+    return binop("pow", a, b) if is_float(a.type.dtype) else _int_pow(a, b)
+
+
+def _horner(x: Expr, coeffs: Sequence[float]) -> Expr:
+    dtype = x.type.dtype
+    acc: Expr = const(coeffs[-1], dtype)
+    for c in reversed(coeffs[:-1]):
+        acc = Fma(acc, x, const(c, dtype))
+    return acc
+
+
+class _Translation:
+    """One formula as a loop-IR expression over `args` in `dtype`; a formula node (or an
+    operand) used more than once is bound once with Let, named `prefix` and a number."""
+
+    def __init__(self, args: Sequence[Expr], dtype: str, prefix: str):
+        self.args, self.dtype, self.prefix = args, dtype, prefix
+        self.bindings: list[tuple[Var, Expr]] = []
+        self.done: dict[int, Expr] = {}
+
+    def run(self, root: Scalar) -> Expr:
+        uses: dict[int, int] = {}
+        self._count(root, uses)
+        self.shared = {k for k, n in uses.items() if n > 1}
+        value = self._expr(root)
+        for var, bound in reversed(self.bindings):
+            value = Let(var, bound, value)
+        return value
+
+    def _count(self, node: Scalar, uses: dict[int, int]) -> None:
+        key = self._key(node)
+        uses[key] = uses.get(key, 0) + 1
+        if uses[key] == 1:
+            for a in node.args:
+                self._count(a, uses)
+
+    @staticmethod
+    def _key(node: Scalar) -> int:
+        """Operands count by index (each `arg(k)` call makes a new node), the rest by identity."""
+        return -1 - node.value if node.op == "arg" else id(node)
+
+    def _expr(self, node: Scalar) -> Expr:
+        key = self._key(node)
+        if key in self.done:
+            return self.done[key]
+        value = self._build(node)
+        if key in self.shared and not isinstance(value, (Var, Const)):
+            var = Var(f"{self.prefix}{len(self.bindings)}", value.type.dtype)
+            self.bindings.append((var, value))
+            value = var
+        self.done[key] = value
+        return value
+
+    def _build(self, node: Scalar) -> Expr:
+        op, dtype = node.op, self.dtype
+        if op == "arg":
+            return self.args[node.value]
+        if op == "const":
+            return const(node.value, dtype)
+        a = [self._expr(x) for x in node.args]
+        if op in _BINARY:
+            return binop(_BINARY[op], *a)
+        if op in _UNARY:
+            return unop(_UNARY[op], a[0])
+        if op == "pow":
+            return _power(*a)
+        if op == "fma":
+            return Fma(*a)
+        if op == "select":
+            return Select(*a)
+        if op == "poly":
+            return _horner(a[0], node.value)
+        raise NotImplementedError(f"the llvm backend has no lowering of the formula primitive {op!r}")
+
+
+def work_dtype(fn: str, args: Sequence[Expr], out_dtype: str) -> str:
+    """The dtype `fn` computes in, by its dtype rule: the result's, or (bool results of
+    comparisons) the operands' promoted dtype."""
+    rule = SCALAR_FNS[fn].dtype_rule
+    if rule == "bool":
+        return np.result_type(*(a.type.dtype for a in args)).name
+    return out_dtype
 
 
 def lower(fn: str, args: Sequence[Expr], out_dtype: str) -> Expr:
     """The expression of `fn(*args)` whose result has `out_dtype` (the node's dtype)."""
-    if fn not in LOWERINGS:
-        raise NotImplementedError(f"the llvm backend cannot lower elementwise {fn!r}")
-    if fn == "where":
-        work = out_dtype
-        args = [args[0], *(a if a.type.dtype == work else Cast(a, work) for a in args[1:])]
-    else:
-        work = out_dtype if out_dtype != "bool" or fn.startswith("logical") else \
-            np.result_type(*(a.type.dtype for a in args)).name
-        if fn in _FLOAT_ONLY and work not in ("float32", "float64"):
-            raise NotImplementedError(f"{fn} on {work}")
-        args = [a if a.type.dtype == work else Cast(a, work) for a in args]
-    value = LOWERINGS[fn](*args)
+    spec = SCALAR_FNS.get(fn)
+    if spec is None:
+        raise NotImplementedError(f"the llvm backend cannot lower elementwise {fn!r}: no such function")
+    work = work_dtype(fn, args, out_dtype)
+    if spec.dtype_rule == "float" and not is_float(work):
+        raise NotImplementedError(f"{fn} computes in floats, got {work}")
+    first = 1 if spec.dtype_rule == "select" else 0
+    args = [*args[:first], *(a if a.type.dtype == work else Cast(a, work) for a in args[first:])]
+    formula = spec.lower(work, *(F.arg(k) for k in range(len(args))))
+    value = _Translation(args, work, f"_{fn}").run(formula)
     return value if value.type.dtype == out_dtype else Cast(value, out_dtype)

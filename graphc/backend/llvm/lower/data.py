@@ -8,12 +8,10 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from ....ir import Node
-from ....ops.indexing import ScatterInto
-from ....ops.shape import Concatenate, Pad
 from ..loopir import Cast, Expr, Kernel, Stmt, Store, block, const
 from ..nest import loop_nest
 from .common import size, store_result
-from .registry import LowerContext, register
+from .registry import LowerContext
 
 
 def _as(value: Expr, dtype: str) -> Expr:
@@ -32,7 +30,6 @@ def _region(ctx: LowerContext, shape: Sequence[int], place: Callable[[tuple[Expr
     return loop_nest(tuple(shape), body, prefix, out.dtype, ctx.threads)[0]
 
 
-@register(Concatenate, epilogue=True, fused_inputs=True)
 def lower_concatenate(node: Node, ctx: LowerContext) -> list[Kernel]:
     axis, dtype, parts, start = node.op.axis, node.dtype.name, [], 0
     for k, x in enumerate(node.inputs):
@@ -43,7 +40,6 @@ def lower_concatenate(node: Node, ctx: LowerContext) -> list[Kernel]:
     return [Kernel(ctx.name("concatenate"), block(*parts), flops=size(node.type.shape))]
 
 
-@register(Pad, epilogue=True, fused_inputs=True)
 def lower_pad(node: Node, ctx: LowerContext) -> list[Kernel]:
     dtype = node.dtype.name
     fill, _ = store_result(ctx, lambda idx: const(node.op.value, dtype), "f")
@@ -52,7 +48,6 @@ def lower_pad(node: Node, ctx: LowerContext) -> list[Kernel]:
     return [Kernel(ctx.name("pad"), block(fill, inner), flops=size(node.type.shape))]
 
 
-@register(ScatterInto, epilogue=True, fused_inputs=True)
 def lower_scatter_into(node: Node, ctx: LowerContext) -> list[Kernel]:
     g, template = node.inputs
     dtype = node.dtype.name

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Callable
 
 from ....ir import Node
-from ....ops.matmul import MatMul
 from .. import schedule as S
 from ..fusion import broadcast_index
 from ..kernels.gemm import PARALLEL_MIN_FLOPS, Operands, gemm_nest, plan_gemm
@@ -20,7 +19,7 @@ from ..loopir import (Accumulate, Buffer, Cast, Expr, Kernel, Load, Stmt, Store,
                       linear_coeff, loop, walk)
 from ..kernels.simd import host_simd
 from .common import size
-from .registry import LowerContext, register
+from .registry import LowerContext
 
 #: Products with fewer multiply-adds than this use the plain loop (packing does not pay).
 GEMM_MIN_MACS = 2048
@@ -28,7 +27,6 @@ GEMM_MIN_MACS = 2048
 PLAIN_MAX_ROWS = 1
 
 
-@register(MatMul, epilogue=True, fused_inputs=True)
 def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
     a, b = node.inputs
     shape, dtype = tuple(node.type.shape), node.dtype.name

@@ -8,62 +8,52 @@ copy; the kernels copy what they pack anyway (zero-padded sources, filters).
 from __future__ import annotations
 
 from ....ir import Node
-from ....ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
-from ....ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad
 from ..kernels import conv, pool
 from ..loopir import Kernel
-from .registry import LowerContext, register
+from .registry import LowerContext
 
 
 def _options(node: Node, ctx: LowerContext) -> dict:
     return dict(space=ctx, dtype=node.dtype.name, epilogue=ctx.epilogue, threads=ctx.threads)
 
 
-@register(Conv, epilogue=True, strided_inputs=True)
 def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, w = ctx.inputs
     return conv.conv_forward(x, w, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
 
 
-@register(ConvInputGrad, epilogue=True, strided_inputs=True)
 def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     gy, w, _ = ctx.inputs
     return conv.conv_input_grad(gy, w, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
 
 
-@register(ConvWeightGrad, epilogue=True, strided_inputs=True)
 def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy, _ = ctx.inputs
     return conv.conv_weight_grad(x, gy, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
 
 
-@register(MaxPool, epilogue=True, strided_inputs=True)
 def lower_max_pool(node: Node, ctx: LowerContext) -> list[Kernel]:
     op = node.op
     return pool.pool_forward("max", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
 
 
-@register(AvgPool, epilogue=True, strided_inputs=True)
 def lower_avg_pool(node: Node, ctx: LowerContext) -> list[Kernel]:
     op = node.op
     return pool.pool_forward("avg", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
 
 
-@register(MaxPoolGrad, epilogue=True, strided_inputs=True)
 def lower_max_pool_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy = ctx.inputs
     op = node.op
     return pool.max_pool_grad(x, gy, ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
 
 
-@register(AvgPoolGrad, epilogue=True, strided_inputs=True)
 def lower_avg_pool_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     gy, _ = ctx.inputs
     op = node.op
     return pool.avg_pool_grad(gy, ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
 
 
-@register(MaxPoolGather, epilogue=True, strided_inputs=True)
 def lower_max_pool_gather(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, g = ctx.inputs
     op = node.op

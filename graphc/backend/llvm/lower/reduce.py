@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 
 from ....ir import Node
-from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ..loopir import Expr, Kernel, Select, Un, binop, block, const, is_float
 from ..fusion import flat_index
 from .common import kept_index, reduce_into, require_elements, size, store_result
-from .registry import LowerContext, register
+from .registry import LowerContext
 
 REDUCE_OPS = {"sum": "add", "max": "max", "min": "min"}
 
@@ -22,7 +21,6 @@ def _shape(node: Node) -> tuple[int, ...]:
     return tuple(node.type.shape)
 
 
-@register(Reduce, epilogue=True, fused_inputs=True)
 def lower_reduce(node: Node, ctx: LowerContext) -> list[Kernel]:
     op, dtype = REDUCE_OPS[node.op.kind], node.dtype.name
     axes, keepdims = node.op.axes, node.op.keepdims
@@ -57,7 +55,6 @@ def max_and_sum_exp(ctx: LowerContext, shape: tuple[int, ...], axes: tuple[int, 
     return stmt, m, s
 
 
-@register(LogSumExp, epilogue=True)  # its input from a buffer: one value of x in both passes (see softmax.py)
 def lower_logsumexp(node: Node, ctx: LowerContext) -> list[Kernel]:
     shape, dtype = _shape(node.inputs[0]), node.dtype.name
     require_elements(node, node.op.axes)
@@ -66,7 +63,6 @@ def lower_logsumexp(node: Node, ctx: LowerContext) -> list[Kernel]:
     return [Kernel(ctx.name("logsumexp"), block(stmt, result), flops=3 * size(shape))]
 
 
-@register(Argmax, epilogue=True, fused_inputs=True)
 def lower_argmax(node: Node, ctx: LowerContext) -> list[Kernel]:
     """First index of the maximum (a NaN counts as the maximum, as in numpy), in two
     vectorised passes: the maximum m, then the smallest position holding m."""

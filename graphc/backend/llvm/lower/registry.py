@@ -1,8 +1,9 @@
 """Which graph ops lower to loop IR, and the contract a lowering follows.
 
-A lowering turns one graph node into loop-IR kernels:
+A lowering turns one graph node into loop-IR kernels. table.py lists every one, with
+what it accepts:
 
-    @register(Conv, epilogue=True, strided_inputs=True)
+    Conv: Lowering(lower_conv, epilogue=True, strided_inputs=True),
     def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]: ...
 
 What the lowering gets (`ctx`):
@@ -77,6 +78,10 @@ class Lowering:
     strided_inputs: bool = False  # accepts input buffers with any strides
     fused_inputs: bool = False    # reads inputs through ctx.load; they may be computed inline
 
+    def __post_init__(self) -> None:
+        if self.fused_inputs:      # an input computed inline may be read at any index
+            object.__setattr__(self, "strided_inputs", True)
+
 
 class LowerContext:
     """What the lowering of one node sees (see the module docstring)."""
@@ -106,33 +111,3 @@ class LowerContext:
         if self.epilogue is not None:
             return self.epilogue(value, tuple(out_index))
         return value if value.type.dtype == self.out.dtype else Cast(value, self.out.dtype)
-
-
-_REGISTRY: dict[type, Lowering] = {}
-
-
-def register(op_class: type, *, epilogue: bool = False, strided_inputs: bool = False,
-             fused_inputs: bool = False) -> Callable[[LowerFn], LowerFn]:
-    """Decorator: `fn` lowers nodes whose op is an instance of `op_class`."""
-    def deco(fn: LowerFn) -> LowerFn:
-        _REGISTRY[op_class] = Lowering(fn, epilogue, strided_inputs or fused_inputs, fused_inputs)
-        return fn
-    return deco
-
-
-def find_lowering(node: Node) -> Optional[Lowering]:
-    """The lowering of `node`'s op (most specific class first), or None."""
-    for cls in type(node.op).__mro__:
-        if cls in _REGISTRY:
-            return _REGISTRY[cls]
-    return None
-
-
-def lowering_for(node: Node) -> Lowering:
-    """The lowering of `node`'s op, or a clear error."""
-    found = find_lowering(node)
-    if found is None:
-        raise NotImplementedError(
-            f"llvm backend: no lowering for op {type(node.op).__name__} ({node.op}) on {node.type}; "
-            f"register one in graphc/backend/llvm/lower")
-    return found

@@ -7,11 +7,10 @@ it overflowed, and softmax(a * b) was nan for a * b ~ 1e10 in float32.)"""
 from __future__ import annotations
 
 from ....ir import Node
-from ....ops.nn.activations import LogSoftmax, Softmax
 from ..loopir import Kernel, Un, block
 from .common import kept_index, require_elements, size, store_result
 from .reduce import finite_or_zero, max_and_sum_exp
-from .registry import LowerContext, register
+from .registry import LowerContext
 
 
 def _lower(node: Node, ctx: LowerContext, log: bool) -> list[Kernel]:
@@ -30,11 +29,9 @@ def _lower(node: Node, ctx: LowerContext, log: bool) -> list[Kernel]:
     return [Kernel(ctx.name("log_softmax" if log else "softmax"), block(stmt, result), flops=4 * size(shape))]
 
 
-@register(Softmax, epilogue=True)
 def lower_softmax(node: Node, ctx: LowerContext) -> list[Kernel]:
     return _lower(node, ctx, log=False)
 
 
-@register(LogSoftmax, epilogue=True)
 def lower_log_softmax(node: Node, ctx: LowerContext) -> list[Kernel]:
     return _lower(node, ctx, log=True)
