@@ -53,15 +53,16 @@ def _accepts_param_groups(optimizer: Callable[..., list[Update]]) -> Callable[..
         updates: list[Update] = []
         for group, group_grads in zip(groups, _split_grads(optimizer.__name__, groups, grads)):
             group_options = {**call_options, **{k: v for k, v in group.items() if k != "params"}}
-            updates += optimizer(list(group["params"]), group_grads, **group_options)
+            updates += optimizer(group["params"], group_grads, **group_options)
         return updates
 
     return with_groups
 
 
-def _check_groups(name: str, groups: list, options: list[str]) -> list[ParamGroup]:
-    """The groups, each a mapping with "params" and known options, no parameter in two."""
+def _check_groups(name: str, groups: list, options: list[str]) -> list[dict[str, Any]]:
+    """The groups, each a mapping with "params" (made a list) and known options, no parameter in two."""
     seen: set[Node] = set()
+    checked = []
     for index, group in enumerate(groups):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"{name}: parameter group {index} must be a dict with 'params', got {group!r}")
@@ -69,11 +70,13 @@ def _check_groups(name: str, groups: list, options: list[str]) -> list[ParamGrou
         if unknown:
             raise ValueError(f"{name}: parameter group {index} has unknown options {unknown}; it takes 'params' "
                              f"and {options}")
-        for p in group["params"]:
+        params = list(group["params"])
+        for p in params:
             if p in seen:
                 raise ValueError(f"{name}: parameter {p.name!r} is in more than one parameter group")
             seen.add(p)
-    return groups
+        checked.append({**group, "params": params})
+    return checked
 
 
 def _split_grads(name: str, groups: list[ParamGroup], grads: Grads) -> list[Grads]:
@@ -82,7 +85,7 @@ def _split_grads(name: str, groups: list[ParamGroup], grads: Grads) -> list[Grad
     if isinstance(grads, Node):
         return [grads] * len(groups)
     grads = list(grads)
-    sizes = [len(list(group["params"])) for group in groups]
+    sizes = [len(group["params"]) for group in groups]
     if len(grads) != sum(sizes):
         raise ValueError(f"{name}: {sum(sizes)} parameters in the groups but {len(grads)} gradients")
     starts = np.cumsum([0] + sizes)

@@ -82,6 +82,13 @@ def test_bad_groups_are_refused_with_what_is_wrong():
         nn.sgd([{"params": [w]}, {"params": [b]}], [gc.grad(loss, w)])
 
 
+def test_a_group_may_give_its_parameters_as_any_iterable():
+    w, b = gc.shared(np.ones(2), name="w"), gc.shared(np.ones(2), name="b")
+    loss = (w * b).sum()
+    updates = nn.momentum([{"params": (p for p in [w, b]), "lr": 0.5}], gc.grad(loss, [w, b]))
+    assert [var.name for var, _ in updates] == ["w.velocity", "w", "b.velocity", "b"]
+
+
 def test_weight_decay_groups_decay_weights_only():
     model = nn.models.digits_cnn(channels=(4, 8), batch_norm=True, rng=0)
     decayed, undecayed = nn.weight_decay_groups(model, 1e-4)
