@@ -73,6 +73,7 @@ class Trainer:
 
     `save_checkpoint(path)` / `load_checkpoint(path)` keep and restore everything a run
     depends on (see graphc.nn.checkpoint); `fit` after `load_checkpoint` resumes it.
+    `epoch` is the number of epochs the run has completed.
     """
 
     def __init__(
