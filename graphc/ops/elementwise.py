@@ -205,13 +205,13 @@ ceil = define("ceil", 1, _as_dtype_of(np.ceil), "same", _zero_grad, lambda dt, a
 round = define("round", 1, np.round, "same", _zero_grad, lambda dt, a: F.unary("rint", a),  # noqa: A001
                "x rounded to the nearest integer, halves to even as numpy (zero gradient).",
                cheap=True, takes_bool=False)
-reciprocal = define("reciprocal", 1, lambda x: np.true_divide(1, x), "float", lambda out, g, a: (-g * out * out,),
-                    lambda dt, a: 1 / a, "1 / x (ints give float64, as x / y does; numpy's "
+reciprocal = define("reciprocal", 1, lambda x: np.true_divide(1, x), "float",
+                    lambda out, g, a: (-g * out * out,), lambda dt, a: 1 / a, "1 / x (ints give float64, as x / y does; numpy's "
                     "integer reciprocal is not followed).", sympy=lambda sp, a: 1 / a, cost=2)
 
 
-
 def _comparison(name: str, numpy: Callable[..., np.ndarray], symbol: str, doc: str = "") -> Callable[..., Node]:
+    """A comparison: a bool result computed in the promoted operand dtype."""
     return define(name, 2, numpy, "bool", None, lambda dt, a, b: F.binary(name, a, b),
                   doc or f"x {symbol} y (bool).", symbol=symbol, cheap=True)
 

@@ -7,13 +7,20 @@ accuracy against numpy (a few ulp; sin, cos and tan for |x| up to 1e6).
 from __future__ import annotations
 
 import math
-from decimal import Decimal, getcontext
+from decimal import Context, Decimal, localcontext
+
 import numpy as np
 
 from . import formula as F
 from .elementwise import define
 
 __all__: list[str] = []  # each definition below adds its name
+
+#: Constants to 40 digits, and the precision to split them into float parts.
+_DIGITS = Context(prec=40)
+_PI = Decimal("3.141592653589793238462643383279502884197")
+_LN2 = Decimal("0.6931471805599453094172321214581765680755")
+_LN10 = Decimal("2.302585092994045684017646009178342297604")
 
 
 def _public(fn):
@@ -56,16 +63,12 @@ def _scaled_log(scale: Decimal):
         hi = cast(scale)
         if Decimal(float(hi)) > scale:
             hi = np.nextafter(hi, cast(0))
-        lo = float(scale - Decimal(float(hi)))
+        with localcontext(_DIGITS):
+            lo = float(scale - Decimal(float(hi)))
         y = F.unary("log", x)
         return F.fma(y, float(hi), y * lo)
     return lower
 
-
-getcontext().prec = 40
-_PI = Decimal("3.141592653589793238462643383279502884197")
-_LN2 = Decimal("0.6931471805599453094172321214581765680755")
-_LN10 = Decimal("2.302585092994045684017646009178342297604")
 
 exp = _public(define("exp", 1, np.exp, "float", lambda out, g, a: (g * out,), lambda dt, a: F.unary("exp", a),
                      "e ** x.", sympy="exp", cost=4, positive=True))
@@ -76,9 +79,9 @@ log1p = _public(define("log1p", 1, np.log1p, "float", lambda out, g, a: (g / (a 
 expm1 = _public(define("expm1", 1, np.expm1, "float", lambda out, g, a: (g * (out + 1),), _expm1,
                        "exp(x) - 1, accurate for small x.", sympy="opaque", cost=4))
 log2 = _public(define("log2", 1, np.log2, "float", lambda out, g, a: (g / (a * math.log(2)),),
-                      _scaled_log(1 / _LN2), "Base-2 logarithm.", sympy="opaque", cost=4))
+                      _scaled_log(_DIGITS.divide(1, _LN2)), "Base-2 logarithm.", sympy="opaque", cost=4))
 log10 = _public(define("log10", 1, np.log10, "float", lambda out, g, a: (g / (a * math.log(10)),),
-                       _scaled_log(1 / _LN10), "Base-10 logarithm.", sympy="opaque", cost=4))
+                       _scaled_log(_DIGITS.divide(1, _LN10)), "Base-10 logarithm.", sympy="opaque", cost=4))
 sqrt = _public(define("sqrt", 1, np.sqrt, "float", lambda out, g, a: (g * 0.5 / out,),
                       lambda dt, a: F.unary("sqrt", a), "Square root.", sympy="sqrt", cost=2))
 rsqrt = _public(define("rsqrt", 1, lambda x: 1 / np.sqrt(x), "float", lambda out, g, a: (g * -0.5 * out / a,),
@@ -99,10 +102,12 @@ softplus = _public(define(
 
 def _pio2_parts(dt: str) -> tuple[float, float, float]:
     """pi/2 as three numbers of `dt` whose sum carries about three times its precision."""
-    cast, parts, rest = np.dtype(dt).type, [], _PI / 2
-    for _ in range(3):
-        parts.append(float(cast(rest)))
-        rest -= Decimal(parts[-1])
+    cast, parts = np.dtype(dt).type, []
+    with localcontext(_DIGITS):
+        rest = _PI / 2
+        for _ in range(3):
+            parts.append(float(cast(rest)))
+            rest -= Decimal(parts[-1])
     return parts[0], parts[1], parts[2]
 
 
@@ -111,7 +116,7 @@ def _quadrant(dt: str, x: F.Scalar) -> tuple[F.Scalar, F.Scalar]:
     part of n * pi/2; the first is exact for |n| < 2**20, so r keeps its precision for |x|
     up to about 1e6). n = 0 leaves x itself."""
     c1, c2, c3 = _pio2_parts(dt)
-    n = F.unary("rint", x * float(2 / _PI))
+    n = F.unary("rint", x * float(_DIGITS.divide(2, _PI)))
     r = F.fma(-n, c3, F.fma(-n, c2, F.fma(-n, c1, x)))
     return n, F.select(n.eq(0), x, r)
 

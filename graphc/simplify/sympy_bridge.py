@@ -139,14 +139,25 @@ class _ToSympy:
         return symbol
 
 
+def _named_functions(sp) -> dict[Any, str]:
+    """sympy's function classes that read back as a graphc function, by ScalarFn.sympy
+    names (Abs -> abs; sympy's sqrt is a power, not a class)."""
+    named = {}
+    for fn, spec in SCALAR_FNS.items():
+        if isinstance(spec.sympy, str) and spec.sympy != OPAQUE:
+            cls = getattr(sp, spec.sympy)
+            if isinstance(cls, type):
+                named[cls] = fn
+    return named
+
+
 class _FromSympy:
     """A sympy expression as nodes of `dtype`, written the way the backend runs fastest."""
 
     def __init__(self, sp, leaves: dict, dtype: np.dtype):
         self.sp, self.leaves, self.dtype = sp, leaves, dtype
         self.memo: dict[Any, Node] = {}
-        self.functions = {getattr(sp, spec.sympy): fn for fn, spec in SCALAR_FNS.items()
-                          if isinstance(spec.sympy, str) and spec.sympy != OPAQUE and isinstance(getattr(sp, spec.sympy, None), type)}
+        self.functions = _named_functions(sp)
         self.functions.update({f: fn for fn, f in _Sympy._opaque.items()})
 
     def build(self, expr: Any) -> Node:

@@ -229,3 +229,16 @@ def _extend(children):
 @given(st.recursive(LEAVES, _extend, max_leaves=8))
 def test_random_arithmetic_reads_back_as_the_same_node(expr):
     assert read_back(gc.pprint(expr)) is expr
+
+
+@pytest.mark.parametrize("build,text", [
+    (lambda: gc.sin(a) * gc.erf(b) - gc.floor(c), "sin(a) * erf(b) - floor(c)"),
+    (lambda: gc.logical_xor(a > b, gc.isnan(c)), "logical_xor(a > b, isnan(c))"),
+    (lambda: -gc.rsqrt(a) ** 2, "-rsqrt(a) ** 2.0"),
+])
+def test_functions_print_by_their_record(build, text):
+    namespace = {**NAMESPACE, **{f.__name__: f for f in (gc.sin, gc.erf, gc.floor, gc.logical_xor,
+                                                           gc.isnan, gc.rsqrt)}}
+    node = build()
+    assert gc.pprint(node) == text
+    assert read_back(text, namespace) is node

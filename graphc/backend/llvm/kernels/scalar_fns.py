@@ -8,6 +8,7 @@ polynomials; integer powers are multiplied out by squaring.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
@@ -76,9 +77,9 @@ def astype(x: Expr, dtype: str) -> Expr:
     return Let(v, x, Select(inside, Cast(v, dtype), const(-(1 << (bits - 1)), dtype)))
 
 
-_BINARY = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "min": "min", "max": "max",
-           "and": "and", "or": "or", "xor": "xor", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge",
-           "eq": "eq", "ne": "ne"}
+#: Formula primitives that are loop-IR ops of the same name (rint is loop IR's "round").
+_BINARY = frozenset({"add", "sub", "mul", "div", "min", "max", "and", "or", "xor",
+                     "lt", "le", "gt", "ge", "eq", "ne"})
 _UNARY = {"neg": "neg", "abs": "abs", "sqrt": "sqrt", "floor": "floor", "ceil": "ceil", "rint": "round",
           "not": "not", "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid"}
 
@@ -145,7 +146,7 @@ class _Translation:
             return const(node.value, dtype)
         a = [self._expr(x) for x in node.args]
         if op in _BINARY:
-            return binop(_BINARY[op], *a)
+            return binop(op, *a)
         if op in _UNARY:
             return unop(_UNARY[op], a[0])
         if op == "pow":
@@ -159,13 +160,17 @@ class _Translation:
         raise NotImplementedError(f"the llvm backend has no lowering of the formula primitive {op!r}")
 
 
-def work_dtype(fn: str, args: Sequence[Expr], out_dtype: str) -> str:
-    """The dtype `fn` computes in, by its dtype rule: the result's, or (bool results of
-    comparisons) the operands' promoted dtype."""
-    rule = SCALAR_FNS[fn].dtype_rule
-    if rule == "bool":
-        return np.result_type(*(a.type.dtype for a in args)).name
-    return out_dtype
+def _work_dtype(rule: str, args: Sequence[Expr], out_dtype: str) -> str:
+    """The dtype a function computes in: its result's, or for bool results of comparisons
+    and predicates (rule "bool") the operands' promoted dtype."""
+    return np.result_type(*(a.type.dtype for a in args)).name if rule == "bool" else out_dtype
+
+
+@lru_cache(maxsize=None)
+def _formula(fn: str, work: str) -> Scalar:
+    """`fn`'s formula over its operands in `work` (built once: formulas are immutable)."""
+    spec = SCALAR_FNS[fn]
+    return spec.lower(work, *(F.arg(k) for k in range(spec.arity)))
 
 
 def lower(fn: str, args: Sequence[Expr], out_dtype: str) -> Expr:
@@ -173,11 +178,8 @@ def lower(fn: str, args: Sequence[Expr], out_dtype: str) -> Expr:
     spec = SCALAR_FNS.get(fn)
     if spec is None:
         raise NotImplementedError(f"the llvm backend cannot lower elementwise {fn!r}: no such function")
-    work = work_dtype(fn, args, out_dtype)
-    if spec.dtype_rule == "float" and not is_float(work):
-        raise NotImplementedError(f"{fn} computes in floats, got {work}")
-    first = 1 if spec.dtype_rule == "select" else 0
+    work = _work_dtype(spec.dtype_rule, args, out_dtype)
+    first = 1 if spec.dtype_rule == "select" else 0     # where's condition stays bool
     args = [*args[:first], *(a if a.type.dtype == work else Cast(a, work) for a in args[first:])]
-    formula = spec.lower(work, *(F.arg(k) for k in range(len(args))))
-    value = _Translation(args, work, f"_{fn}").run(formula)
+    value = _Translation(args, work, f"_{fn}").run(_formula(fn, work))
     return value if value.type.dtype == out_dtype else Cast(value, out_dtype)
