@@ -3,19 +3,27 @@ seeded shuffling, augmentation, validation, early stopping and a progress bar.
 
 The backend is one argument: `backend="llvm"` (native kernels, the default) or any
 other name gc.function accepts (`"numpy"`, the reference interpreter).
+
+With `distributed=True` the Trainer trains data-parallel over graphc.distributed's process
+group (the ranks of `mpiexec -n N`): see docs/distributed.md and `_FlatGradients`.
 """
 from __future__ import annotations
 
+import hashlib
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ..autodiff import grad
+from ..distributed import ProcessGroup, abort_on_error
+from ..distributed import init as init_process_group
 from ..function import Function, function
-from ..ir import Node
-from ..ops import argmax, eq, shared, tensor
+from ..ir import Node, toposort
+from ..ops import argmax, eq, reshape, shared, tensor
+from ..ops.leaves import Constant, Input, Shared
 from ..ops.nn import cross_entropy
 from .checkpoint import PathLike, generator_from_state, read_checkpoint, saved_values, write_checkpoint
 from .data import Transform, is_classification, minibatches, num_batches, split
@@ -25,6 +33,7 @@ from .optim import ParamGroup, get_optimizer
 
 LossFn = Callable[[Node, Node], Node]
 TRAINER_CHECKPOINT = "trainer"  # the kind tag of a Trainer's checkpoints
+RANK_KEY_STRIDE = 1 << 32  # rank r's random keys start r strides after rank 0's: streams that never meet
 
 
 def _tqdm() -> Any:
@@ -74,12 +83,18 @@ class Trainer:
     `save_checkpoint(path)` / `load_checkpoint(path)` keep and restore everything a run
     depends on (see graphc.nn.checkpoint); `fit` after `load_checkpoint` resumes it.
     `epoch` is the number of epochs the run has completed.
+
+    `distributed=True` trains data-parallel over the processes of graphc.distributed.init()
+    (the ranks of `mpiexec -n N`; one process alone without a launcher): each global batch of
+    `batch_size` is split over the ranks, and one allreduce per step averages the gradients
+    (see docs/distributed.md). The optimiser must accept a list of gradients, as the built-in
+    ones do. Only rank 0 prints, shows progress and writes checkpoints.
     """
 
     def __init__(
         self, model: Layer, loss: Optional[LossFn] = None, optimizer: Union[str, Callable] = "sgd",
         lr: float = 0.01, backend: str = "llvm", param_groups: Optional[Sequence[ParamGroup]] = None,
-        **optimizer_options: Any,
+        distributed: bool = False, **optimizer_options: Any,
     ):
         self.model = model
         self.loss_fn = loss or cross_entropy
@@ -98,6 +113,10 @@ class Trainer:
         self._data_rng: Optional[np.random.Generator] = None  # the last fit's shuffling generator
         self._resume = False  # whether the next fit continues from self.epoch and self._data_rng
         self._optimizer_state: list[Node] = []  # the optimiser's variables in the step, in update order
+        self.group: Optional[ProcessGroup] = init_process_group() if distributed else None
+        self._metric_count = 0  # the step's leading outputs that are metrics (loss, number correct)
+        self._flat: Optional[_FlatGradients] = None  # distributed: the buffer the ranks sum
+        self._apply: Optional[Function] = None  # distributed: the optimiser's step from the summed buffer
 
     def __reduce__(self):
         raise TypeError(
@@ -108,18 +127,42 @@ class Trainer:
 
     # -- compiled functions, built for the data's sample shape on first use ------------
     def step_function(self, x: np.ndarray, y: np.ndarray) -> Function:
-        """The compiled training step (xb, yb) -> [loss, (number correct)], updating the model."""
+        """The compiled training step (xb, yb) -> [loss, (number correct)], updating the model.
+
+        Distributed, it is (xb, yb) -> [loss, (number correct), gradients..., new running
+        statistics...] and updates nothing but random keys; `self._apply` takes the step."""
         if self._step is None:
             with self._compiling():
                 xs, ys = _symbol("x", x), _symbol("y", y)
                 out = self.model(xs, training=True)
                 loss = self.loss_fn(out, ys)
+                metrics = _metrics(out, ys, loss)
+                self._metric_count = len(metrics)
+                if self.group is not None:
+                    self._step = self._build_distributed_step(xs, ys, out, loss, metrics)
+                    return self._step
                 updates = list(self.optimizer(self._optimized(), loss, lr=self.lr, **self.optimizer_options))
-                parameters = set(self.model.parameters())
-                self._optimizer_state = [var for var, _ in updates if var not in parameters]
+                self._optimizer_state = _state_of(updates, self.model.parameters())
                 updates += self.model.state_updates(out)
-                self._step = function([xs, ys], _metrics(out, ys, loss), updates=updates, backend=self.backend)
+                self._step = function([xs, ys], metrics, updates=updates, backend=self.backend)
         return self._step
+
+    def _build_distributed_step(self, xs: Node, ys: Node, out: Node, loss: Node, metrics: list[Node]) -> Function:
+        """The gradient step (returned) and `self._apply`, which reads the ranks' summed buffer:
+        the optimiser's updates from the mean gradients, and the running statistics' new values."""
+        params = _parameters_of(self._optimized())
+        running = self.model.state_updates(out)
+        self._flat = _FlatGradients(params + [var for var, _ in running])
+        step = function([xs, ys], metrics + grad(loss, params) + [value for _, value in running],
+                        backend=self.backend)
+        summed = tensor("summed", self._flat.buffer.shape, self._flat.buffer.dtype)
+        count = tensor("count", (), self._flat.buffer.dtype)
+        means = self._flat.means(summed, count)
+        updates = list(self.optimizer(self._optimized(), means[:len(params)], lr=self.lr, **self.optimizer_options))
+        self._optimizer_state = _state_of(updates, params)
+        updates += [(var, mean) for (var, _), mean in zip(running, means[len(params):])]
+        self._apply = function([summed, count], [], updates=updates, backend=self.backend)
+        return step
 
     def _optimized(self) -> Union[list[Node], list[ParamGroup]]:
         """The model's parameters, or the parameter groups with rates relative to `self.lr`."""
@@ -173,26 +216,60 @@ class Trainer:
         `batch_lr(i)`, if given, sets the learning rate before the epoch's i-th batch."""
         rng = as_rng(rng)
         step = self.step_function(x, y)
+        take_step = self._call_totals if self.group is None else self._distributed_step
         totals = np.zeros(2)
         batches = minibatches(x, y, batch_size=batch_size, rng=rng)
         bar = _tqdm()(batches, total=num_batches(len(x), batch_size), desc=desc, leave=False,
-                      disable=not progress, unit="batch")
+                      disable=not (progress and self.is_root), unit="batch")
         for index, (xb, yb) in enumerate(bar):
             if batch_lr is not None:
                 self.lr.set_value(batch_lr(index))
-            if augment is not None:
+            if augment is not None:  # the whole global batch, on every rank: the same as in one process
                 xb = augment(xb, rng).astype(x.dtype, copy=False)
-            results = self._call(step, xb, yb)
-            totals += _batch_totals(results, len(xb))
-        return _means(totals, len(x), len(step.outputs) > 1)
+            totals += take_step(step, xb, yb)
+        return self._means(totals, len(x), self._metric_count > 1)
+
+    def _call_totals(self, fn: Function, xb: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        """(loss summed over the batch, number correct) from one call of a step or evaluation."""
+        return _batch_totals(self._call(fn, xb, yb), len(xb))
+
+    def _distributed_step(self, step: Function, xb: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        """One data-parallel step on this rank's share of the global batch (xb, yb): its gradients,
+        weighted by its share's size, go into the flat buffer, which one allreduce sums over the ranks;
+        every rank then applies the same update. Returns this rank's (loss sum, number correct)."""
+        start, stop = _shard(len(xb), self.group)
+        flat = self._flat
+        totals = np.zeros(2)
+        if stop > start:
+            results = self._call(step, xb[start:stop], yb[start:stop])
+            totals = _batch_totals(results[:self._metric_count], stop - start)
+            flat.fill(results[self._metric_count:], stop - start)
+        else:  # fewer rows than ranks in the last batch: this rank adds nothing
+            flat.buffer.fill(0)
+        self.group.allreduce_sum(flat.buffer)
+        self._call(self._apply, flat.buffer, np.asarray(len(xb), flat.buffer.dtype))
+        return totals
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> tuple[float, Optional[float]]:
-        """Inference-mode (mean loss, accuracy or None) over (x, y)."""
+        """Inference-mode (mean loss, accuracy or None) over (x, y); distributed, each rank
+        scores its share of the rows and the sums are added over the ranks."""
         fn = self.evaluate_function(x, y)
+        start, stop = _shard(len(x), self.group)
         totals = np.zeros(2)
-        for xb, yb in minibatches(x, y, batch_size=batch_size, shuffle=False):
-            totals += _batch_totals(self._call(fn, xb, yb), len(xb))
-        return _means(totals, len(x), len(fn.outputs) > 1)
+        for xb, yb in minibatches(x[start:stop], y[start:stop], batch_size=batch_size, shuffle=False):
+            totals += self._call_totals(fn, xb, yb)
+        return self._means(totals, len(x), len(fn.outputs) > 1)
+
+    def _means(self, totals: np.ndarray, n: int, has_accuracy: bool) -> tuple[float, Optional[float]]:
+        """(mean loss, accuracy or None) of n rows from this rank's totals, summed over the ranks."""
+        if self.group is not None:
+            self.group.allreduce_sum(totals)
+        return float(totals[0] / n), (float(totals[1] / n) if has_accuracy else None)
+
+    @property
+    def is_root(self) -> bool:
+        """Whether this process logs, shows progress and writes checkpoints (rank 0, or alone)."""
+        return self.group is None or self.group.rank == 0
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Inference-mode outputs for every row of x."""
@@ -222,7 +299,18 @@ class Trainer:
         same data and seed), and History.first_epoch says where. With `checkpoint`, the state is
         saved there (see save_checkpoint) after every `checkpoint_every`-th epoch (counted from
         epoch 0) and after the last epoch run.
+
+        Distributed, every rank calls fit with the same data and options: the ranks check that
+        they built the same training step for the same run, then take rank 0's weights, optimiser
+        state and random keys (each rank's dropout keys then move to a stream of their own). A
+        rank that raises aborts them all (graphc.distributed.abort_on_error).
         """
+        with self._failing_together():
+            return self._fit(x, y, epochs, batch_size, validation_data, validation_split, patience, monitor,
+                             augment, lr_schedule, seed, progress, verbose, checkpoint, checkpoint_every)
+
+    def _fit(self, x, y, epochs, batch_size, validation_data, validation_split, patience, monitor, augment,
+             lr_schedule, seed, progress, verbose, checkpoint, checkpoint_every) -> History:
         if checkpoint_every < 1:
             raise ValueError(f"fit: checkpoint_every must be at least 1, got {checkpoint_every}")
         if validation_data is None and validation_split:
@@ -232,6 +320,8 @@ class Trainer:
         if stopper and validation_data is None:
             raise ValueError("fit: early stopping needs validation_data or validation_split")
         rng = self._start_run(seed)
+        if self.group is not None:
+            self._join_ranks(x, y, validation_data, epochs, batch_size, seed)
         history = History(first_epoch=self.epoch)
         compile_time_before = self.compile_time
         per_batch = getattr(lr_schedule, "per_batch", False)
@@ -249,7 +339,7 @@ class Trainer:
                 getattr(history, column).append(value)
             history.compile_time = self.compile_time - compile_time_before
             self.epoch = epoch + 1
-            if verbose:
+            if verbose and self.is_root:
                 _tqdm().write(format_epoch(history, history.epochs - 1, epochs))
             stop = stopper is not None and stopper.should_stop(history, history.epochs - 1)
             if checkpoint is not None and (self.epoch % checkpoint_every == 0 or self.epoch == epochs or stop):
@@ -260,6 +350,31 @@ class Trainer:
         if stopper:
             stopper.restore(history)
         return history
+
+    def _failing_together(self) -> AbstractContextManager:
+        """Distributed, abort every rank when this one raises (the others would wait for it)."""
+        return nullcontext() if self.group is None else abort_on_error(self.group)
+
+    def _join_ranks(self, x: np.ndarray, y: np.ndarray, validation_data: Optional[tuple[np.ndarray, np.ndarray]],
+                    epochs: int, batch_size: int, seed: int) -> None:
+        """Check that every rank runs the same training step on the same run, then give every
+        rank rank 0's state, with random keys moved to a stream of the rank's own."""
+        step = self.step_function(x, y)
+        plan = {
+            "training step": _graph_digest(step.inputs, step.outputs, step.updates),
+            "optimiser step": _graph_digest(self._apply.inputs, self._apply.outputs, self._apply.updates),
+            "training data": (x.shape, x.dtype.str, y.shape, y.dtype.str),
+            "validation data": None if validation_data is None else [(a.shape, a.dtype.str) for a in validation_data],
+            "epochs, batch size, seed, first epoch": (epochs, batch_size, seed, self.epoch),
+        }
+        _check_same_plan(self.group.allgather(plan), self.group.rank)
+        optimizer_state, random_state = self._run_state()
+        for var in self.model.variables() + optimizer_state + random_state:
+            value = np.array(var.get_value(), order="C")
+            self.group.broadcast(value)
+            var.set_value(value)
+        for key in random_state:
+            key.set_value(key.get_value() + np.int64(self.group.rank * RANK_KEY_STRIDE))
 
     def _start_run(self, seed: int) -> np.random.Generator:
         """The shuffling generator of a fit, setting self.epoch to its first epoch: the
@@ -276,7 +391,10 @@ class Trainer:
         """Write everything the run depends on to `path`, atomically (see graphc.nn.checkpoint):
         the model's state_dict, the optimiser's variables (moments, step counts), the random keys
         the training step advances (dropout), the learning rate, the epoch counter (which is
-        also the position of a schedule) and the state of the shuffling generator."""
+        also the position of a schedule) and the state of the shuffling generator. Distributed,
+        only rank 0 writes (its random keys are the run's: the other ranks derive theirs from them)."""
+        if not self.is_root:
+            return
         arrays = {f"model/{name}": value for name, value in self.model.state_dict().items()}
         optimizer_state, random_state = self._run_state()
         arrays.update((f"optimizer/{i}", var.get_value()) for i, var in enumerate(optimizer_state))
@@ -349,9 +467,9 @@ class Trainer:
 def fit(model: Layer, x: np.ndarray, y: np.ndarray, *, loss: Optional[LossFn] = None,
         optimizer: Union[str, Callable] = "sgd", lr: float = 0.01, backend: str = "llvm",
         param_groups: Optional[Sequence[ParamGroup]] = None, optimizer_options: Optional[dict] = None,
-        **fit_options: Any) -> tuple[Trainer, History]:
+        distributed: bool = False, **fit_options: Any) -> tuple[Trainer, History]:
     """Build a Trainer and fit; returns (trainer, history). See Trainer and Trainer.fit."""
-    trainer = Trainer(model, loss, optimizer, lr, backend, param_groups, **(optimizer_options or {}))
+    trainer = Trainer(model, loss, optimizer, lr, backend, param_groups, distributed, **(optimizer_options or {}))
     return trainer, trainer.fit(x, y, **fit_options)
 
 
@@ -440,5 +558,83 @@ def _batch_totals(results: list[np.ndarray], size: int) -> np.ndarray:
     return np.array([float(results[0]) * size, float(results[1]) if len(results) > 1 else 0.0])
 
 
-def _means(totals: np.ndarray, n: int, has_accuracy: bool) -> tuple[float, Optional[float]]:
-    return float(totals[0] / n), (float(totals[1] / n) if has_accuracy else None)
+def _state_of(updates: list[tuple[Node, Node]], params: Sequence[Node]) -> list[Node]:
+    """The optimiser's own variables among its updates' targets (moments, step counts), in order."""
+    parameters = set(params)
+    return [var for var, _ in updates if var not in parameters]
+
+
+def _parameters_of(optimized: Union[list[Node], list[ParamGroup]]) -> list[Node]:
+    """The parameters an optimiser is given, in the order it takes their gradients (group by group)."""
+    if any(isinstance(entry, Mapping) for entry in optimized):
+        return [p for group in optimized for p in group["params"]]
+    return list(optimized)
+
+
+def _shard(rows: int, group: Optional[ProcessGroup]) -> tuple[int, int]:
+    """[start, stop) of this rank's share of `rows` rows: contiguous, sizes differing by at most one."""
+    if group is None:
+        return 0, rows
+    return group.rank * rows // group.size, (group.rank + 1) * rows // group.size
+
+
+class _FlatGradients:
+    """One preallocated flat buffer holding, side by side, a rank's gradients (and new running
+    statistics) times its number of samples: the one buffer the ranks sum in place at each step.
+
+    Each variable's part is a view of the buffer shaped like it; `fill` writes the step's outputs
+    into those views (the only copy), and `means` reads the summed buffer back, symbolically, as
+    slices divided by the global number of samples.
+    """
+
+    def __init__(self, variables: Sequence[Node]):
+        dtypes = sorted({var.dtype.name for var in variables})
+        if len(dtypes) != 1:
+            raise TypeError(f"Trainer(distributed=True): the parameters and running statistics must share one "
+                            f"float dtype (their gradients travel in one buffer), got {dtypes}")
+        sizes = [int(np.prod(var.type.shape, dtype=np.int64)) for var in variables]
+        self.bounds = list(zip(np.cumsum([0] + sizes[:-1]).tolist(), np.cumsum(sizes).tolist()))
+        self.shapes = [var.type.shape for var in variables]
+        self.buffer = np.zeros(sum(sizes), dtypes[0])
+        self.views = [self.buffer[start:stop].reshape(shape) for (start, stop), shape in zip(self.bounds, self.shapes)]
+
+    def fill(self, values: Sequence[np.ndarray], count: int) -> None:
+        """Write count * value into each variable's view."""
+        for view, value in zip(self.views, values):
+            np.multiply(value, count, out=view, casting="same_kind")
+
+    def means(self, summed: Node, count: Node) -> list[Node]:
+        """Each variable's part of the symbolic summed buffer, divided by the global count."""
+        return [reshape(summed[start:stop], shape) / count for (start, stop), shape in zip(self.bounds, self.shapes)]
+
+
+def _graph_digest(inputs: Sequence[Node], outputs: Sequence[Node], updates: Sequence[tuple[Node, Node]]) -> str:
+    """A digest of what a compiled function computes, equal in two processes that built it the same
+    way: every node's op, inputs' positions and type; leaves by name and type; constants by value."""
+    targets = [var for var, _ in updates]
+    index: dict[Node, int] = {}
+    lines = [f"inputs {[(node.name, str(node.type)) for node in inputs]}"]
+    for node in toposort(list(outputs) + [value for _, value in updates] + targets):
+        index[node] = len(index)
+        if isinstance(node.op, (Input, Shared)):
+            described = f"{type(node.op).__name__} {node.name}"
+        elif isinstance(node.op, Constant):
+            described = f"constant {hashlib.sha256(node.op.value.tobytes()).hexdigest()}"
+        else:
+            described = repr(node.op)
+        lines.append(f"{described}({','.join(str(index[i]) for i in node.inputs)}):{node.type}")
+    lines.append(f"outputs {[index[o] for o in outputs]} updates {[(index[v], index[e]) for v, e in updates]}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _check_same_plan(plans: list[dict[str, Any]], rank: int) -> None:
+    """Refuse a distributed run whose ranks differ in graph or data (each would wait for the others
+    at a different step): a ValueError naming the first rank that differs from rank 0, and how."""
+    for other, plan in enumerate(plans):
+        differences = [what for what in plans[0] if plan[what] != plans[0][what]]
+        if differences:
+            raise ValueError(
+                f"Trainer(distributed=True) on rank {rank}: rank {other} differs from rank 0 in its "
+                f"{' and '.join(differences)}: every rank must build the same model, loss and optimiser and "
+                f"call fit with the same data and options"
+            )

@@ -1,0 +1,58 @@
+"""The program each rank runs in the mpiexec tests: `python ranks.py SCENARIO OUT_DIR`.
+
+train:    fit a small CNN (no batch norm) with a global batch that leaves an uneven last
+          batch; each rank saves its final weights to OUT_DIR/rank<r>.npz.
+single:   the same in one plain process (distributed=False): the reference weights.
+raise:    rank 1 raises in the middle of training; every rank must end, non-zero.
+mismatch: rank 1 builds a wider model; every rank must refuse to start.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import graphc as gc
+import graphc.distributed as dist
+
+ROWS, BATCH, EPOCHS = 150, 64, 2  # 150 = 2 * 64 + 22: the last global batch is uneven
+
+
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(ROWS, 1, 8, 8)).astype(np.float32)
+    return x, (x[:, 0, :4].sum(axis=(1, 2)) > 0).astype(np.int64) + (x[:, 0, 4:].sum(axis=(1, 2)) > 0)
+
+
+def model(width: int = 4) -> gc.nn.Layer:
+    rng = np.random.default_rng(1)
+    return gc.nn.Sequential(
+        gc.nn.Conv2d(1, width, 3, padding=1, rng=rng), gc.nn.ReLU(), gc.nn.MaxPool2d(2),
+        gc.nn.Flatten(), gc.nn.Dense(width * 16, 3, rng=rng),
+    )
+
+
+
+def main(scenario: str, out: Path) -> None:
+    group = dist.init()
+    (out / f"rank{group.rank}.pid").write_text(str(os.getpid()))
+    x, y = data()
+    net = model(width=8 if scenario == "mismatch" and group.rank == 1 else 4)
+    trainer = gc.nn.Trainer(net, optimizer="adam", lr=0.01, distributed=scenario != "single")
+    schedule = None
+    if scenario == "raise":
+        def schedule(step: int) -> float:
+            if group.rank == 1 and step == 2:
+                raise RuntimeError("rank 1 cannot read its shard")
+            return 0.01
+        schedule.per_batch = True
+    history = trainer.fit(x, y, epochs=EPOCHS, batch_size=BATCH, lr_schedule=schedule, progress=False,
+                          validation_data=(x[:33], y[:33]))
+    np.savez(out / f"rank{group.rank}.npz", loss=history.loss, val_accuracy=history.val_accuracy,
+             **net.state_dict())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
