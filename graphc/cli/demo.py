@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext, redirect_stdout
 from pathlib import Path
 from typing import Optional
 
@@ -38,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --checkpoint PATH up to --epochs (give the same options)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="train data-parallel on the processes of an MPI launcher: mpiexec -n 2 graphc demo "
+                             "--distributed (the global batch is --batch-size; rank 0 prints; needs graphc[mpi])")
 
 
 def check(args: argparse.Namespace) -> Optional[str]:
@@ -50,6 +54,23 @@ def check(args: argparse.Namespace) -> Optional[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train and report; with --distributed, on every rank of the launcher, rank 0 printing."""
+    if not args.distributed:
+        return _train(args)
+    import graphc.distributed as dist
+
+    group = dist.init()
+    with ExitStack() as stack:
+        if group.rank != 0:
+            stack.enter_context(redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        with dist.abort_on_error(group):
+            status = _train(args)
+    if status and group.size > 1:  # the other ranks may be waiting for this one
+        group.abort(f"graphc demo: rank {group.rank} of {group.size} stopped with status {status}; aborting every rank")
+    return status
+
+
+def _train(args: argparse.Namespace) -> int:
     import graphc as gc
 
     try:  # an unknown backend is a usage error, found before any work
@@ -62,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     model = gc.nn.models.digits_cnn(rng=args.seed)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     options = {"momentum": 0.9} if args.optimizer in ("momentum", "nesterov") else {}
-    _describe(args, data, len(x_val), model, lr)
-    trainer = gc.nn.Trainer(model, optimizer=args.optimizer, lr=lr, backend=args.backend, **options)
+    trainer = gc.nn.Trainer(model, optimizer=args.optimizer, lr=lr, backend=args.backend,
+                            distributed=args.distributed, **options)
+    _describe(args, data, len(x_val), model, lr, trainer)
     if args.resume:
         try:
             trainer.load_checkpoint(args.checkpoint)
@@ -94,13 +116,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(args: argparse.Namespace, data, validation: int, model, lr: float) -> None:
+def _describe(args: argparse.Namespace, data, validation: int, model, lr: float, trainer) -> None:
     print(f"digits: {len(data.x_train) - validation} training, {validation} validation and {len(data.x_test)} test "
           "images of 8x8 pixels, 10 classes")
     print(f"model ({model.num_parameters()} parameters):\n{model}")
     blas = f" ({args.blas_threads} BLAS thread(s))" if args.backend == "numpy" else ""
     print(f"optimizer {args.optimizer}, lr {lr}, batch size {args.batch_size}, {args.epochs} epochs, "
           f"backend {args.backend}{blas}, seed {args.seed}")
+    if trainer.group is not None:
+        import graphc as gc
+
+        print(f"distributed: {trainer.group.size} process(es), each with {args.batch_size // trainer.group.size}-"
+              f"{-(-args.batch_size // trainer.group.size)} rows of every batch and {gc.num_threads()} thread(s)")
     print(f"(val_* columns: {validation} training images held out, stratified by class; the test set is scored "
           "once, at the end)")
 

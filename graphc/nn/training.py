@@ -253,12 +253,13 @@ class Trainer:
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> tuple[float, Optional[float]]:
         """Inference-mode (mean loss, accuracy or None) over (x, y); distributed, each rank
         scores its share of the rows and the sums are added over the ranks."""
-        fn = self.evaluate_function(x, y)
-        start, stop = _shard(len(x), self.group)
-        totals = np.zeros(2)
-        for xb, yb in minibatches(x[start:stop], y[start:stop], batch_size=batch_size, shuffle=False):
-            totals += self._call_totals(fn, xb, yb)
-        return self._means(totals, len(x), len(fn.outputs) > 1)
+        with self._failing_together():
+            fn = self.evaluate_function(x, y)
+            start, stop = _shard(len(x), self.group)
+            totals = np.zeros(2)
+            for xb, yb in minibatches(x[start:stop], y[start:stop], batch_size=batch_size, shuffle=False):
+                totals += self._call_totals(fn, xb, yb)
+            return self._means(totals, len(x), len(fn.outputs) > 1)
 
     def _means(self, totals: np.ndarray, n: int, has_accuracy: bool) -> tuple[float, Optional[float]]:
         """(mean loss, accuracy or None) of n rows from this rank's totals, summed over the ranks."""

@@ -3,9 +3,7 @@ process, and real runs under `mpiexec -n 2` (skipped, saying why, without mpi4py
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,14 +16,9 @@ import graphc as gc
 import graphc.distributed as dist
 from graphc.distributed import launch
 from graphc.nn.training import _check_same_plan, _shard
+from mpi_helpers import ROOT, needs_mpi
 
 RANKS = Path(__file__).with_name("ranks.py")
-ROOT = Path(gc.__file__).resolve().parents[1]
-MPI_MISSING = (
-    "mpi4py is not installed (pip install 'graphc[mpi]')" if importlib.util.find_spec("mpi4py") is None
-    else "no mpiexec on PATH (pip install mpich)" if shutil.which("mpiexec") is None else None
-)
-needs_mpi = pytest.mark.skipif(MPI_MISSING is not None, reason=f"mpiexec -n 2 tests: {MPI_MISSING}")
 
 
 class Rank(dist.SingleProcess):
