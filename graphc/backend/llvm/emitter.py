@@ -35,7 +35,7 @@ from . import mathlib
 from .canonical import storages
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
                      Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars, identity,
-                     is_float, itemsize, linear_coeff, walk)
+                     is_float, itemsize, linear_coeff, pure, walk)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 I8P = I8.as_pointer()
@@ -95,9 +95,20 @@ def _suffix(ty: ir.Type) -> str:
     return {"float": "f32", "double": "f64"}.get(str(ty), str(ty))
 
 
+def _known(v: ir.Value) -> Optional[int]:
+    """The value of an integer constant, else None."""
+    return v.constant if isinstance(v, ir.Constant) and isinstance(v.constant, int) else None
+
+
 def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
                  body: Callable[[ir.Value], None], name: str = "i") -> None:
-    """for (i = lo; i < hi; i += step) body(i), leaving `b` after the loop."""
+    """for (i = lo; i < hi; i += step) body(i), leaving `b` after the loop. With constant
+    bounds, no iteration emits nothing and one iteration emits its body alone."""
+    first, end = _known(lo), _known(hi)
+    if first is not None and end is not None and end - first <= step:
+        if end > first:
+            body(lo)
+        return
     pre = b.block
     cond, loop_bb, done = (b.append_basic_block(f"{name}.{s}") for s in ("cond", "body", "end"))
     b.branch(cond)
@@ -240,6 +251,9 @@ class FunctionEmitter:
         self._first = fn.append_basic_block("start")
         self.b = ir.IRBuilder(self._first)
         self.env: dict[str, ir.Value] = {}
+        self.bound: dict[str, int] = {}                             # the binding number of each variable
+        self._bindings = 0
+        self.values: list[dict] = [{}]                              # value numbering, one dict per scope
         self.nonneg: dict[str, bool] = {}                           # int variables never negative
         self.vec: Optional[tuple[str, int]] = None                  # (loop var, width) when vectorising
         self.ptrs: dict[str, ir.Value] = {}
@@ -325,11 +339,13 @@ class FunctionEmitter:
         """`index` as a scalar, with the vector loop variable at its `lane`-th value."""
         name, width = self.vec
         base = self.env[name]
-        self.vec, self.env[name] = None, self.b.add(base, ir.Constant(I64, lane)) if lane else base
+        self.vec = None
+        self.bind(name, self.b.add(base, ir.Constant(I64, lane)) if lane else base)
         try:
             return self.index(index)
         finally:
-            self.vec, self.env[name] = (name, width), base
+            self.vec = (name, width)
+            self.bind(name, base)
 
     def load(self, e: Load) -> ir.Value:
         if e.buf.name in self.reg_bufs:
@@ -367,8 +383,38 @@ class FunctionEmitter:
         return [self.splat(v, lanes) for v in vals]
 
     def expr(self, e: Expr) -> ir.Value:
-        method = getattr(self, f"_e_{type(e).__name__}")
-        return method(e)
+        """The value of `e`. A pure expression met again where its first value is in
+        scope, with its variables bound as then, reuses that value: kernels repeat index
+        arithmetic across unrolled statements, and LLVM would only remove it later, at a cost."""
+        if isinstance(e, Const) or not pure(e):
+            return getattr(self, f"_e_{type(e).__name__}")(e)
+        key = (e, self.vec, self.in_index, frozenset((v, self.bound.get(v)) for v in free_vars(e)))
+        for scope in reversed(self.values):
+            found = scope.get(key)
+            if found is not None:
+                return found
+        value = self.values[-1][key] = getattr(self, f"_e_{type(e).__name__}")(e)
+        return value
+
+    def bind(self, name: str, value: Optional[ir.Value]) -> None:
+        """Bind (None: unbind) variable `name`; values numbered under its earlier binding
+        no longer match."""
+        if value is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = value
+        self._bindings += 1
+        self.bound[name] = self._bindings
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Code emitted inside a block that does not dominate what follows it (a loop
+        body, a branch): its values are forgotten after it."""
+        self.values.append({})
+        try:
+            yield
+        finally:
+            self.values.pop()
 
     def _e_Const(self, e: Const) -> ir.Value:
         return ir.Constant(_SCALAR[e.dtype], e.value)
@@ -390,15 +436,12 @@ class FunctionEmitter:
     def _e_Let(self, e: Let) -> ir.Value:
         value = self.expr(e.value)
         saved, saved_sign = self.env.get(e.var.name), self.nonneg.get(e.var.name)
-        self.env[e.var.name] = value
+        self.bind(e.var.name, value)
         self.nonneg[e.var.name] = e.var.dtype in ("int32", "int64") and self._nonneg(e.value)
         try:
             return self.expr(e.body)
         finally:
-            if saved is None:
-                del self.env[e.var.name]
-            else:
-                self.env[e.var.name] = saved
+            self.bind(e.var.name, saved)
             self.nonneg[e.var.name] = bool(saved_sign)
 
     def _nonneg(self, e: Expr) -> bool:
@@ -500,7 +543,7 @@ class FunctionEmitter:
         failed = cond
         if _lanes(cond) > 1:
             failed = B.call(self.m.declare(f"llvm.vector.reduce.or.{_suffix(cond.type)}", I1, [cond.type]), [cond])
-        with B.if_then(failed, likely=False):
+        with B.if_then(failed, likely=False), self.scope():
             message, detail = (B.gep(self.status(), [ir.Constant(I32, 0), ir.Constant(I32, k)]) for k in (0, 1))
             claim = B.cmpxchg(message, ir.Constant(I8P, None), self.m.message(e.message), "monotonic", "monotonic")
             if e.detail is not None:
@@ -596,13 +639,13 @@ class FunctionEmitter:
         if _lanes(cond) > 1:
             raise ValueError("an If condition may not depend on a vectorised loop variable")
         if s.orelse is None:
-            with self.b.if_then(cond):
+            with self.b.if_then(cond), self.scope():
                 self.stmt(s.then)
             return
         with self.b.if_else(cond) as (then, orelse):
-            with then:
+            with then, self.scope():
                 self.stmt(s.then)
-            with orelse:
+            with orelse, self.scope():
                 self.stmt(s.orelse)
 
     def _s_For(self, s: For) -> None:
@@ -615,13 +658,14 @@ class FunctionEmitter:
             self._vectorized(s)
         else:
             start = self.index(s.start)
-            self.serial(s, start, self.b.add(start, self.index(s.extent), flags=["nsw"]))
+            self.serial(s, start, self.add(start, self.index(s.extent)))
 
     def serial(self, s: For, lo: ir.Value, hi: ir.Value) -> None:
         """Iterations [lo, hi) of `s` (lo at least s.start), one at a time."""
         def body(i):
-            self.env[s.var.name] = i
-            self.stmt(s.body)
+            with self.scope():
+                self.bind(s.var.name, i)
+                self.stmt(s.body)
         with self._counting(s):
             counted_loop(self.b, lo, hi, 1, body, s.var.name)
 
@@ -644,9 +688,18 @@ class FunctionEmitter:
         with self._counting(s):
             self._vector_loop(s)
 
+    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        """a + b of two indices, folded when both are constants."""
+        if _known(a) is not None and _known(b) is not None:
+            return ir.Constant(I64, _known(a) + _known(b))
+        return self.b.add(a, b, flags=["nsw"])
+
     def _vector_loop(self, s: For) -> None:
         name, width = s.var.name, s.width
         start, extent = self.index(s.start), self.index(s.extent)
+        if _known(extent) is not None and _known(extent) < width:    # all tail: no vector iteration
+            self.serial(s, start, self.add(start, extent))
+            return
         partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]
         if partials and any(isinstance(n, For) for n in walk(s.body)):
             raise ValueError(f"vectorised reduction loop {name} must be innermost")
@@ -662,15 +715,19 @@ class FunctionEmitter:
         def vector_body(i, chain=0):
             for acc in partials:
                 self.partials[acc] = slots[acc][chain]
-            self.vec, self.env[name] = (name, width), i
-            self.stmt(s.body)
-            self.vec = None
+            with self.scope():
+                self.vec = (name, width)
+                self.bind(name, i)
+                self.stmt(s.body)
+                self.vec = None
 
         def chained_body(i):
             for chain in range(chains):
                 vector_body(self.b.add(i, ir.Constant(I64, chain * width)), chain)
 
         def rounded(step: int) -> ir.Value:
+            if _known(extent) is not None:
+                return self.add(start, ir.Constant(I64, _known(extent) // step * step))
             return self.b.add(start, self.b.mul(self.b.sdiv(extent, ir.Constant(I64, step)), ir.Constant(I64, step)))
 
         main_end = rounded(width)
@@ -690,7 +747,8 @@ class FunctionEmitter:
                 total = self.binary(acc.op, acc.buf.dtype, total, self.b.extract_element(vec, ir.Constant(I32, lane)))
             at = self.index(acc.index)
             self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
-        self.serial(s, main_end, self.b.add(start, extent))
+        if _known(extent) is None or _known(extent) % width:
+            self.serial(s, main_end, self.add(start, extent))
 
 
 def emit_kernel(kernel: Kernel, symbol: str) -> ir.Module:

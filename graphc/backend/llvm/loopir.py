@@ -126,9 +126,13 @@ def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
 # ---------------------------------------------------------------- expressions
 
 class Expr:
-    """Base of expressions; operators build folded `Bin` nodes."""
+    """Base of expressions; operators build folded `Bin` nodes. Each remembers its hash
+    (see `_remember_hash`), which is not pickled: string hashes differ between processes."""
 
     __slots__ = ()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
     @property
     def type(self) -> VType:
@@ -322,6 +326,24 @@ class Check(Expr):
     @property
     def type(self) -> VType:
         return self.value.type
+
+
+def _remember_hash(cls: type) -> None:
+    """Make `cls`'s dataclass hash computed once per node: expression trees are deep and
+    shared, and hashing them field by field at every lookup is quadratic."""
+    field_hash = cls.__hash__
+
+    def __hash__(self) -> int:
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = self.__dict__["_hash"] = field_hash(self)
+        return found
+
+    cls.__hash__ = __hash__
+
+
+for _cls in (Const, Var, Load, Broadcast, Bin, Un, Fma, Select, Cast, Bitcast, Shuffle, Let, Check):
+    _remember_hash(_cls)
 
 
 # ---------------------------------------------------------------- statements
@@ -644,6 +666,16 @@ def free_vars(node: Node) -> frozenset[str]:
     else:
         found = frozenset().union(*(free_vars(c) for c in children(node)))
     node.__dict__["_free_vars"] = found
+    return found
+
+
+def pure(e: Expr) -> bool:
+    """Whether expression `e` reads no memory and checks nothing, so that evaluating it
+    twice in one place gives one value (kept on the node, as free_vars is)."""
+    found = e.__dict__.get("_pure")
+    if found is None:
+        found = not isinstance(e, (Load, Check)) and all(pure(c) for c in children(e))
+        e.__dict__["_pure"] = found
     return found
 
 
