@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,6 +160,41 @@ def test_kernels_compile_on_helper_processes_and_a_failing_helper_costs_nothing(
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
     counts = _counts(failing)
     assert counts["compiled"] >= 4 and counts["by helpers"] == 0
+
+
+def test_helpers_run_the_parents_graphc_whatever_the_working_directory_holds(tmp_path):
+    """A helper started where another graphc lies (a user's checkout) must still run the
+    parent's: kernels another emitter made would be cached under this code's keys."""
+    impostor = tmp_path / "graphc"
+    impostor.mkdir()
+    (impostor / "__init__.py").write_text("raise ImportError('the graphc of the working directory')\n")
+    code = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {tests!r})
+        sys.path.insert(0, {root!r})
+        from backend_llvm.test_kernel_reuse import _counts, _mlp_step
+        import graphc as gc
+        inputs, outputs, args = _mlp_step(2, width=31, batch=3)
+        f = gc.function(inputs, outputs, backend="llvm", threads=2)
+        f(*args)
+        print(_counts(f)["by helpers"])
+    """).format(tests=str(Path(__file__).parents[1]), root=str(Path(gc.__file__).parents[1]))
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) >= 1
+
+
+def test_a_helper_of_other_code_exits_and_the_parent_compiles_alone():
+    from graphc.backend.llvm import helpers
+    pool = helpers.Pool()
+    try:
+        (helper,) = pool.start(1, b"not this build")
+        assert helper.proc.wait(timeout=60) == 0         # it read the identity and left
+        assert helper.compile(("any", "job")) is None
+    finally:
+        pool.close()
 
 
 def test_a_function_compiles_to_the_same_kernels_in_every_process(tmp_path):

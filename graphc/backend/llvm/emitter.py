@@ -2,8 +2,9 @@
 
 Each canonical kernel becomes an LLVM module of its own, exporting
 `void <symbol>(i8** args, i64 nthreads)`; each parallel loop is outlined into a
-function `(args, lo, hi, tid)` run by a small pthread dispatcher emitted into
-the same module. Modules are small, so optimising them costs time linear in
+function `(args, lo, hi, tid)` run by the process's worker pool (threadpool.py,
+part of the runner's module), whose `parallel_for` every call finds in its
+argument table. Modules are small, so optimising them costs time linear in
 the number of distinct kernels, and each is cached on its own. A program runs
 its kernels through one shared runner (`emit_runner`), which gathers each
 call's arguments from the program's argument table.
@@ -32,6 +33,7 @@ from typing import Callable, Iterator, Optional
 import llvmlite.ir as ir
 
 from . import mathlib
+from .threadpool import BODY_TYPE, PARALLEL_FOR_TYPE, emit_parallel_for
 from .canonical import storages
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
                      Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars, identity,
@@ -133,9 +135,9 @@ class ModuleEmitter:
         self.module = ir.Module(name=symbol)
         self.slots = {name: j for j, name in enumerate(storages(kernel.body))}
         self._decls: dict[str, ir.Function] = {}
-        self._dispatch: Optional[ir.Function] = None
         self._outlined = 0
         self.status_slot = len(self.slots)          # the args slot holding the status record's address
+        self.pool_slot = self.status_slot + 1       # and the one holding the pool's parallel_for
         self._messages: dict[str, ir.Constant] = {}
 
     def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -169,74 +171,13 @@ class ModuleEmitter:
     def outline(self, loop: For, parent: "FunctionEmitter") -> ir.Function:
         """A function `(args, lo, hi, tid)` running iterations [lo, hi) of `loop`."""
         self._outlined += 1
-        fty = ir.FunctionType(ir.VoidType(), [ARGS, I64, I64, I64])
-        fn = ir.Function(self.module, fty, f"{parent.fn.name}.par{self._outlined}")
+        fn = ir.Function(self.module, BODY_TYPE, f"{parent.fn.name}.par{self._outlined}")
         fn.linkage = "internal"
         args, lo, hi, tid = fn.args
         fe = FunctionEmitter(self, fn, args, ir.Constant(I64, 1), tid, outlined=True)
         fe.plan(loop)
         fe.serial(loop, lo, hi)
         fe.finish()
-        return fn
-
-    def dispatch(self) -> ir.Function:
-        """`dispatch(fn, args, start, extent, nthreads)`: run fn over [start, start+extent)
-        in `nthreads` chunks, chunk 0 on the calling thread, the rest on pthreads
-        (a chunk whose thread cannot start runs inline)."""
-        if self._dispatch is not None:
-            return self._dispatch
-        body_ty = ir.FunctionType(ir.VoidType(), [ARGS, I64, I64, I64]).as_pointer()
-        rec = ir.LiteralStructType([body_ty, ARGS, I64, I64, I64])
-        tramp_ty = ir.FunctionType(I8P, [I8P])
-        create = self.declare("pthread_create", I32, [I64.as_pointer(), I8P, tramp_ty.as_pointer(), I8P])
-        join = self.declare("pthread_join", I32, [I64, I8P.as_pointer()])
-
-        tramp = ir.Function(self.module, tramp_ty, f"{self.symbol}.tramp")
-        tramp.linkage = "internal"
-        b = ir.IRBuilder(tramp.append_basic_block())
-        r = b.bitcast(tramp.args[0], rec.as_pointer())
-        f = [b.load(b.gep(r, [ir.Constant(I32, 0), ir.Constant(I32, k)])) for k in range(5)]
-        b.call(f[0], f[1:])
-        b.ret(ir.Constant(I8P, None))
-
-        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [body_ty, ARGS, I64, I64, I64]),
-                         f"{self.symbol}.dispatch")
-        fn.linkage = "internal"
-        body, args, start, extent, nthreads = fn.args
-        b = ir.IRBuilder(fn.append_basic_block())
-        one = ir.Constant(I64, 1)
-        nt = b.select(b.icmp_signed("<", nthreads, extent), nthreads, extent)
-        nt = b.select(b.icmp_signed("<", nt, one), one, nt)
-        chunk = b.sdiv(b.sub(b.add(extent, nt), one), nt)
-        end = b.add(start, extent)
-        recs, tids, rcs = b.alloca(rec, nt), b.alloca(I64, nt), b.alloca(I32, nt)
-
-        def bounds(t):
-            lo = b.add(start, b.mul(t, chunk))
-            lo = b.select(b.icmp_signed("<", lo, end), lo, end)
-            hi = b.add(lo, chunk)
-            return lo, b.select(b.icmp_signed("<", hi, end), hi, end)
-
-        def spawn(t):
-            lo, hi = bounds(t)
-            slot = b.gep(recs, [t])
-            for k, v in enumerate((body, args, lo, hi, t)):
-                b.store(v, b.gep(slot, [ir.Constant(I32, 0), ir.Constant(I32, k)]))
-            rc = b.call(create, [b.gep(tids, [t]), ir.Constant(I8P, None), tramp, b.bitcast(slot, I8P)])
-            b.store(rc, b.gep(rcs, [t]))
-            with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0))):
-                b.call(body, [args, lo, hi, t])
-
-        def reap(t):
-            with b.if_then(b.icmp_signed("==", b.load(b.gep(rcs, [t])), ir.Constant(I32, 0))):
-                b.call(join, [b.load(b.gep(tids, [t])), ir.Constant(I8P.as_pointer(), None)])
-
-        counted_loop(b, one, nt, 1, spawn, "spawn")
-        lo, hi = bounds(ir.Constant(I64, 0))
-        b.call(body, [args, lo, hi, ir.Constant(I64, 0)])
-        counted_loop(b, one, nt, 1, reap, "join")
-        b.ret_void()
-        self._dispatch = fn
         return fn
 
 
@@ -303,6 +244,12 @@ class FunctionEmitter:
             raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.status_slot)]))
             self._status = e.bitcast(raw, STATUS.as_pointer(), name="status")
         return self._status
+
+    def parallel_for(self) -> ir.Value:
+        """The pool's parallel_for (threadpool.py), from the call's argument table."""
+        e = self.entry
+        raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.pool_slot)]))
+        return e.bitcast(raw, PARALLEL_FOR_TYPE.as_pointer(), name="parallel_for")
 
     def index(self, e: Expr) -> ir.Value:
         """An index or loop bound: compiler-generated int64 arithmetic that stays within a
@@ -653,7 +600,7 @@ class FunctionEmitter:
             if free_vars(s.start) | free_vars(s.extent) | (free_vars(s.body) - {s.var.name}):
                 raise ValueError(f"parallel loop {s.var.name} uses enclosing variables")
             fn = self.m.outline(s, self)
-            self.b.call(self.m.dispatch(), [fn, self.args, self.index(s.start), self.index(s.extent), self.nthreads])
+            self.b.call(self.parallel_for(), [fn, self.args, self.index(s.start), self.index(s.extent), self.nthreads])
         elif s.kind == "vectorize":
             self._vectorized(s)
         else:
@@ -763,12 +710,13 @@ def emit_runner(symbol: str) -> ir.Module:
 
     `table` is [n, then per kernel call: its address, its argument count m, and
     per argument an index into `args` and a byte offset]. Each call gets its
-    arguments gathered into `kargs`
-    (m + 1 slots: the status record's address last); the run stops at the first
+    arguments gathered into `kargs` (m + 2 slots: then the status record's address
+    and the worker pool's parallel_for, emitted into this module); the run stops at the first
     call that reports a failed check. A non-null `clock` receives the monotonic
     clock (ns) before each call and after the last (profiling).
     """
     module = ir.Module(name=symbol)
+    parallel_for = emit_parallel_for(module, f"{symbol}.parallel_for")
     i64p = I64.as_pointer()
     fn = ir.Function(module, ir.FunctionType(STATUS, [ARGS, I64, i64p, ARGS, i64p]), symbol)
     args, nthreads, table, kargs, clock = fn.args
@@ -809,6 +757,7 @@ def emit_runner(symbol: str) -> ir.Module:
 
     counted_loop(b, ir.Constant(I64, 0), nargs, 1, gather, "j")
     b.store(b.bitcast(status, I8P), b.gep(kargs, [nargs]))
+    b.store(b.bitcast(parallel_for, I8P), b.gep(kargs, [b.add(nargs, ir.Constant(I64, 1))]))
     b.call(target, [kargs, nthreads])
     failed = b.icmp_unsigned("!=", b.load(b.gep(status, [ir.Constant(I32, 0), ir.Constant(I32, 0)])),
                              ir.Constant(I8P, None))

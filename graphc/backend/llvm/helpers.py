@@ -1,15 +1,21 @@
 """Compiling kernels on the machine's other cores: helper processes, started once.
 
 llvmlite runs one LLVM call at a time in a process (a global lock), so distinct
-kernels optimise in parallel only in other processes. A helper is this module
-run as `python -m graphc.backend.llvm.helpers`: it reads pickled jobs (a
-canonical kernel and its symbol) from its stdin and answers each with the host
+kernels optimise in parallel only in other processes. A helper is a Python
+process running `_serve`: it reads pickled jobs (a canonical kernel and its
+symbol) from its stdin and answers each with the host
 object code (or an error message). The parent starts its helpers when a build
 begins (their start-up overlaps simplifying and lowering), keeps them for its
 life, and shares a build's kernels between them and itself, whoever is free
 taking the next; a helper that fails or dies only means its kernel is compiled
 in the parent. Object code is the same wherever it was made: same LLVM, same
 host, same loop IR.
+
+A helper runs the parent's own graphc (its package directory first on the path,
+ahead of the working directory) and checks it: its first frame is the parent's
+build identity (runtime.host_key: host, toolchain and a digest of graphc's source),
+and a helper whose own differs exits at once, so that no kernel made by other code
+is ever cached under this code's keys.
 
 Frames on both pipes are an 8-byte little-endian length and a payload; an
 answer's payload starts with b"+" (object code follows) or b"-" (a message).
@@ -27,6 +33,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, Optional
 
 _LENGTH = struct.Struct("<Q")
+#: What a helper process runs: this module of the parent's graphc (argv[1], the directory
+#: holding the package), whatever the working directory holds.
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from graphc.backend.llvm.helpers import _serve; _serve()"
 
 
 def _send(pipe: BinaryIO, payload: bytes) -> None:
@@ -47,11 +56,11 @@ def _receive(pipe: BinaryIO) -> Optional[bytes]:
 class Helper:
     """One helper process and the pipe to it; `compile` is called by one thread at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, identity: bytes) -> None:
         package_root = str(Path(__file__).resolve().parents[3])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen([sys.executable, "-m", "graphc.backend.llvm.helpers"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, package_root], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        _send(self.proc.stdin, identity)
 
     def compile(self, job: Any) -> Optional[bytes]:
         """Object code of `job`, or None if the helper could not make it (it is then closed)."""
@@ -88,12 +97,18 @@ class Pool:
 
     def __init__(self) -> None:
         self._helpers: list[Helper] = []
+        self._identity = b""
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def start(self, count: int) -> list[Helper]:
-        """At least `count` live helpers (started now if missing), or fewer if they cannot start."""
+    def start(self, count: int, identity: bytes) -> list[Helper]:
+        """At least `count` live helpers running the code `identity` names (started now if
+        missing), or fewer if they cannot start."""
         with self._lock:
+            if identity != self._identity:
+                for h in self._helpers:
+                    h.close()
+                self._helpers, self._identity = [], identity
             if self._pid != os.getpid():          # inherited over fork: not ours to use or keep open
                 for h in self._helpers:
                     h.forget()
@@ -101,7 +116,7 @@ class Pool:
             self._helpers = [h for h in self._helpers if h.alive()]
             while len(self._helpers) < count:
                 try:
-                    self._helpers.append(Helper())
+                    self._helpers.append(Helper(identity))
                 except OSError:
                     break
             return self._helpers[:count]
@@ -157,10 +172,14 @@ def compile_all(jobs: Mapping[str, Any], helpers: list[Helper], compile_here: Ca
 
 
 def _serve() -> None:
-    """The helper's loop: a (kernel, symbol) job in, object code out, until stdin closes."""
+    """The helper's loop: after the parent's identity (exit unless it is this code's), a
+    (kernel, symbol) job in, object code out, until stdin closes."""
     from . import jit
     from .emitter import emit_kernel
+    from .runtime import build_identity
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    if _receive(stdin) != build_identity():
+        return
     while True:
         request = _receive(stdin)
         if request is None:
@@ -174,7 +193,3 @@ def _serve() -> None:
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which compiles it itself
             answer = b"-" + repr(exc).encode()
         _send(stdout, answer)
-
-
-if __name__ == "__main__":
-    _serve()

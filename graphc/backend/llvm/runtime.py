@@ -36,7 +36,7 @@ from .emitter import emit_kernel, emit_runner, scratch_stride
 from .loopir import Buffer, Kernel, Program
 
 #: The runner's symbol; a new version when its calling convention changes.
-RUNNER_SYMBOL = "graphc_run_v5"
+RUNNER_SYMBOL = "graphc_run_v6"
 
 #: One kernel call of a plan: the kernel's key and, per argument, its index among the
 #: program's and a byte offset into it.
@@ -123,6 +123,11 @@ def host_key() -> tuple[str, ...]:
     return (*jit.host(), jit.toolchain_id(), __version__, source_digest())
 
 
+def build_identity() -> bytes:
+    """host_key() as bytes: what a compile helper must share with its parent."""
+    return "\0".join(host_key()).encode()
+
+
 def kernel_symbol(key: str) -> str:
     return f"k_{key[:40]}"
 
@@ -150,7 +155,7 @@ def helper_count() -> int:
 
 def start_helpers() -> None:
     """Start the helper processes now, so that their start-up overlaps building a program."""
-    helpers.POOL.start(helper_count())
+    helpers.POOL.start(helper_count(), build_identity())
 
 
 def _compile(kernels: Mapping[str, Kernel], times: CompileTimes) -> tuple[dict[str, bytes], int]:
@@ -162,7 +167,7 @@ def _compile(kernels: Mapping[str, Kernel], times: CompileTimes) -> tuple[dict[s
         return _object_code(lambda: str(emit_kernel(*job)), times)
 
     jobs = {key: (kernel, kernel_symbol(key)) for key, kernel in kernels.items()}
-    pool = helpers.POOL.start(min(helper_count(), len(jobs) - 1)) if len(jobs) > 1 else []
+    pool = helpers.POOL.start(min(helper_count(), len(jobs) - 1), build_identity()) if len(jobs) > 1 else []
     start, busy = time.perf_counter(), times.total
     objects, by_helpers = helpers.compile_all(jobs, pool, here)
     if pool:
@@ -255,7 +260,7 @@ class Linked:
             for slot, offset in slots:
                 table += [slot, offset]
         self.table = np.array(table, dtype=np.int64)
-        self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 1))()
+        self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 2))()
         self.clock = np.zeros(len(calls) + 1, np.int64)
         self._run = runner()
 
