@@ -1,0 +1,215 @@
+"""Data-parallel training on one machine: 2 ranks x 1 thread against 1 process x 2 threads.
+
+The step is bench_compile.py's `cnn` (conv3x3 32-32-maxpool-64-64-maxpool, dense 4096-256-10,
+relu, 'same' padding; float32) at a global batch of 64 of 3x32x32, with plain SGD, built with
+gc.nn layers and trained by gc.nn.Trainer, as a user would:
+
+- 1x2: one process, Trainer(distributed=False), GRAPHC_NUM_THREADS=2 (the baseline);
+- 1x1: one process, one thread (how much the second thread gives);
+- 2x1: `mpiexec -n 2`, Trainer(distributed=True), one thread per rank, 32 rows each.
+
+Each configuration runs in its own child (or mpiexec job); they alternate for `--rounds`
+rounds. A child compiles and warms up, then times `--repeats` steps one by one (a step is
+`train_epoch` over exactly one global batch); its figure is the median step, and the reported
+figure is the median of the rounds' medians. Ratios are against 1x2 in the same run.
+
+For 2x1 it also reports the allreduce's share of the step: the time rank 0 spends inside the
+Trainer's allreduce (which includes waiting for the slower rank), and the same allreduce of the
+same buffer timed alone after a barrier (the transfer itself).
+
+    python benchmarks/bench_distributed.py [--repeats 30] [--rounds 3]
+    python benchmarks/bench_distributed.py --cost-model [--step-ms 120]
+
+`--cost-model` prints the paper model of docs/distributed.md instead: bytes allreduced per step
+and the expected speedup at 1, 10 and 100 Gbit/s for 2 to 64 machines (see `cost_model`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_compile import cpu_name  # noqa: E402 - the benchmarks' shared CPU label
+
+GLOBAL_BATCH = 64
+CONFIGS = {"1x2": (1, 2), "1x1": (1, 1), "2x1": (2, 1)}  # name: (processes, threads per process)
+
+
+def cnn_model():
+    """bench_compile.py's `cnn` as gc.nn layers."""
+    import graphc as gc
+
+    rng = np.random.default_rng(0)
+    conv = lambda i, o: gc.nn.Conv2d(i, o, 3, padding=1, rng=rng)  # noqa: E731
+    return gc.nn.Sequential(
+        conv(3, 32), gc.nn.ReLU(), conv(32, 32), gc.nn.ReLU(), gc.nn.MaxPool2d(2),
+        conv(32, 64), gc.nn.ReLU(), conv(64, 64), gc.nn.ReLU(), gc.nn.MaxPool2d(2),
+        gc.nn.Flatten(), gc.nn.Dense(4096, 256, rng=rng), gc.nn.ReLU(), gc.nn.Dense(256, 10, rng=rng),
+    )
+
+
+def child(distributed: bool, repeats: int) -> None:
+    """Time the step in this process (a rank of mpiexec when distributed); rank 0 prints JSON."""
+    import graphc as gc
+    import graphc.distributed as dist
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(GLOBAL_BATCH, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, GLOBAL_BATCH)
+    trainer = gc.nn.Trainer(cnn_model(), optimizer="sgd", lr=0.01, distributed=distributed)
+    trainer.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH, progress=False, verbose=False)  # compile, warm up
+    group = trainer.group or dist.SingleProcess()
+    in_allreduce = []
+    if distributed:
+        allreduce = group.allreduce_sum
+
+        def timed_allreduce(buffer: np.ndarray) -> None:
+            start = time.perf_counter()
+            allreduce(buffer)
+            in_allreduce.append(time.perf_counter() - start)
+
+        group.allreduce_sum = timed_allreduce
+    steps = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        trainer.train_epoch(x, y, batch_size=GLOBAL_BATCH, rng=0)
+        steps.append(time.perf_counter() - start)
+    result = {"step_ms": 1e3 * statistics.median(steps)}
+    if distributed:
+        group.allreduce_sum = allreduce
+        buffer = trainer._flat.buffer
+        result["in_allreduce_ms"] = 1e3 * statistics.median(in_allreduce[0::2])  # [0::2]: the gradients'
+        result["allreduce_alone_ms"] = 1e3 * alone(group, buffer, repeats)
+        result["buffer_bytes"] = buffer.nbytes
+        result["threads"] = gc.num_threads()
+    if group.rank == 0:
+        print(json.dumps(result))
+
+
+def alone(group, buffer: np.ndarray, repeats: int) -> float:
+    """Median seconds of one allreduce of `buffer`, the ranks lined up by a small one before each."""
+    times = []
+    for _ in range(repeats):
+        group.allreduce_sum(np.zeros(1))
+        start = time.perf_counter()
+        group.allreduce_sum(buffer)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_config(name: str, repeats: int) -> dict:
+    processes, threads = CONFIGS[name]
+    env = {**os.environ, "GRAPHC_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    command = [sys.executable, __file__, "--child", "--repeats", str(repeats)]
+    if processes > 1:
+        command = ["mpiexec", "-n", str(processes)] + command + ["--distributed"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(args: argparse.Namespace) -> None:
+    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical cores)")
+    print(f"step: bench_compile's cnn, SGD, global batch {GLOBAL_BATCH}; {args.repeats} steps per run, "
+          f"{args.rounds} rounds, medians")
+    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    for round_ in range(args.rounds):
+        for name in CONFIGS:
+            runs[name].append(run_config(name, args.repeats))
+            print(f"  round {round_ + 1} {name}: {runs[name][-1]['step_ms']:.1f} ms/step", flush=True)
+    median = {name: statistics.median(r["step_ms"] for r in results) for name, results in runs.items()}
+    print(f"\n{'configuration':<36} ms/step  speed vs 1x2")
+    for name, (processes, threads) in CONFIGS.items():
+        label = f"{name} ({processes} process(es) x {threads} thread(s))"
+        print(f"{label:<36} {median[name]:7.1f}  {median['1x2'] / median[name]:.2f}x")
+    distributed = runs["2x1"]
+    inside = statistics.median(r["in_allreduce_ms"] for r in distributed)
+    transfer = statistics.median(r["allreduce_alone_ms"] for r in distributed)
+    size = distributed[0]["buffer_bytes"]
+    print(f"\nallreduce of {size / 1e6:.2f} MB per step (2x1): {inside:.2f} ms inside the step "
+          f"({100 * inside / median['2x1']:.1f}% of it, waiting for the other rank included); "
+          f"{transfer:.2f} ms alone ({100 * transfer / median['2x1']:.1f}%, {size / transfer / 1e6:.2f} GB/s)")
+
+
+# -- the cost model on paper ------------------------------------------------------------------
+#: name: (parameters, batch-norm channels, training GFLOP per sample: 3 x 2 x forward MACs)
+MODELS = {
+    "digits CNN": (6_090, 0, 3 * 2 * 0.000_084),
+    "CIFAR CNN (bench cnn)": (1_116_970, 0, 3 * 2 * 0.025_5),
+    "AlexNet-224": (61_100_840, 0, 3 * 2 * 0.714),
+    "ResNet-18": (11_689_512, 4_800, 3 * 2 * 1.82),
+    "ResNet-50": (25_557_032, 26_560, 3 * 2 * 4.11),
+    "MobileNetV2": (3_504_872, 17_056, 3 * 2 * 0.30),
+}
+MACHINES = (2, 4, 8, 16, 32, 64)
+LINKS_GBIT = (1, 10, 100)
+LATENCY_S = 30e-6  # per message hop on a commodity Ethernet/TCP path
+
+
+def allreduce_seconds(nbytes: float, machines: int, gbit: float) -> float:
+    """A ring allreduce: every machine sends and receives 2 (P - 1) / P of the buffer, in
+    2 (P - 1) messages (reduce-scatter, then allgather)."""
+    if machines == 1:
+        return 0.0
+    return 2 * (machines - 1) / machines * nbytes / (gbit * 1e9 / 8) + 2 * (machines - 1) * LATENCY_S
+
+
+def cost_model(gflops: float, per_machine_batch: int) -> None:
+    """Weak scaling (each machine keeps `per_machine_batch` rows): a step is the compute at that
+    batch, then the allreduce, not overlapped (graphc reduces once, after the backward pass).
+    Speedup over one machine = P * compute / (compute + allreduce). Prints markdown tables."""
+    print(f"Assumed: {gflops:g} GFLOP/s sustained per machine, {per_machine_batch} rows per machine, "
+          f"{LATENCY_S * 1e6:g} us per message, ring allreduce of float32.\n")
+    print("| model | MB per step | compute ms | " + " | ".join(f"{g} Gbit/s: allreduce ms at 64" for g in LINKS_GBIT) + " |")
+    print("|---|---:|---:|" + "---:|" * len(LINKS_GBIT))
+    for name, (nbytes, compute) in _model_costs(gflops, per_machine_batch).items():
+        reduce_ms = [f"{1e3 * allreduce_seconds(nbytes, MACHINES[-1], g):.1f}" for g in LINKS_GBIT]
+        print(f"| {name} | {nbytes / 1e6:.3f} | {1e3 * compute:.1f} | " + " | ".join(reduce_ms) + " |")
+    for gbit in LINKS_GBIT:
+        print(f"\nSpeedup over one machine at {gbit} Gbit/s:\n")
+        print("| model | " + " | ".join(f"{p} machines" for p in MACHINES) + " |")
+        print("|---|" + "---:|" * len(MACHINES))
+        for name, (nbytes, compute) in _model_costs(gflops, per_machine_batch).items():
+            speedups = [p * compute / (compute + allreduce_seconds(nbytes, p, gbit)) for p in MACHINES]
+            print(f"| {name} | " + " | ".join(f"{s:.1f}" for s in speedups) + " |")
+
+
+def _model_costs(gflops: float, per_machine_batch: int) -> dict[str, tuple[float, float]]:
+    """Per model: (bytes allreduced per step: gradients, then running means and variances;
+    seconds of compute per step on one machine)."""
+    return {name: (4 * (params + 2 * bn_channels), gflop_per_sample * per_machine_batch / gflops)
+            for name, (params, bn_channels, gflop_per_sample) in MODELS.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed steps per run (default 30)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the configurations (default 3)")
+    parser.add_argument("--cost-model", action="store_true", help="print the paper cost model instead of measuring")
+    parser.add_argument("--gflops", type=float, default=100.0,
+                        help="--cost-model: sustained training GFLOP/s of one machine (default 100)")
+    parser.add_argument("--batch", type=int, default=32, help="--cost-model: rows per machine (default 32)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.distributed, args.repeats)
+    elif args.cost_model:
+        cost_model(args.gflops, args.batch)
+    else:
+        measure(args)
+
+
+if __name__ == "__main__":
+    main()
