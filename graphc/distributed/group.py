@@ -41,10 +41,11 @@ class SingleProcess(ProcessGroup):
     """This process alone: broadcasts and reductions leave buffers as they are."""
 
     def broadcast(self, buffer: np.ndarray, root: int = 0) -> None:
-        _check_root(root, self.size)
+        check_root(root, self.size)
+        check_buffer("broadcast", buffer)
 
     def allreduce_sum(self, buffer: np.ndarray) -> None:
-        pass
+        check_buffer("allreduce_sum", buffer)
 
     def allgather(self, value: Any) -> list[Any]:
         return [value]
@@ -54,13 +55,15 @@ class SingleProcess(ProcessGroup):
         raise SystemExit(1)
 
 
-def _check_root(root: int, size: int) -> None:
+def check_root(root: int, size: int) -> None:
     if not 0 <= root < size:
         raise ValueError(f"broadcast: root {root} is not a rank of a group of {size}")
 
 
-def check_contiguous(what: str, buffer: np.ndarray) -> None:
-    """Refuse a buffer MPI cannot use in place (a strided view would be sent as garbage)."""
-    if not isinstance(buffer, np.ndarray) or not buffer.flags.c_contiguous or not buffer.flags.writeable:
-        raise ValueError(f"{what}: needs a writable C-contiguous numpy array, got "
-                         f"{type(buffer).__name__}" + (f" with flags {buffer.flags}" if isinstance(buffer, np.ndarray) else ""))
+def check_buffer(what: str, buffer: np.ndarray) -> None:
+    """Refuse what MPI cannot fill in place: anything but a writable C-contiguous numpy array
+    (a strided view would be sent as the wrong bytes). Checked alone too, so that a script that
+    runs in one process does not fail only under mpiexec."""
+    if not (isinstance(buffer, np.ndarray) and buffer.flags.c_contiguous and buffer.flags.writeable):
+        got = type(buffer).__name__ if not isinstance(buffer, np.ndarray) else "a read-only or strided array"
+        raise ValueError(f"{what}: needs a writable C-contiguous numpy array, got {got}")

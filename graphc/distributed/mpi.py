@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from .group import ProcessGroup, _check_root, check_contiguous
+from .group import ProcessGroup, check_root, check_buffer
 
 #: Seconds a failing rank waits between printing its message and aborting: the launcher
 #: forwards a rank's output through a pipe, and Abort would otherwise kill it unread.
@@ -24,12 +24,12 @@ class MPIGroup(ProcessGroup):
         self.size = self.comm.Get_size()
 
     def broadcast(self, buffer: np.ndarray, root: int = 0) -> None:
-        _check_root(root, self.size)
-        check_contiguous("broadcast", buffer)
+        check_root(root, self.size)
+        check_buffer("broadcast", buffer)
         self.comm.Bcast(buffer, root=root)
 
     def allreduce_sum(self, buffer: np.ndarray) -> None:
-        check_contiguous("allreduce_sum", buffer)
+        check_buffer("allreduce_sum", buffer)
         self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
 
     def allgather(self, value: Any) -> list[Any]:

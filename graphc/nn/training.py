@@ -307,50 +307,45 @@ class Trainer:
         rank that raises aborts them all (graphc.distributed.abort_on_error).
         """
         with self._failing_together():
-            return self._fit(x, y, epochs, batch_size, validation_data, validation_split, patience, monitor,
-                             augment, lr_schedule, seed, progress, verbose, checkpoint, checkpoint_every)
-
-    def _fit(self, x, y, epochs, batch_size, validation_data, validation_split, patience, monitor, augment,
-             lr_schedule, seed, progress, verbose, checkpoint, checkpoint_every) -> History:
-        if checkpoint_every < 1:
-            raise ValueError(f"fit: checkpoint_every must be at least 1, got {checkpoint_every}")
-        if validation_data is None and validation_split:
-            x, y, x_val, y_val = split(x, y, validation_split, seed, stratify=is_classification(y))
-            validation_data = (x_val, y_val)
-        stopper = _EarlyStopping(self.model, monitor, patience) if patience is not None else None
-        if stopper and validation_data is None:
-            raise ValueError("fit: early stopping needs validation_data or validation_split")
-        rng = self._start_run(seed)
-        if self.group is not None:
-            self._join_ranks(x, y, validation_data, epochs, batch_size, seed)
-        history = History(first_epoch=self.epoch)
-        compile_time_before = self.compile_time
-        per_batch = getattr(lr_schedule, "per_batch", False)
-        for epoch in range(self.epoch, epochs):
-            if lr_schedule is not None and not per_batch:
-                self.lr.set_value(lr_schedule(epoch))
-            batch_lr = _batch_lr(lr_schedule, epoch * num_batches(len(x), batch_size)) if per_batch else None
-            start = time.perf_counter()
-            loss, acc = self.train_epoch(x, y, batch_size, rng, augment, progress, f"epoch {epoch + 1}/{epochs}",
-                                         batch_lr)
-            history.epoch_time.append(time.perf_counter() - start)
-            val_loss, val_acc = self.evaluate(*validation_data) if validation_data is not None else (None, None)
-            for column, value in (("loss", loss), ("accuracy", acc), ("val_loss", val_loss),
-                                  ("val_accuracy", val_acc), ("lr", float(self.lr.get_value()))):
-                getattr(history, column).append(value)
-            history.compile_time = self.compile_time - compile_time_before
-            self.epoch = epoch + 1
-            if verbose and self.is_root:
-                _tqdm().write(format_epoch(history, history.epochs - 1, epochs))
-            stop = stopper is not None and stopper.should_stop(history, history.epochs - 1)
-            if checkpoint is not None and (self.epoch % checkpoint_every == 0 or self.epoch == epochs or stop):
-                self.save_checkpoint(checkpoint)
-            if stop:
-                history.stopped_early = self.epoch < epochs
-                break
-        if stopper:
-            stopper.restore(history)
-        return history
+            if checkpoint_every < 1:
+                raise ValueError(f"fit: checkpoint_every must be at least 1, got {checkpoint_every}")
+            if validation_data is None and validation_split:
+                x, y, x_val, y_val = split(x, y, validation_split, seed, stratify=is_classification(y))
+                validation_data = (x_val, y_val)
+            stopper = _EarlyStopping(self.model, monitor, patience) if patience is not None else None
+            if stopper and validation_data is None:
+                raise ValueError("fit: early stopping needs validation_data or validation_split")
+            rng = self._start_run(seed)
+            if self.group is not None:
+                self._join_ranks(x, y, validation_data, epochs, batch_size, seed)
+            history = History(first_epoch=self.epoch)
+            compile_time_before = self.compile_time
+            per_batch = getattr(lr_schedule, "per_batch", False)
+            for epoch in range(self.epoch, epochs):
+                if lr_schedule is not None and not per_batch:
+                    self.lr.set_value(lr_schedule(epoch))
+                batch_lr = _batch_lr(lr_schedule, epoch * num_batches(len(x), batch_size)) if per_batch else None
+                start = time.perf_counter()
+                loss, acc = self.train_epoch(x, y, batch_size, rng, augment, progress, f"epoch {epoch + 1}/{epochs}",
+                                             batch_lr)
+                history.epoch_time.append(time.perf_counter() - start)
+                val_loss, val_acc = self.evaluate(*validation_data) if validation_data is not None else (None, None)
+                for column, value in (("loss", loss), ("accuracy", acc), ("val_loss", val_loss),
+                                      ("val_accuracy", val_acc), ("lr", float(self.lr.get_value()))):
+                    getattr(history, column).append(value)
+                history.compile_time = self.compile_time - compile_time_before
+                self.epoch = epoch + 1
+                if verbose and self.is_root:
+                    _tqdm().write(format_epoch(history, history.epochs - 1, epochs))
+                stop = stopper is not None and stopper.should_stop(history, history.epochs - 1)
+                if checkpoint is not None and (self.epoch % checkpoint_every == 0 or self.epoch == epochs or stop):
+                    self.save_checkpoint(checkpoint)
+                if stop:
+                    history.stopped_early = self.epoch < epochs
+                    break
+            if stopper:
+                stopper.restore(history)
+            return history
 
     def _failing_together(self) -> AbstractContextManager:
         """Distributed, abort every rank when this one raises (the others would wait for it)."""

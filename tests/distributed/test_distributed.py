@@ -30,7 +30,7 @@ class Rank(dist.SingleProcess):
 
 # -- the process group ------------------------------------------------------------------
 def test_without_a_launcher_the_group_is_this_process_alone_and_mpi_is_not_imported():
-    code = ("import sys, graphc.distributed as d; g = d.init(); "
+    code = ("import sys, graphc.nn, graphc.distributed as d; g = d.init(); "
             "print(type(g).__name__, d.rank(), d.size(), d.init() is g, 'mpi4py' in sys.modules)")
     env = {k: v for k, v in os.environ.items() if k not in launch.LAUNCHER_VARIABLES}
     out = subprocess.run([sys.executable, "-c", code], env=dict(env, PYTHONPATH=str(ROOT)),
@@ -55,6 +55,12 @@ def test_a_single_process_leaves_buffers_as_they_are():
     assert buffer.tolist() == [0, 1, 2, 3] and group.allgather("x") == ["x"]
     with pytest.raises(ValueError, match="root 1 is not a rank of a group of 1"):
         group.broadcast(buffer, root=1)
+
+
+@pytest.mark.parametrize("buffer, got", [(np.arange(6.0)[::2], "a read-only or strided array"), ([1.0], "list")])
+def test_buffers_mpi_could_not_fill_in_place_are_refused_in_one_process_too(buffer, got):
+    with pytest.raises(ValueError, match=f"allreduce_sum: needs a writable C-contiguous numpy array, got {got}"):
+        dist.SingleProcess().allreduce_sum(buffer)
 
 
 def test_threads_per_rank_shares_the_cores_among_the_ranks_on_the_machine(monkeypatch):
@@ -140,7 +146,8 @@ def test_parameters_of_two_dtypes_cannot_share_the_buffer():
 # -- under mpiexec -n 2 ---------------------------------------------------------------------
 def run_ranks(scenario: str, out: Path, ranks: int = 2) -> subprocess.CompletedProcess:
     """ranks.py's scenario on `ranks` processes under mpiexec (one compiled-code thread each)."""
-    env = dict(os.environ, GRAPHC_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, GRAPHC_NUM_THREADS="1", PYTHONPATH=path)
     command = ["mpiexec", "-n", str(ranks), sys.executable, str(RANKS), scenario, str(out)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
