@@ -1,7 +1,7 @@
 """The program each rank runs in the mpiexec tests: `python ranks.py SCENARIO OUT_DIR`.
 
-train:    fit a small CNN (no batch norm) with a global batch that leaves an uneven last
-          batch; each rank saves its final weights to OUT_DIR/rank<r>.npz.
+train:    fit a small CNN (no batch norm) with a global batch that leaves a last batch of one
+          row; each rank saves its final weights to OUT_DIR/rank<r>.npz.
 single:   the same in one plain process (distributed=False): the reference weights.
 raise:    rank 1 raises in the middle of training; every rank must end, non-zero.
 mismatch: rank 1 builds a wider model; every rank must refuse to start.
@@ -17,7 +17,7 @@ import numpy as np
 import graphc as gc
 import graphc.distributed as dist
 
-ROWS, BATCH, EPOCHS = 150, 64, 2  # 150 = 2 * 64 + 22: the last global batch is uneven
+ROWS, BATCH, EPOCHS = 129, 64, 2  # 129 = 2 * 64 + 1: a last global batch of one row, which some ranks lack
 
 
 def data() -> tuple[np.ndarray, np.ndarray]:

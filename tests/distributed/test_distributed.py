@@ -157,20 +157,28 @@ def weights_digest(path: Path) -> str:
         return hashlib.sha256(b"".join(saved[name].tobytes() for name in sorted(saved.files))).hexdigest()
 
 
-@needs_mpi
-def test_two_ranks_end_with_the_weights_of_one_process_with_the_same_global_batch(tmp_path):
-    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory) -> Path:
+    """ranks.py's weights from one plain process (no launcher, distributed=False)."""
+    out = tmp_path_factory.mktemp("one")
     env = {k: v for k, v in os.environ.items() if k not in launch.LAUNCHER_VARIABLES}
-    subprocess.run([sys.executable, str(RANKS), "single", str(tmp_path / "one")], check=True, timeout=60,
+    subprocess.run([sys.executable, str(RANKS), "single", str(out)], check=True, timeout=60,
                    env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True)
-    result = run_ranks("train", tmp_path / "two")
+    return out / "rank0.npz"
+
+
+@needs_mpi
+@pytest.mark.parametrize("ranks", [2, 3])  # 3: shares of 21 and 22 rows, and ranks without a row of the last batch
+def test_ranks_end_with_the_weights_of_one_process_with_the_same_global_batch(tmp_path, one_process, ranks):
+    result = run_ranks("train", tmp_path, ranks)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("epoch 2/2") == 1  # only rank 0 logs
-    assert weights_digest(tmp_path / "two" / "rank0.npz") == weights_digest(tmp_path / "two" / "rank1.npz")
-    with np.load(tmp_path / "one" / "rank0.npz") as one, np.load(tmp_path / "two" / "rank0.npz") as two:
-        assert sorted(one.files) == sorted(two.files)
+    digests = {weights_digest(tmp_path / f"rank{r}.npz") for r in range(ranks)}
+    assert len(digests) == 1  # bitwise the same weights on every rank
+    with np.load(one_process) as one, np.load(tmp_path / "rank0.npz") as many:
+        assert sorted(one.files) == sorted(many.files)
         for name in one.files:
-            np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+            np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def still_running(pids: list[int], within: float) -> list[int]:
