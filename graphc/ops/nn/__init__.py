@@ -7,11 +7,13 @@ from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d
 from .encoding import OneHot, one_hot
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .normalization import batch_moments, batch_norm
+from .pointwise import elu, gelu, hardsigmoid, hardswish, leaky_relu, relu6, silu
 from .pool import (
     AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad, avg_pool1d, avg_pool2d,
     max_pool1d, max_pool2d,
 )
 from .regularization import dropout
+from .sample_norm import group_norm, instance_norm, layer_norm, local_response_norm
 
 __all__ = [
     "LogSoftmax", "Softmax", "log_softmax", "softmax",
@@ -19,7 +21,9 @@ __all__ = [
     "OneHot", "one_hot",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
     "batch_moments", "batch_norm",
+    "elu", "gelu", "hardsigmoid", "hardswish", "leaky_relu", "relu6", "silu",
     "AvgPool", "AvgPoolGrad", "MaxPool", "MaxPoolGather", "MaxPoolGrad",
     "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
     "dropout",
+    "group_norm", "instance_norm", "layer_norm", "local_response_norm",
 ]

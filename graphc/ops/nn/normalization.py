@@ -1,4 +1,5 @@
-"""Batch normalisation: per-channel statistics over every other axis."""
+"""Batch normalisation: per-channel statistics over every other axis; the moments and
+per-channel parameters the other normalisations (sample_norm.py) share."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,8 @@ from ..shape import broadcast_to, expand_dims, squeeze
 def batch_moments(x: Any, axis: int = 1) -> tuple[Node, Node]:
     """Per-channel mean and biased variance of x over every axis except the channel `axis`,
     each of shape (C,): what a layer needs to update its running statistics."""
-    x, reduced = _channels("batch_moments", x, axis)
-    m, v = _moments(x, reduced)
+    x, reduced = float_channels("batch_moments", x, axis)
+    m, v = keepdim_moments(x, reduced)
     return squeeze(m, reduced), squeeze(v, reduced)
 
 
@@ -36,23 +37,23 @@ def batch_norm(
     and `beta` (C,) may be None for no affine transform. Updating the running
     statistics is the caller's job (see `batch_moments`).
     """
-    x, reduced = _channels("batch_norm", x, axis)
+    x, reduced = float_channels("batch_norm", x, axis)
     if training:
-        m, v = _moments(x, reduced)
+        m, v = keepdim_moments(x, reduced)
     elif running_mean is None or running_var is None:
         raise ValueError("batch_norm: inference (training=False) needs running_mean and running_var")
     else:
-        m = _per_channel("running_mean", running_mean, x, reduced)
-        v = _per_channel("running_var", running_var, x, reduced)
+        m = per_channel("batch_norm", "running_mean", running_mean, x, reduced)
+        v = per_channel("batch_norm", "running_var", running_var, x, reduced)
     y = (x - broadcast_to(m, x)) / sqrt(v + eps)
     if gamma is not None:
-        y = y * _per_channel("gamma", gamma, x, reduced)
+        y = y * per_channel("batch_norm", "gamma", gamma, x, reduced)
     if beta is not None:
-        y = y + _per_channel("beta", beta, x, reduced)
+        y = y + per_channel("batch_norm", "beta", beta, x, reduced)
     return y
 
 
-def _channels(op: str, x: Any, axis: int) -> tuple[Node, tuple[int, ...]]:
+def float_channels(op: str, x: Any, axis: int) -> tuple[Node, tuple[int, ...]]:
     """x as a float node and the axes its statistics reduce over."""
     x = as_node(x)
     if not is_float(x.dtype):
@@ -63,21 +64,21 @@ def _channels(op: str, x: Any, axis: int) -> tuple[Node, tuple[int, ...]]:
     return x, tuple(a for a in range(x.ndim) if a != channel)
 
 
-def _moments(x: Node, reduced: tuple[int, ...]) -> tuple[Node, Node]:
+def keepdim_moments(x: Node, reduced: tuple[int, ...]) -> tuple[Node, Node]:
     """Mean and biased variance over `reduced`, keeping those axes (size 1) to broadcast."""
     m = mean(x, reduced, keepdims=True)
     centred = x - broadcast_to(m, x)
     return m, mean(square(centred), reduced, keepdims=True)
 
 
-def _per_channel(name: str, value: Any, x: Node, reduced: tuple[int, ...]) -> Node:
+def per_channel(op: str, name: str, value: Any, x: Node, reduced: tuple[int, ...]) -> Node:
     """A (C,) vector shaped to broadcast along x's channel axis."""
     value = as_node(value)
     (channel,) = set(range(x.ndim)) - set(reduced)
     size, expected = value.type.shape, x.type.shape[channel]
     if value.ndim != 1 or (None not in (size[0], expected) and size[0] != expected):
         raise ShapeError(
-            f"batch_norm: {name} must have shape ({'?' if expected is None else expected},) "
+            f"{op}: {name} must have shape ({'?' if expected is None else expected},) "
             f"(one per channel of input {format_shape(x.type.shape)}), got {format_shape(size)}"
         )
     return expand_dims(value, reduced)
