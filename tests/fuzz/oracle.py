@@ -37,6 +37,7 @@ import graphc as gc
 from graphc.ir import toposort
 from graphc.ir.traversal import rebuild
 from graphc.ops import Cast, Constant, Elemwise, Input, Reduce
+from graphc.ops.transcendental import TRIG_LIMIT
 
 from .generator import Case
 
@@ -361,6 +362,11 @@ def _conv_input_grad_nonfinite_weight(nodes, values) -> bool:
                if type(n.op).__name__ == "ConvInputGrad" and n.inputs[1] in values)
 
 
+def _trigonometry_beyond_its_range(nodes, values) -> bool:
+    return any(np.any(np.abs(values[n.inputs[0]]) >= TRIG_LIMIT[n.dtype.name]) for n in nodes
+               if isinstance(n.op, Elemwise) and n.op.fn in ("sin", "cos", "tan") and n.inputs[0] in values)
+
+
 #: Not a predicate: a mismatch that a long-double evaluation reproduces (see run_batch).
 FMA = ("llvm contracts a * b + c into a fused multiply-add (emitter FAST = contract), so a * b "
        "neither rounds nor overflows there as in numpy")
@@ -369,6 +375,8 @@ FMA = ("llvm contracts a * b + c into a fused multiply-add (emitter FAST = contr
 #: of the output: (nodes, values) -> whether the mismatch may be this defect.
 KNOWN: dict[str, Callable] = {
     "llvm conv input gradient is nan next to the border when the weight holds inf": _conv_input_grad_nonfinite_weight,
+    "sin, cos and tan are nan beyond their argument reduction's range (documented in docs/ops.md)":
+        _trigonometry_beyond_its_range,
 }
 
 
