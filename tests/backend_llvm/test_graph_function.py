@@ -217,7 +217,9 @@ def test_a_second_process_loads_from_the_disk_cache_without_simplifying_or_build
     xv = rng.standard_normal((5, 4))
     first = gc.function(inputs, outputs, backend="llvm")
     want = first(xv)
-    assert {"simplify", "lower", "optimise"} <= set(first.inspect.compile_times())
+    built = first.inspect.compile_times()
+    assert {"simplify", "lower"} <= set(built)
+    assert built.counts["compiled"] == built.counts["distinct"] > 0      # here or by helper processes
     assert any(cache_dir.iterdir())
     runtime._plans.clear()                             # as if in a fresh process
 

@@ -16,7 +16,7 @@ before reuses those canonical kernels (canonical.py) on its own buffers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -95,8 +95,10 @@ class Builder:
     kinds, the span of groups that touch it.
     """
 
-    def __init__(self, leaves: Sequence[Node], outputs: Sequence[Node], threads: int, name: str = "graph"):
+    def __init__(self, leaves: Sequence[Node], outputs: Sequence[Node], threads: int, name: str = "graph",
+                 offer: Optional[Callable[[str, Kernel], None]] = None):
         self.name, self.threads = name, threads
+        self.offer = offer                      # told of each new canonical kernel as it is lowered
         self.part = partition(outputs)
         self.args: dict[str, _Arg] = {}
         self.layouts: dict[Node, Optional[Layout]] = {}
@@ -211,6 +213,9 @@ class Builder:
         if lowered is None:
             lowered, workspaces = self._lower(gi, group, dest, storages)
             self._lowered[signature] = lowered
+            if self.offer is not None:
+                for kernel, key, _, _ in lowered.calls:
+                    self.offer(key, kernel)
         else:
             workspaces = [self.allocate(f"g{gi}{suffix}", dtype, shape, per_thread).name
                           for suffix, dtype, shape, per_thread in lowered.workspaces]
@@ -391,7 +396,8 @@ def _ident(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:48]
 
 
-def build_program(leaves: Sequence[Node], outputs: Sequence[Node], threads: int,
-                  name: str = "graph") -> tuple[Program, CallPlan]:
-    """The Program computing `outputs` from `leaves` (inputs, then shared variables) and its CallPlan."""
-    return Builder(leaves, outputs, threads, name).build()
+def build_program(leaves: Sequence[Node], outputs: Sequence[Node], threads: int, name: str = "graph",
+                  offer: Optional[Callable[[str, Kernel], None]] = None) -> tuple[Program, CallPlan]:
+    """The Program computing `outputs` from `leaves` (inputs, then shared variables) and its
+    CallPlan; `offer(key, kernel)` is told of each canonical kernel as it is lowered."""
+    return Builder(leaves, outputs, threads, name, offer).build()

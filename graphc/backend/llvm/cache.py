@@ -61,6 +61,11 @@ def get(key: str, kind: str = "kernel") -> Optional[bytes]:
     return None
 
 
+def exists(key: str, kind: str = "kernel") -> bool:
+    """Whether an entry of `kind` is stored under `key` (unchecked: `get` checks it)."""
+    return _path(key, kind).exists()
+
+
 def put(key: str, payload: bytes, kind: str = "kernel") -> None:
     """Store `payload` as the entry of `kind` under `key`, atomically; a failure to write
     is not an error."""

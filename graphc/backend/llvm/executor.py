@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, Sequence
+from typing import Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -28,8 +28,8 @@ from . import jit
 from .build import CallPlan, build_program
 from .cache import make_key
 from .graphkey import graph_key
-from .loopir import Program
-from .runtime import CompileTimes, Linked, default_threads, load_or_build, start_helpers
+from .loopir import Kernel, Program
+from .runtime import CompileTimes, Linked, default_threads, load_or_build
 from .specialize import specialize
 
 #: The arena starts on a cache line.
@@ -164,19 +164,21 @@ class LLVMExecutor:
             found = self._specialised[shapes] = Specialised(make_key(self.key(), repr(shapes)))
         return found
 
-    def program(self, shapes: tuple, times: Optional[CompileTimes] = None) -> tuple[Program, CallPlan]:
+    def program(self, shapes: tuple, times: Optional[CompileTimes] = None,
+                offer: Optional[Callable[[str, Kernel], None]] = None) -> tuple[Program, CallPlan]:
         """The Program (loop IR) of a signature, built on demand (a cache miss, inspection):
-        the prepared graph specialised to `shapes` (which checks them), partitioned and lowered."""
+        the prepared graph specialised to `shapes` (which checks them), partitioned and lowered;
+        `offer(key, kernel)` receives each canonical kernel as it is lowered."""
         spec = self.specialised(shapes)
         if spec.program is None:
             times = CompileTimes() if times is None else times
-            start_helpers()                                      # they start while we build
             with times.phase("simplify"):
                 prepared = self.prepared()
             with times.phase("specialise"):
                 static_inputs, outputs = specialize(self.inputs, prepared, shapes)
             with times.phase("lower"):
-                spec.program, plan = build_program(static_inputs + self.shared, outputs, self.threads, self.name)
+                spec.program, plan = build_program(static_inputs + self.shared, outputs, self.threads, self.name,
+                                                   offer)
             spec.plan = spec.plan or plan
         return spec.program, spec.plan
 
@@ -191,7 +193,7 @@ class LLVMExecutor:
                     times = CompileTimes()
                     with times.phase("key"):
                         spec = self.specialised(shapes)
-                    loaded = load_or_build(spec.key, lambda: self.program(shapes, times), times)
+                    loaded = load_or_build(spec.key, lambda offer: self.program(shapes, times, offer), times)
                     spec.times = times
                     spec.plan = spec.plan or loaded.plan
                     found = self._bound[shapes] = Bound(loaded.plan, loaded.linked)

@@ -132,43 +132,65 @@ class Pool:
 POOL = Pool()
 
 
-def compile_all(jobs: Mapping[str, Any], helpers: list[Helper], compile_here: Callable[[Any], bytes]
-                ) -> tuple[dict[str, bytes], int]:
-    """Object code per key of `jobs`, each job compiled by whichever is free first: a
-    helper, or this thread (`compile_here(job)`); and how many the helpers compiled. A
-    job a helper fails is compiled here."""
-    todo: "queue.SimpleQueue[tuple[str, Any]]" = queue.SimpleQueue()
-    for item in jobs.items():
-        todo.put(item)
-    done: dict[str, bytes] = {}
-    failed: list[tuple[str, Any]] = []
-    lock = threading.Lock()
+class Compiles:
+    """The kernels of one build, compiled by the helpers from the moment they are offered
+    (while the rest of the program is still being lowered) and, once `finish` is called,
+    by this thread too, whoever is free taking the next. A job a helper fails is compiled
+    here. Call `finish` (or `close`, on the way out of a failed build) exactly once."""
 
-    def take() -> Optional[tuple[str, Any]]:
+    def __init__(self, helpers: list[Helper], compile_here: Callable[[Any], bytes]):
+        self._compile_here = compile_here
+        self._todo: "queue.SimpleQueue[Optional[tuple[str, Any]]]" = queue.SimpleQueue()
+        self._offered: set[str] = set()
+        self._done: dict[str, bytes] = {}
+        self._failed: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._feeders = [threading.Thread(target=self._feed, args=(h,), daemon=True) for h in helpers]
+        for t in self._feeders:
+            t.start()
+
+    def offer(self, key: str, job: Any) -> None:
+        """Compile `job` for `key` (once per key)."""
+        if key not in self._offered:
+            self._offered.add(key)
+            self._todo.put((key, job))
+
+    def _feed(self, helper: Helper) -> None:
+        while (item := self._todo.get()) is not None:
+            obj = helper.compile(item[1]) if helper.alive() else None
+            with self._lock:
+                (self._failed.append(item) if obj is None else self._done.__setitem__(item[0], obj))
+
+    def _take(self) -> Optional[tuple[str, Any]]:
         try:
-            return todo.get_nowait()
+            return self._todo.get_nowait()
         except queue.Empty:
             return None
 
-    def feed(helper: Helper) -> None:
-        while (item := take()) is not None:
-            obj = helper.compile(item[1]) if helper.alive() else None
-            with lock:
-                (failed.append(item) if obj is None else done.__setitem__(item[0], obj))
+    def close(self) -> None:
+        """Let the helpers' feeders go once the queue is empty, and wait for them (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._feeders:
+            self._todo.put(None)
+        for t in self._feeders:
+            t.join()
 
-    feeders = [threading.Thread(target=feed, args=(h,), daemon=True) for h in helpers]
-    for t in feeders:
-        t.start()
-    here: set[str] = set()
-    while (item := take()) is not None:
-        done[item[0]] = compile_here(item[1])
-        here.add(item[0])
-    for t in feeders:
-        t.join()
-    by_helpers = len(done) - sum(1 for key in done if key in here)
-    for key, job in failed:
-        done[key] = compile_here(job)
-    return done, by_helpers
+    def finish(self, jobs: Mapping[str, Any]) -> tuple[dict[str, bytes], int]:
+        """Object code for every key offered and every key of `jobs` (offered now if not
+        yet), and how many of them the helpers compiled."""
+        for key, job in jobs.items():
+            self.offer(key, job)
+        here: dict[str, bytes] = {}
+        while (item := self._take()) is not None:
+            here[item[0]] = self._compile_here(item[1])
+        self.close()
+        by_helpers = len(self._done)
+        for key, job in self._failed:
+            here[key] = self._compile_here(job)
+        return {**self._done, **here}, by_helpers
 
 
 def _serve() -> None:

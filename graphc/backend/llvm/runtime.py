@@ -153,26 +153,38 @@ def helper_count() -> int:
     return default_threads() - 1
 
 
-def start_helpers() -> None:
-    """Start the helper processes now, so that their start-up overlaps building a program."""
-    helpers.POOL.start(helper_count(), build_identity())
+class KernelCompiles:
+    """The kernels of one build, compiled as soon as they are lowered: `offer` (the
+    builder's hook) hands each kernel that is neither loaded in this process nor in the
+    disk cache to the helper processes at once, so that they work while the rest of the
+    program is lowered; `finish` compiles what is left here and with the helpers. `times`
+    gets the seconds this thread spent emitting, optimising and generating code, and
+    waiting for helpers ("helpers"). Close it when done (finish does)."""
 
+    def __init__(self, times: CompileTimes):
+        self.times = times
+        pool = helpers.POOL.start(helper_count(), build_identity())
+        self._jobs = helpers.Compiles(pool, self._here)
+        self._helped = bool(pool)
 
-def _compile(kernels: Mapping[str, Kernel], times: CompileTimes) -> tuple[dict[str, bytes], int]:
-    """Object code of each kernel, compiled here and, when there are several, by the
-    helper processes too (helpers.py); and how many the helpers compiled. `times` gets the
-    seconds this thread spent emitting, optimising and generating code, and waiting for
-    helpers ("helpers")."""
-    def here(job: tuple[Kernel, str]) -> bytes:
-        return _object_code(lambda: str(emit_kernel(*job)), times)
+    def _here(self, job: tuple[Kernel, str]) -> bytes:
+        return _object_code(lambda: str(emit_kernel(*job)), self.times)
 
-    jobs = {key: (kernel, kernel_symbol(key)) for key, kernel in kernels.items()}
-    pool = helpers.POOL.start(min(helper_count(), len(jobs) - 1), build_identity()) if len(jobs) > 1 else []
-    start, busy = time.perf_counter(), times.total
-    objects, by_helpers = helpers.compile_all(jobs, pool, here)
-    if pool:
-        times["helpers"] = times.get("helpers", 0.0) + (time.perf_counter() - start) - (times.total - busy)
-    return objects, by_helpers
+    def offer(self, key: str, kernel: Kernel) -> None:
+        if jit.engine().address(kernel_symbol(key)) is None and not cache.exists(kernel_cache_key(key)):
+            self._jobs.offer(key, (kernel, kernel_symbol(key)))
+
+    def finish(self, kernels: Mapping[str, Kernel]) -> tuple[dict[str, bytes], int]:
+        """Object code of each of `kernels` and of those offered, and how many the helpers compiled."""
+        start, busy = time.perf_counter(), self.times.total
+        objects, by_helpers = self._jobs.finish({key: (k, kernel_symbol(key)) for key, k in kernels.items()})
+        if self._helped:
+            waited = (time.perf_counter() - start) - (self.times.total - busy)
+            self.times["helpers"] = self.times.get("helpers", 0.0) + waited
+        return objects, by_helpers
+
+    def close(self) -> None:
+        self._jobs.close()
 
 
 def _load(items: Sequence[tuple[str, bytes]], times: CompileTimes) -> dict[str, int]:
@@ -184,11 +196,12 @@ def _load(items: Sequence[tuple[str, bytes]], times: CompileTimes) -> dict[str, 
     return {sym: addr for (sym, _), addr in zip(items, addresses) if addr is not None}
 
 
-def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]],
-                     times: CompileTimes) -> Optional[dict[str, int]]:
+def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]], times: CompileTimes,
+                     compiles: Optional[KernelCompiles] = None) -> Optional[dict[str, int]]:
     """The address of each kernel in `keys` (one per call; repeats are reused): found
-    loaded, loaded from the disk cache, else compiled from `kernels[key]` and cached.
-    Without `kernels`, None when a kernel is neither loaded nor cached.
+    loaded, loaded from the disk cache, else compiled from `kernels[key]` (by `compiles`,
+    which may have started on them) and cached. Without `kernels`, None when a kernel is
+    neither loaded nor cached.
 
     A disk entry that does not define its kernel's symbol counts as missing (and is
     rewritten), never as an error.
@@ -208,7 +221,15 @@ def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]
     missing = [key for key in distinct if key not in found]
     if missing and kernels is None:
         return None
-    objects, by_helpers = _compile({key: kernels[key] for key in missing}, times) if missing else ({}, 0)
+    objects, by_helpers = {}, 0
+    if missing:
+        own = compiles is None
+        compiles = KernelCompiles(times) if own else compiles
+        try:
+            objects, by_helpers = compiles.finish({key: kernels[key] for key in missing})
+        finally:
+            if own:
+                compiles.close()
     if objects:
         with times.phase("cache write"):
             for key, obj in objects.items():
@@ -376,13 +397,14 @@ class Loaded:
 _plans: dict[str, Any] = {}
 
 
-def load_or_build(key: str, build: Callable[[], tuple[Program, Any]],
+def load_or_build(key: str, build: Callable[[Callable[[str, Kernel], None]], tuple[Program, Any]],
                   times: Optional[CompileTimes] = None) -> Loaded:
     """The plan stored under `key` (this process, then the disk cache) with its kernels
-    loaded, else `build()`'s (program, plan) compiled and the plan stored. The plan must
-    have `calls`, a list of CallSlots. `key` must name everything the program depends on
-    (the caller's inputs, plus host_key()). The phases' seconds go to `times` (build() may
-    add its own)."""
+    loaded, else `build(offer)`'s (program, plan) compiled and the plan stored; the build
+    calls `offer(key, kernel)` for each canonical kernel as it lowers it, so that helpers
+    compile it meanwhile. The plan must have `calls`, a list of CallSlots. `key` must name
+    everything the program depends on (the caller's inputs, plus host_key()). The phases'
+    seconds go to `times` (build() may add its own)."""
     times = CompileTimes() if times is None else times
     with jit.lock:
         plan = _plans.get(key)
@@ -398,10 +420,14 @@ def load_or_build(key: str, build: Callable[[], tuple[Program, Any]],
             if addresses is not None:
                 _plans[key] = plan
                 return Loaded(plan, Linked(plan.calls, addresses), None)
-        with gc_paused():
-            program, plan = build()
-            addresses = kernel_addresses([c.key for c in program.calls], {c.key: c.kernel for c in program.calls},
-                                         times)
+        compiles = KernelCompiles(times)
+        try:
+            with gc_paused():
+                program, plan = build(compiles.offer)
+                addresses = kernel_addresses([c.key for c in program.calls],
+                                             {c.key: c.kernel for c in program.calls}, times, compiles)
+        finally:
+            compiles.close()
         with times.phase("cache write"):
             cache.put(key, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), "function")
         _plans[key] = plan
