@@ -12,6 +12,7 @@ from .leaves import (
     is_shared, scalar, set_value, shared, tensor,
 )
 from .matmul import MatMul, dot, matmul
+from .padding import pad
 from .random import RandomStream, RandomUniform, seed
 from .reduce import (
     Argmax, CountOf, LogSumExp, Reduce, argmax, argmin, logsumexp, mean, reduce_max,
@@ -19,7 +20,7 @@ from .reduce import (
 )
 from .shape import (
     BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
-    broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, pad, permute,
+    broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, permute,
     reshape, squeeze, stack, swapaxes, transpose, zeros_like,
 )
 

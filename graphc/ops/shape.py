@@ -1,4 +1,5 @@
-"""Ops that move data without arithmetic: reshape, transpose, broadcast, concatenate, pad, flip.
+"""Ops that move data without arithmetic: reshape, transpose, broadcast, concatenate, pad, flip
+(gc.pad itself, with numpy's modes, is in padding.py).
 
 Ops whose target shape has dimensions unknown until run time take a second, shape-only
 "template" input whose run-time shape they copy (gradients use this form).
@@ -409,22 +410,6 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Node:
         raise ShapeError(f"stack: tensors must have equal shapes, got {' and '.join(map(format_shape, shapes))}")
     axis = normalize_axis("stack", axis, nodes[0].ndim + 1)
     return concatenate([expand_dims(n, axis) for n in nodes], axis)
-
-
-def pad(x: Any, pad_width: Any, value: float = 0.0) -> Node:
-    """Constant padding with numpy's pad_width forms (int, (before, after), or per axis)."""
-    x = as_node(x)
-    try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
-    except (TypeError, ValueError):
-        raise ShapeError(
-            f"pad: pad_width must be an int, a (before, after) pair or one pair per axis of "
-            f"{format_shape(x.type.shape)}, got {pad_width!r}"
-        ) from None
-    widths_t = tuple((int(b), int(a)) for b, a in widths)
-    if all(b == 0 and a == 0 for b, a in widths_t):
-        return x
-    return Node.make(Pad(widths_t, float(value)), [x])
 
 
 def flip(x: Any, axis: Optional[int | Sequence[int]] = None) -> Node:

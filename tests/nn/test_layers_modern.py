@@ -24,6 +24,11 @@ LAYERS = {
     "Hardswish": (nn.Hardswish, tnn.Hardswish, (2, 7)),
     "Hardsigmoid": (nn.Hardsigmoid, tnn.Hardsigmoid, (2, 7)),
     "ReLU6": (nn.ReLU6, tnn.ReLU6, (2, 7)),
+    "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((2, 3)), lambda: tnn.AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7)),
+    "AdaptiveAvgPool2d_global": (lambda: nn.AdaptiveAvgPool2d(1), lambda: tnn.AdaptiveAvgPool2d(1), (2, 3, 5, 7)),
+    "Upsample": (lambda: nn.Upsample(scale_factor=2), lambda: tnn.Upsample(scale_factor=2), (2, 3, 2, 3)),
+    "Upsample_bilinear": (lambda: nn.Upsample((4, 5), mode="bilinear", align_corners=True),
+                          lambda: tnn.Upsample((4, 5), mode="bilinear", align_corners=True), (1, 2, 3, 3)),
 }
 
 

@@ -104,7 +104,7 @@ SHAPE_OPS = {
     "squeeze": (lambda x: gc.squeeze(x), (1, 3, 1)),
     "flatten": (lambda x: gc.flatten(x), (2, 3, 5)),
     "pad": (lambda x: gc.pad(x, ((1, 2), (0, 3))), (3, 2)),
-    "pad-value": (lambda x: gc.pad(x, 1, value=2.5) * 2, (1, 7)),
+    "pad-value": (lambda x: gc.pad(x, 1, constant_values=2.5) * 2, (1, 7)),
     "flip": (lambda x: gc.flip(x, 1), (3, 5)),
     "flip-all": (lambda x: gc.flip(x), (2, 3, 5)),
 }

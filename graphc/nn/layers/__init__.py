@@ -8,6 +8,7 @@ from .dropout import Dropout
 from .norms import GroupNorm, LayerNorm, LocalResponseNorm
 from .pointwise import ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, ReLU6, SiLU
 from .pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .resample import AdaptiveAvgPool2d, Upsample
 from .sequential import Sequential
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "Flatten", "ReLU", "Sigmoid", "Tanh", "Softplus", "Dropout", "BatchNorm", "Sequential",
     "LayerNorm", "GroupNorm", "LocalResponseNorm",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "ReLU6",
+    "AdaptiveAvgPool2d", "Upsample",
 ]

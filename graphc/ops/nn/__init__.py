@@ -1,7 +1,9 @@
-"""Neural-network ops: convolution, pooling, softmax, one-hot, losses, batch norm, dropout.
+"""Neural-network ops: convolution, pooling, softmax, one-hot, losses, normalisations, activations,
+dropout, resampling.
 
 Users reach the functions as `graphc.nn`; the op classes are here for rewrites and backends.
 """
+from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d
 from .activations import LogSoftmax, Softmax, log_softmax, softmax
 from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d
 from .encoding import OneHot, one_hot
@@ -13,9 +15,11 @@ from .pool import (
     max_pool1d, max_pool2d,
 )
 from .regularization import dropout
+from .resize import interpolate
 from .sample_norm import group_norm, instance_norm, layer_norm, local_response_norm
 
 __all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "LogSoftmax", "Softmax", "log_softmax", "softmax",
     "Conv", "ConvInputGrad", "ConvWeightGrad", "conv1d", "conv2d",
     "OneHot", "one_hot",
@@ -25,5 +29,6 @@ __all__ = [
     "AvgPool", "AvgPoolGrad", "MaxPool", "MaxPoolGather", "MaxPoolGrad",
     "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
     "dropout",
+    "interpolate",
     "group_norm", "instance_norm", "layer_norm", "local_response_norm",
 ]

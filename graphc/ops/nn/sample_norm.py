@@ -16,7 +16,8 @@ from ..convert import as_node
 from ..elementwise import power, sqrt, square
 from ..indexing import slice_axis
 from ..reduce import mean
-from ..shape import broadcast_to, pad, reshape
+from ..padding import pad
+from ..shape import broadcast_to, reshape
 from .normalization import float_channels, keepdim_moments, per_channel
 
 
