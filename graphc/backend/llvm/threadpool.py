@@ -16,6 +16,9 @@ One loop runs on the pool at a time. A second caller (another Python thread
 calling another compiled function) runs its loop alone, on its own thread, with
 tid 0 (its function's own scratch). After `fork`, the child finds the pool's
 process id changed and starts afresh: its parent's threads do not exist there.
+(Two threads of a forked child making their first parallel call at the same
+instant could both start it afresh; forking a process that runs threads is
+unsafe in Python anyway.)
 
 The lock and condition variables are glibc's pthread objects, zero-initialised
 (their static initialisers are all zeros on Linux).
