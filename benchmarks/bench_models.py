@@ -1,0 +1,245 @@
+"""Training and inference steps of whole CNNs: graphc against torch eager, at 1 and 2 threads,
+idle and with a spinning process on the other core.
+
+Models (float32, plain SGD, the same weights and data on both sides; the definitions are
+bench_compile.py's, so both benchmarks time the same graphs):
+
+- digits: the demo's CNN (conv3x3 16-32 with max-pools, dense 10), batch 64 of 1x8x8;
+- cnn: the CIFAR-size CNN, conv3x3 32-32-pool-64-64-pool, dense 4096-256-10, batch 64;
+- alexnet: torchvision's AlexNet at 3x224x224 without dropout, batch 8.
+
+Each figure is measured in a child process of its own, with its library's threads set
+before it starts (GRAPHC_NUM_THREADS; torch.set_num_threads), as the median of --repeats
+steps after warm-up; the sides alternate for --rounds rounds and the table shows the
+median of the rounds' medians. Before the first comparison the script checks that one
+training step from the same start gives the same loss on both sides.
+
+The table prints ms per step, GFLOP/s (the flops graphc's kernels count for the step:
+multiply-adds of convolutions and products as 2 each, plus the elementwise work), and that
+rate as a share of the sgemm peak graphc reaches on this machine in the same run (a 1024^3
+product through gc.function, per thread count). `--load` runs every
+measurement again beside a process spinning on one core.
+
+    python benchmarks/bench_models.py                      # all models, 1 and 2 threads, idle
+    python benchmarks/bench_models.py --only cnn --load --rounds 3
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_compile as shared  # noqa: E402 - the models' definitions
+
+MODELS = {"digits": "demo", "cnn": "cnn", "alexnet": "alexnet"}
+
+
+def model(name: str) -> shared.Model:
+    """bench_compile's model, renamed: a plain SGD step for every one (the demo's own is Adam's)."""
+    return dataclasses.replace(shared.MODELS[MODELS[name]](), name=name)
+
+
+# -- children ---------------------------------------------------------------------------------
+
+def graphc_child(name: str, train: bool, repeats: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import graphc as gc
+
+    m = model(name)
+    values, data = shared.initial_values(m), shared.batch(m)
+    if train:
+        (fn, args), = shared.graphc_calls(gc, m, values, data)
+    else:
+        params = {k: gc.shared(v, name=k) for k, v in values.items()}
+        x = gc.tensor("x", data[0].shape, data[0].dtype)
+        fn, args = gc.function([x], m.forward(shared.graphc_ops(gc), params, x), backend="llvm"), (data[0],)
+    first = fn(*args)
+    loss = float(first[0] if isinstance(first, list) else first.reshape(-1)[0])
+    flops = sum(k.flops for k in fn.inspect.kernels())
+    return {"seconds": _median_time(lambda: fn(*args), repeats), "first": loss, "flops": flops}
+
+
+def torch_child(name: str, train: bool, repeats: int) -> dict:
+    import torch
+
+    m = model(name)
+    values, (xb, yb) = shared.initial_values(m), shared.batch(m)
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    ops = shared.SimpleNamespace(
+        relu=torch.relu, tanh=torch.tanh,
+        conv2d=lambda x, w, b, stride, pad: torch.nn.functional.conv2d(x, w, b, stride, pad),
+        max_pool2d=lambda x, k, s: torch.nn.functional.max_pool2d(x, k, s),
+        flatten=lambda x: torch.flatten(x, 1),
+        cross_entropy=torch.nn.functional.cross_entropy,
+    )
+    x, y = torch.tensor(xb), torch.tensor(yb)
+
+    def train_step() -> float:
+        loss = m.loss(ops, params, x, y)
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for p, g in zip(params.values(), grads):
+                p -= m.lr * g
+        return float(loss)
+
+    def infer() -> Any:
+        with torch.no_grad():
+            return m.forward(ops, params, x)
+
+    if train:
+        first = train_step()
+        for k, v in values.items():                      # time from the same start as graphc
+            with torch.no_grad():
+                params[k].copy_(torch.tensor(v))
+    else:
+        first = float(infer().reshape(-1)[0])
+    return {"seconds": _median_time(train_step if train else infer, repeats), "first": first}
+
+
+def sgemm_child(repeats: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    import graphc as gc
+
+    n = 1024
+    a, b = gc.tensor("a", (n, n)), gc.tensor("b", (n, n))
+    f = gc.function([a, b], a @ b, backend="llvm")
+    rng = np.random.default_rng(0)
+    av, bv = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    f(av, bv)
+    return {"gflops": 2 * n ** 3 / _median_time(lambda: f(av, bv), repeats) / 1e9}
+
+
+def _median_time(step: Any, repeats: int) -> float:
+    for _ in range(3):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# -- parent -----------------------------------------------------------------------------------
+
+def run(kind: str, args: list[str], threads: int) -> dict:
+    env = {**os.environ, "GRAPHC_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "TORCH_NUM_THREADS": str(threads)}
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(threads), *args], env=env,
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip() or out.stdout.strip() or "no output").splitlines()[-1][:160]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def spin() -> None:
+    """Keep one core busy (the --load measurements)."""
+    while True:
+        pass
+
+
+def torch_available() -> bool:
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def fmt_ms(seconds: Optional[float]) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", help="models, comma-separated: " + ",".join(MODELS))
+    ap.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
+    ap.add_argument("--repeats", type=int, default=20, help="timed steps per child (default 20)")
+    ap.add_argument("--rounds", type=int, default=2, help="children per side and setting (default 2)")
+    ap.add_argument("--load", action="store_true", help="also measure beside a spinning process")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, threads, *rest = args.child
+        if kind == "sgemm":
+            result = sgemm_child(int(rest[0]))
+        else:
+            name, mode, repeats = rest
+            child = graphc_child if kind == "graphc" else torch_child
+            if kind == "torch":
+                import torch
+                torch.set_num_threads(int(threads))
+            result = child(name, mode == "train", int(repeats))
+        print(json.dumps(result))
+        return
+
+    names = args.only.split(",") if args.only else list(MODELS)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    with_torch = torch_available()
+    loads = [False, True] if args.load else [False]
+    print(f"CPU: {shared.cpu_name()}, {os.cpu_count()} cores; graphc {shared.checkout()}; "
+          f"medians of {args.rounds} rounds x {args.repeats} steps")
+    rows = []
+    for loaded in loads:
+        spinner = multiprocessing.Process(target=spin, daemon=True) if loaded else None
+        if spinner:
+            spinner.start()
+        try:
+            for threads in thread_counts:
+                peak = statistics.median(run("sgemm", [str(args.repeats)], threads).get("gflops", float("nan"))
+                                         for _ in range(args.rounds))
+                for name in names:
+                    for mode in ("train", "infer"):
+                        sides: dict[str, list] = {"graphc": [], "torch": []}
+                        work, first = 0, {}
+                        for _ in range(args.rounds):
+                            for side in sides if with_torch else ("graphc",):
+                                got = run(side, [name, mode, str(args.repeats)], threads)
+                                if "error" in got:
+                                    print(f"{name} {mode} {side} {threads} threads: {got['error']}", flush=True)
+                                sides[side].append(got.get("seconds"))
+                                work = got.get("flops", work)
+                                first.setdefault(side, got.get("first"))
+                        _check_same_start(name, mode, first)
+                        g = _median_or_none(sides["graphc"])
+                        t = _median_or_none(sides["torch"])
+                        rows.append((name, mode, threads, "spinning" if loaded else "idle", g, t, work, peak))
+                        _print_row(rows[-1])
+        finally:
+            if spinner:
+                spinner.terminate()
+
+
+def _check_same_start(name: str, mode: str, first: dict) -> None:
+    """Warn when the two sides' first loss (or first output) differ: then they are not timing
+    the same computation."""
+    g, t = first.get("graphc"), first.get("torch")
+    if g is not None and t is not None and abs(g - t) > 1e-3 * max(1.0, abs(t)):
+        print(f"WARNING {name} {mode}: graphc's first result {g:.6g} differs from torch's {t:.6g}", flush=True)
+
+
+def _median_or_none(values: list) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _print_row(row: tuple) -> None:
+    name, mode, threads, load, g, t, work, peak = row
+    rate = work / g / 1e9 if g else None
+    share = f"{100 * rate / peak:.0f}%" if rate and peak == peak else "-"
+    ratio = f"{t / g:.2f}x" if g and t else "-"
+    print(f"{name:<8} {mode:<5} {threads} thr {load:<8}  graphc {fmt_ms(g):>9} ms  torch {fmt_ms(t):>9} ms  "
+          f"torch/graphc {ratio:>6}  {rate or 0:6.1f} GFLOP/s  {share:>4} of sgemm peak ({peak:.0f} GFLOP/s)",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
