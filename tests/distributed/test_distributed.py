@@ -15,7 +15,7 @@ import pytest
 import graphc as gc
 import graphc.distributed as dist
 from graphc.distributed import launch
-from graphc.nn.training import _check_same_plan, _shard
+from graphc.nn.training import RANK_KEY_STRIDE, _check_same_plan, _shard
 from mpi_helpers import ROOT, needs_mpi
 
 RANKS = Path(__file__).with_name("ranks.py")
@@ -124,6 +124,18 @@ def test_the_distributed_path_in_one_process_trains_as_the_plain_one(model_optio
         np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
     np.testing.assert_allclose(split_history.loss, plain_history.loss, rtol=1e-5)
     assert split_history.val_accuracy == plain_history.val_accuracy
+
+
+def test_each_rank_draws_dropout_masks_from_a_stream_of_its_own():
+    keys = []
+    for rank in (0, 1):
+        trainer = gc.nn.Trainer(small_cnn(batch_norm=False, dropout=True), distributed=True, backend="numpy")
+        trainer.group = Rank(rank, 2)
+        trainer.fit(np.zeros((8, 1, 8, 8), np.float32), np.zeros(8, np.int64), epochs=1, batch_size=8,
+                    progress=False, verbose=False)
+        (key,) = trainer._run_state()[1]
+        keys.append(int(key.get_value()))
+    assert keys[1] - keys[0] == RANK_KEY_STRIDE
 
 
 def test_only_rank_0_writes_checkpoints(tmp_path):
