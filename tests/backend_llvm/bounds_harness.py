@@ -161,12 +161,30 @@ def _concatenate(p, *xs):
 def _pool(p, x):
     pool = {("max", 2): gc.nn.max_pool2d, ("avg", 2): gc.nn.avg_pool2d,
             ("max", 1): gc.nn.max_pool1d, ("avg", 1): gc.nn.avg_pool1d}[p["kind"], len(p["kernel"])]
-    y = pool(x, p["kernel"], p["stride"], p["padding"])
+    options = {k: p[k] for k in ("dilation", "ceil_mode", "count_include_pad") if k in p}
+    y = pool(x, p["kernel"], p["stride"], p["padding"], **options)
     (g,) = gc.grad(gc.sum(gc.tanh(y) * 3.0), [x])
     outs = [y, g]
     if p["kind"] == "max":
         outs += gc.grad(gc.sum(g * g), [x])       # max_pool_gather through the second derivative
     return outs
+
+
+def _pad_mode(p, x):
+    y = gc.pad(x, [tuple(w) for w in p["widths"]], p["mode"])
+    return [y] + gc.grad(gc.sum(gc.tanh(y) * 3.0), [x])
+
+
+def _resample(p, x):
+    """interpolate or adaptive pooling (p["fn"]) with p["args"], and its gradient."""
+    y = getattr(gc.nn, p["fn"])(x, *p["args"], **p.get("kwargs", {}))
+    return [y] + gc.grad(gc.sum(gc.tanh(y) * 3.0), [x])
+
+
+def _norm(p, x):
+    """a per-sample normalisation or an activation (p["fn"]) with p["args"], and its gradient."""
+    y = getattr(gc.nn, p["fn"])(x, *p["args"])
+    return [y] + gc.grad(gc.sum(y * y), [x])
 
 
 def _conv(p, x, w, b):
@@ -199,6 +217,9 @@ FAMILIES: dict[str, tuple[Callable[[dict], list[list[int]]], Callable[..., list[
     "flip": (lambda p: [p["shape"]], _flip),
     "concatenate": (lambda p: p["shapes"], _concatenate),
     "pool": (lambda p: [p["shape"]], _pool),
+    "pad_mode": (lambda p: [p["shape"]], _pad_mode),
+    "resample": (lambda p: [p["shape"]], _resample),
+    "norm": (lambda p: [p["shape"]], _norm),
     "conv": (lambda p: [p["x"], p["w"], [p["w"][0]]], _conv),
     "matmul": (lambda p: [p["a"], p["b"]], _matmul),
     "softmax": (lambda p: [p["shape"]], _softmax),

@@ -76,3 +76,20 @@ def test_a_block_of_new_layers_trains_its_parameters():
     for _ in range(5):
         last = step(value)
     assert last < first
+
+
+@pytest.mark.parametrize("make, make_torch", [
+    (lambda: nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True), lambda: tnn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)),
+    (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+     lambda: tnn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    (lambda: nn.MaxPool1d(2, ceil_mode=True), lambda: tnn.MaxPool1d(2, ceil_mode=True)),
+    (lambda: nn.AvgPool1d(3, 2, 1, count_include_pad=False), lambda: tnn.AvgPool1d(3, 2, 1, count_include_pad=False)),
+])
+def test_pooling_layers_take_torchs_options(rng, make, make_torch):
+    layer, module = make(), make_torch()
+    shape = (2, 3, 9, 8) if "2d" in type(layer).__name__ else (2, 3, 9)
+    value = rng.standard_normal(shape).astype("float32")
+    x = gc.tensor("x", (None,) + shape[1:])
+    np.testing.assert_allclose(gc.function([x], layer(x))(value), module(torch.tensor(value)).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert "kernel_size" in repr(layer)

@@ -155,11 +155,14 @@ def add_windows(
     stride: Sequence[int],
     out: Sequence[int],
     value_at: Callable[[tuple[int, ...]], np.ndarray],
+    dilation: Optional[Sequence[int]] = None,
 ) -> np.ndarray:
-    """The adjoint of window_view: add `value_at(k)` (shape lead + out) to target[..., p * stride + k]
-    for every kernel offset k. Loops over kernel offsets only, never over pixels."""
+    """The adjoint of window_view: add `value_at(k)` (shape lead + out) to
+    target[..., p * stride + k * dilation] for every kernel offset k. Loops over kernel
+    offsets only, never over pixels."""
     lead = (slice(None),) * (target.ndim - len(kernel))
+    dilation = dilation or (1,) * len(kernel)
     for k in np.ndindex(*kernel):
-        spans = tuple(slice(ki, ki + s * (p - 1) + 1, s) for ki, s, p in zip(k, stride, out))
+        spans = tuple(slice(ki * d, ki * d + s * (p - 1) + 1, s) for ki, d, s, p in zip(k, dilation, stride, out))
         target[lead + spans] += value_at(k)
     return target

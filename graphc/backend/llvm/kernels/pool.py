@@ -6,7 +6,8 @@ input ("interior", a rectangle of the output grid) are computed in a loop
 vectorised over output columns with the window's taps unrolled into one
 expression and no bounds checks; windows that overlap the padding ("border",
 and every window when the kernel is large) run scalar loops over the taps they
-reach. Semantics follow the ops (graphc/ops/nn/pool.py): max pooling pads with
+reach (taps may be `dilation` apart). Semantics follow the ops
+(graphc/ops/nn/pool.py): max pooling pads with
 -inf and propagates NaN, average pooling counts the padding (divides by the
 kernel size), the max-pool gradient goes to each window's first maximum
 (padding included in "first", NaN counting as the maximum, as numpy's argmax).
@@ -42,21 +43,24 @@ class PoolGeometry:
     stride: tuple[int, int]
     padding: tuple[tuple[int, int], tuple[int, int]]
     out: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
 
     @staticmethod
     def of(x_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-           padding: Sequence[Sequence[int]], op: str = "pool") -> "PoolGeometry":
+           padding: Sequence[Sequence[int]], op: str = "pool", dilation: Sequence[int] = ()) -> "PoolGeometry":
         rank = len(kernel)
+        dilation = tuple(dilation) or (1,) * rank
         if rank not in (1, 2) or len(x_shape) < rank + 1:
             raise NotImplementedError(f"{op}: native kernels pool 1 or 2 axes, got kernel {tuple(kernel)} "
                                       f"on input {tuple(x_shape)}")
         lift = (lambda t, fill: (fill,) + tuple(t)) if rank == 1 else (lambda t, fill: tuple(t))
         size, kernel2 = lift(x_shape[-rank:], 1), lift(kernel, 1)
-        stride2, pads = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0))
-        out = tuple((n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(size, kernel2, stride2, pads))
+        stride2, pads, dilation2 = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0)), lift(dilation, 1)
+        extent = tuple((k - 1) * d + 1 for k, d in zip(kernel2, dilation2))
+        out = tuple((n + lo + hi - e) // s + 1 for n, e, s, (lo, hi) in zip(size, extent, stride2, pads))
         if min(out) < 1:
             raise ValueError(f"{op}: kernel {tuple(kernel)} is larger than the padded input {tuple(x_shape)}")
-        return PoolGeometry(rank, tuple(x_shape[:-rank]), size, kernel2, stride2, pads, out)
+        return PoolGeometry(rank, tuple(x_shape[:-rank]), size, kernel2, stride2, pads, out, dilation2)
 
     @property
     def rows(self) -> int:
@@ -83,19 +87,25 @@ class PoolGeometry:
 
     def interior(self, axis: int) -> tuple[int, int]:
         """Output indices [lo, hi) along `axis` whose windows lie inside the input."""
-        n, k, s, (pad, _) = self.size[axis], self.kernel[axis], self.stride[axis], self.padding[axis]
+        n, s, (pad, _) = self.size[axis], self.stride[axis], self.padding[axis]
+        extent = (self.kernel[axis] - 1) * self.dilation[axis] + 1
         lo = min(-(-pad // s), self.out[axis])
-        hi = max(lo, min(self.out[axis], (n - k + pad) // s + 1))
+        hi = max(lo, min(self.out[axis], (n - extent + pad) // s + 1))
         return lo, hi
 
     def reach(self, axis: int, o: Expr) -> tuple[Expr, Expr]:
-        """Taps [lo, hi) of output index o's window along `axis` that lie inside the input."""
+        """Taps [lo, hi) of output index o's window along `axis` that lie inside the input
+        (a tap k lies at o * stride + k * dilation - pad; every window reaches the input)."""
         n, k, s, (pad, _) = self.size[axis], self.kernel[axis], self.stride[axis], self.padding[axis]
-        return maximum(pad - o * s, 0), minimum(k, n + pad - o * s)
+        d = self.dilation[axis]
+        if d == 1:
+            return maximum(pad - o * s, 0), minimum(k, n + pad - o * s)
+        return maximum((pad - o * s + d - 1) // d, 0), minimum(k, (n + pad - o * s + d - 1) // d)
 
     def pixel(self, axis: int, o: Expr, k: Expr) -> Expr:
         """Input index along `axis` of tap k of output index o's window."""
-        return o * self.stride[axis] + k - self.padding[axis][0]
+        d = self.dilation[axis]
+        return o * self.stride[axis] + (k if d == 1 else k * d) - self.padding[axis][0]
 
 
 class _Windows:
@@ -157,10 +167,10 @@ def _reduce_op(kind: str) -> str:
 
 def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
                  padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
-                 epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+                 epilogue: Optional[Epilogue] = None, threads: int = 1, dilation: Sequence[int] = ()) -> list[Kernel]:
     """out = finish(max or mean over each window of x); kind is "max" or "avg"."""
     dtype = dtype or out.dtype
-    g = PoolGeometry.of(x.shape, kernel, stride, padding, f"{kind}_pool")
+    g = PoolGeometry.of(x.shape, kernel, stride, padding, f"{kind}_pool", dilation)
     op, finish = _reduce_op(kind), finisher(epilogue, out.dtype)
     win = _Windows(g, dtype, threads, narrow=kind == "max")
     r = win.r
@@ -211,24 +221,25 @@ def first_max(values: list[Expr]) -> Expr:
 
 def max_pool_grad(x: Buffer, gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
                   padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
-                  epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+                  epilogue: Optional[Epilogue] = None, threads: int = 1, dilation: Sequence[int] = ()) -> list[Kernel]:
     """out = finish(gx): each window's gy added at the window's first maximum in x."""
-    return _scatter_grad("max", x, gy, out, kernel, stride, padding, space, dtype, epilogue, threads)
+    return _scatter_grad("max", x, gy, out, kernel, stride, padding, space, dtype, epilogue, threads, dilation)
 
 
 def avg_pool_grad(gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
                   padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
-                  epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+                  epilogue: Optional[Epilogue] = None, threads: int = 1, dilation: Sequence[int] = ()) -> list[Kernel]:
     """out = finish(gx): each window's gy spread evenly over its kernel (padding included)."""
-    return _scatter_grad("avg", None, gy, out, kernel, stride, padding, space, dtype, epilogue, threads)
+    return _scatter_grad("avg", None, gy, out, kernel, stride, padding, space, dtype, epilogue, threads, dilation)
 
 
 def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kernel, stride, padding,
-                  space: Space, dtype: Optional[str], epilogue: Optional[Epilogue], threads: int) -> list[Kernel]:
+                  space: Space, dtype: Optional[str], epilogue: Optional[Epilogue], threads: int,
+                  dilation: Sequence[int]) -> list[Kernel]:
     """gx = 0, then every window adds its share of gy to the pixels it picks, then
     gx = finish(gx); one row (leading index) at a time, so rows run in parallel."""
     dtype = dtype or out.dtype
-    g = PoolGeometry.of(out.shape, kernel, stride, padding, f"{kind}_pool_grad")
+    g = PoolGeometry.of(out.shape, kernel, stride, padding, f"{kind}_pool_grad", dilation)
     win = _Windows(g, dtype, threads, narrow=kind == "max")
     r = win.r
     gx = out if out.dtype == dtype else space.workspace("gx", dtype, out.shape)
@@ -305,10 +316,11 @@ def _first_max_scalar(g: PoolGeometry, win: _Windows, oh: Expr, ow: Expr, value:
 
 def max_pool_gather(x: Buffer, src: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
                     padding: Sequence[Sequence[int]], space: Space, dtype: Optional[str] = None,
-                    epilogue: Optional[Epilogue] = None, threads: int = 1) -> list[Kernel]:
+                    epilogue: Optional[Epilogue] = None, threads: int = 1,
+                    dilation: Sequence[int] = ()) -> list[Kernel]:
     """out = finish(src at each window's first maximum in x) (0 when that is a padding tap)."""
     dtype = dtype or out.dtype
-    g = PoolGeometry.of(x.shape, kernel, stride, padding, "max_pool_gather")
+    g = PoolGeometry.of(x.shape, kernel, stride, padding, "max_pool_gather", dilation)
     finish = finisher(epilogue, out.dtype)
     win = _Windows(g, dtype, threads, narrow=True)
     r = win.r

@@ -17,6 +17,10 @@ def _options(node: Node, ctx: LowerContext) -> dict:
     return dict(space=ctx, dtype=node.dtype.name, epilogue=ctx.epilogue, threads=ctx.threads)
 
 
+def _pool_options(node: Node, ctx: LowerContext) -> dict:
+    return dict(_options(node, ctx), dilation=node.op.dilation)
+
+
 def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, w = ctx.inputs
     return conv.conv_forward(x, w, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
@@ -34,27 +38,29 @@ def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
 
 def lower_max_pool(node: Node, ctx: LowerContext) -> list[Kernel]:
     op = node.op
-    return pool.pool_forward("max", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
+    return pool.pool_forward("max", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding,
+                             **_pool_options(node, ctx))
 
 
 def lower_avg_pool(node: Node, ctx: LowerContext) -> list[Kernel]:
     op = node.op
-    return pool.pool_forward("avg", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
+    return pool.pool_forward("avg", ctx.inputs[0], ctx.out, op.kernel, op.stride, op.padding,
+                             **_pool_options(node, ctx))
 
 
 def lower_max_pool_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy = ctx.inputs
     op = node.op
-    return pool.max_pool_grad(x, gy, ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
+    return pool.max_pool_grad(x, gy, ctx.out, op.kernel, op.stride, op.padding, **_pool_options(node, ctx))
 
 
 def lower_avg_pool_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     gy, _ = ctx.inputs
     op = node.op
-    return pool.avg_pool_grad(gy, ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
+    return pool.avg_pool_grad(gy, ctx.out, op.kernel, op.stride, op.padding, **_pool_options(node, ctx))
 
 
 def lower_max_pool_gather(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, g = ctx.inputs
     op = node.op
-    return pool.max_pool_gather(x, g, ctx.out, op.kernel, op.stride, op.padding, **_options(node, ctx))
+    return pool.max_pool_gather(x, g, ctx.out, op.kernel, op.stride, op.padding, **_pool_options(node, ctx))

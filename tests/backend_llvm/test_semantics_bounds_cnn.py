@@ -1,0 +1,79 @@
+"""Generated code of the modern-CNN layers stays inside its buffers: pooling with dilation,
+ceil_mode and count_include_pad, adaptive pooling, interpolation, reflect/edge padding,
+normalisations and activations, at random odd shapes between red zones (bounds_harness.py)."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .bounds_harness import RedZones, run_case
+
+FEW = settings(max_examples=6, deadline=None)
+DTYPES = st.sampled_from(["float32", "float64"])
+
+
+def _run(family, params):
+    run_case(family, params, RedZones())
+
+
+@st.composite
+def pool_axis(draw, dilated):
+    """(size, kernel, stride, padding, dilation) of one axis that holds a window."""
+    k, s = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    d = draw(st.integers(1, 3)) if dilated else 1
+    pad = draw(st.integers(0, k // 2))
+    n = draw(st.integers(max(1, (k - 1) * d + 1 - 2 * pad), 10))
+    return n, k, s, pad, d
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, kind=st.sampled_from(["max", "avg"]), rank=st.sampled_from([1, 2]),
+       ceil_mode=st.booleans())
+def test_pooling_options_at_borders(data, dtype, kind, rank, ceil_mode):
+    axes = [data.draw(pool_axis(kind == "max")) for _ in range(rank)]
+    params = {"shape": [data.draw(st.integers(1, 2)), 2] + [a[0] for a in axes], "kernel": [a[1] for a in axes],
+              "stride": [a[2] for a in axes], "padding": [a[3] for a in axes], "kind": kind, "dtype": dtype,
+              "ceil_mode": ceil_mode}
+    if kind == "max":
+        params["dilation"] = [a[4] for a in axes]
+    else:
+        params["count_include_pad"] = data.draw(st.booleans())
+    _run("pool", params)
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, fn=st.sampled_from(["adaptive_avg_pool2d", "adaptive_max_pool2d"]))
+def test_adaptive_pooling(data, dtype, fn):
+    shape = [data.draw(st.integers(1, 2)), 2, data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))]
+    out = [data.draw(st.integers(1, 10)), data.draw(st.integers(1, 10))]
+    _run("resample", {"shape": shape, "fn": fn, "args": [out], "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, mode=st.sampled_from(["nearest", "bilinear"]), corners=st.booleans())
+def test_interpolation(data, dtype, mode, corners):
+    shape = [data.draw(st.integers(1, 2)), 2, data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7))]
+    size = [data.draw(st.integers(1, 12)), data.draw(st.integers(1, 12))]
+    kwargs = {"mode": mode, "align_corners": corners and mode == "bilinear"}
+    _run("resample", {"shape": shape, "fn": "interpolate", "args": [size], "kwargs": kwargs, "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, mode=st.sampled_from(["reflect", "edge"]))
+def test_reflect_and_edge_padding(data, dtype, mode):
+    shape = [data.draw(st.integers(2, 7)) for _ in range(data.draw(st.integers(1, 3)))]
+    widths = [[data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, n - 1))] for n in shape]
+    _run("pad_mode", {"shape": shape, "widths": widths, "mode": mode, "dtype": dtype})
+
+
+@pytest.mark.parametrize("fn, args, shape", [
+    ("group_norm", [3], [2, 6, 5, 3]),
+    ("instance_norm", [], [1, 3, 7]),
+    ("layer_norm", [[5, 3]], [3, 2, 5, 3]),
+    ("local_response_norm", [3], [2, 5, 3, 4]),
+    ("gelu", [], [3, 17]),
+    ("hardswish", [], [5, 9]),
+    ("elu", [], [2, 3, 7]),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normalisations_and_activations(fn, args, shape, dtype):
+    _run("norm", {"shape": shape, "fn": fn, "args": args, "dtype": dtype})
