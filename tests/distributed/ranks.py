@@ -34,7 +34,6 @@ def model(width: int = 4) -> gc.nn.Layer:
     )
 
 
-
 def main(scenario: str, out: Path) -> None:
     group = dist.init()
     (out / f"rank{group.rank}.pid").write_text(str(os.getpid()))
