@@ -37,7 +37,7 @@ from .threadpool import BODY_TYPE, PARALLEL_FOR_TYPE, emit_parallel_for
 from .canonical import storages
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
                      Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars, identity,
-                     is_float, itemsize, linear_coeff, pure, walk)
+                     is_float, itemsize, linear_coeff, pure, walk, written)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 I8P = I8.as_pointer()
@@ -195,6 +195,7 @@ class FunctionEmitter:
         self.bound: dict[str, int] = {}                             # the binding number of each variable
         self._bindings = 0
         self.values: list[dict] = [{}]                              # value numbering, one dict per scope
+        self.loads_from: dict[str, set] = {}                        # storage -> keys of its numbered loads
         self.nonneg: dict[str, bool] = {}                           # int variables never negative
         self.vec: Optional[tuple[str, int]] = None                  # (loop var, width) when vectorising
         self.ptrs: dict[str, ir.Value] = {}
@@ -275,6 +276,7 @@ class FunctionEmitter:
         return self.b.trunc(v, ll_type(VType("bool", lanes))) if buf.dtype == "bool" else v
 
     def _raw_store(self, buf: Buffer, index: ir.Value, value: ir.Value) -> None:
+        self.forget_loads(frozenset((buf.storage,)))
         if buf.dtype == "bool":
             value = self.b.zext(value, ir.VectorType(I8, _lanes(value)) if _lanes(value) > 1 else I8)
         self.b.store(value, self._addr(buf, index, _lanes(value)), align=itemsize(buf.dtype))
@@ -333,7 +335,8 @@ class FunctionEmitter:
         """The value of `e`. A pure expression met again where its first value is in
         scope, with its variables bound as then, reuses that value: kernels repeat index
         arithmetic across unrolled statements, and LLVM would only remove it later, at a cost."""
-        if isinstance(e, Const) or not pure(e):
+        memory = isinstance(e, Load) and pure(e.index)
+        if isinstance(e, Const) or not (memory or pure(e)):
             return getattr(self, f"_e_{type(e).__name__}")(e)
         key = (e, self.vec, self.in_index, frozenset((v, self.bound.get(v)) for v in free_vars(e)))
         for scope in reversed(self.values):
@@ -341,7 +344,17 @@ class FunctionEmitter:
             if found is not None:
                 return found
         value = self.values[-1][key] = getattr(self, f"_e_{type(e).__name__}")(e)
+        if memory:
+            self.loads_from.setdefault(e.buf.storage, set()).add(key)
         return value
+
+    def forget_loads(self, storages: frozenset[str]) -> None:
+        """Numbered loads from `storages` no longer hold: they are about to be written
+        (a store, or a loop that stores there on a later iteration)."""
+        for storage in storages:
+            for key in self.loads_from.pop(storage, ()):
+                for scope in self.values:
+                    scope.pop(key, None)
 
     def bind(self, name: str, value: Optional[ir.Value]) -> None:
         """Bind (None: unbind) variable `name`; values numbered under its earlier binding
@@ -560,6 +573,7 @@ class FunctionEmitter:
     def _s_Store(self, s: Store) -> None:
         value = self.expr(s.value)
         if s.buf.name in self.reg_bufs:
+            self.forget_loads(frozenset((s.buf.storage,)))
             self.b.store(value, self.reg(s.buf, s.index.value, value.type))
         elif not self._varies(s.index):
             if self.vec and _lanes(value) != s.value.type.lanes:
@@ -601,6 +615,7 @@ class FunctionEmitter:
                 raise ValueError(f"parallel loop {s.var.name} uses enclosing variables")
             fn = self.m.outline(s, self)
             self.b.call(self.parallel_for(), [fn, self.args, self.index(s.start), self.index(s.extent), self.nthreads])
+            self.forget_loads(written(s.body))
         elif s.kind == "vectorize":
             self._vectorized(s)
         else:
@@ -613,6 +628,7 @@ class FunctionEmitter:
             with self.scope():
                 self.bind(s.var.name, i)
                 self.stmt(s.body)
+        self.forget_loads(written(s.body))          # a later iteration may read what this one writes
         with self._counting(s):
             counted_loop(self.b, lo, hi, 1, body, s.var.name)
 
@@ -658,6 +674,8 @@ class FunctionEmitter:
             slots[acc] = [self.entry.alloca(ty) for _ in range(chains)]
             for slot in slots[acc]:
                 self.b.store(self.splat(self.expr(identity(acc.op, acc.buf.dtype)), width), slot)
+
+        self.forget_loads(written(s.body))
 
         def vector_body(i, chain=0):
             for acc in partials:

@@ -679,6 +679,15 @@ def pure(e: Expr) -> bool:
     return found
 
 
+def written(node: Node) -> frozenset[str]:
+    """The storages a tree stores or accumulates into (kept on the node, as free_vars is)."""
+    found = node.__dict__.get("_written")
+    if found is None:
+        found = frozenset(n.buf.storage for n in walk(node) if isinstance(n, (Store, Accumulate)))
+        node.__dict__["_written"] = found
+    return found
+
+
 def buffers(node: Node) -> list[Buffer]:
     """The distinct buffers a tree reads or writes, in first-use order."""
     seen: dict[str, Buffer] = {}
