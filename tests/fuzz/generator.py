@@ -247,6 +247,18 @@ def step_unary(b: Builder) -> gc.Node:
     return b.add(guarded(b, fn, b.operand()), fn)
 
 
+#: gc.nn's elementwise activations (compositions of the functions above)
+ACTIVATIONS = ["leaky_relu", "elu", "gelu", "silu", "hardswish", "hardsigmoid", "relu6"]
+
+
+def step_activation(b: Builder) -> gc.Node:
+    fn = b.pick(ACTIVATIONS)
+    x = b.operand()
+    if fn == "gelu" and b.chance(0.5):
+        return b.add(gc.nn.gelu(x, "tanh"), "gelu_tanh")
+    return b.add(getattr(gc.nn, fn)(x), fn)
+
+
 def _second(b: Builder, x: gc.Node) -> Any:
     """A second operand for x: a pool node of a broadcast-compatible shape, a new input
     shaped like x (broadcasting), or a Python number."""
@@ -678,7 +690,7 @@ STEPS: list[tuple[Callable[[Builder], gc.Node], float]] = [
     (step_unary, 3.0), (step_binary, 3.0), (step_where, 1.5), (step_clip, 0.5), (step_reduce, 2.5),
     (step_shape, 2.5), (step_index, 1.5), (step_matmul, 1.5), (step_conv, 1.0), (step_pool, 1.0),
     (step_softmax, 1.0), (step_loss, 0.8), (step_norm, 0.5), (step_cast, 0.5), (step_dropout, 0.2),
-    (step_int, 0.6),
+    (step_int, 0.6), (step_activation, 0.8),
 ]
 
 
