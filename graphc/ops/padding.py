@@ -59,7 +59,8 @@ def _widths(x: Node, pad_width: Any) -> Widths:
 def _pad_axis(x: Node, axis: int, before: int, after: int, mode: str) -> Node:
     size = x.type.shape[axis]
     if size is None:
-        raise ShapeError(f"pad: mode {mode!r} needs the size of padded axis {axis} known, got {format_shape(x.type.shape)}")
+        raise ShapeError(f"pad: mode {mode!r} needs the size of padded axis {axis} known, "
+                         f"got {format_shape(x.type.shape)}")
     # reflect mirrors x[1:before + 1]; edge repeats x[0]: each needs that many pixels
     needed = max(before, after) + 1 if mode == "reflect" else 1
     if size < needed:
