@@ -12,7 +12,8 @@ import typing as _typing
 from ._version import __version__
 from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeError, TensorType
 from .ops import (
-    abs, add, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant, dot, eq,
+    abs, add, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant, cumprod, cumsum,
+    dot, eq,
     expand_dims, flatten, flip, floor, full_like, ge, get_value, gt, isfinite, isnan, le,
     logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, matmul, maximum, mean,
     minimum, mul, ne, neg, pad, permute, power, reciprocal, relu, reshape, round, scalar, seed,
@@ -23,6 +24,9 @@ from .ops.transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: 
 from .ops import reduce_max as max  # noqa: A001 - numpy's names
 from .ops import reduce_min as min  # noqa: A001
 from .ops import reduce_sum as sum  # noqa: A001
+from .ops import reduce_prod as prod
+from .ops import reduce_any as any  # noqa: A001
+from .ops import reduce_all as all  # noqa: A001
 from .autodiff import grad, hessian, hessian_vector_product, jacobian
 from .simplify import simplify  # light: the rules load at the first call
 from .backend.reference import evaluate

@@ -15,9 +15,10 @@ from .matmul import MatMul, dot, matmul
 from .padding import pad
 from .random import RandomStream, RandomUniform, seed
 from .reduce import (
-    Argmax, CountOf, LogSumExp, Reduce, argmax, argmin, logsumexp, mean, reduce_max,
-    reduce_min, reduce_sum, std, sum_to, var,
+    Argmax, CountOf, LogSumExp, Reduce, argmax, argmin, logsumexp, mean, reduce_all, reduce_any,
+    reduce_max, reduce_min, reduce_prod, reduce_sum, std, sum_to, var,
 )
+from .scan import Scan, cumprod, cumsum
 from .shape import (
     BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
     broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, permute,

@@ -1,4 +1,4 @@
-"""Reductions (sum, max, min, logsumexp, argmax) and the compositions built on them."""
+"""Reductions (sum, prod, max, min, logsumexp, argmax) and the compositions built on them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape, nor
 from ..ir.dtypes import as_dtype, float_of, is_bool, is_float
 from ..ir.types import Shape
 from .convert import as_node
-from .elementwise import cast, eq, exp, neg, sqrt, square, sub, truediv
+from .elementwise import cast, eq, exp, ne, neg, sqrt, square, sub, truediv, where
 from .leaves import constant
 from .shape import broadcast_to, expand_dims, match_shape
 
@@ -30,7 +30,7 @@ def _keep(grad: Node, axes: tuple[int, ...], keepdims: bool) -> Node:
 
 @dataclass(frozen=True)
 class Reduce(Op):
-    """Reduce over `axes` with `kind` in sum, max, min."""
+    """Reduce over `axes` with `kind` in sum, prod, max, min."""
 
     kind: str
     axes: tuple[int, ...]
@@ -41,18 +41,18 @@ class Reduce(Op):
         return self.kind
 
     def infer_type(self, x: TensorType) -> TensorType:
-        if self.kind not in ("sum", "max", "min"):
+        if self.kind not in ("sum", "prod", "max", "min"):
             raise ValueError(f"reduce: unknown kind {self.kind!r}")
         for a in self.axes:
-            if self.kind != "sum" and x.shape[a] == 0:
+            if self.kind in ("max", "min") and x.shape[a] == 0:
                 raise ShapeError(f"{self.kind}: zero-size axis {a} has no identity (input {format_shape(x.shape)})")
         dtype = x.dtype
-        if self.kind == "sum" and not is_float(dtype):
-            dtype = np.dtype("int64")  # numpy sums ints and bools as int64 on this platform
+        if self.kind in ("sum", "prod") and not is_float(dtype):
+            dtype = np.dtype("int64")  # numpy sums and multiplies ints and bools as int64 on this platform
         return TensorType(dtype, _reduced_shape(x.shape, self.axes, self.keepdims))
 
     def reference(self, x: np.ndarray) -> np.ndarray:
-        fn = {"sum": np.sum, "max": np.max, "min": np.min}[self.kind]
+        fn = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min}[self.kind]
         return np.asarray(fn(x, axis=self.axes, keepdims=self.keepdims))
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
@@ -60,10 +60,23 @@ class Reduce(Op):
         g = broadcast_to(_keep(grad, self.axes, self.keepdims), x)
         if self.kind == "sum":
             return [g]
+        if self.kind == "prod":
+            return [g * _prod_partials(x, self.axes)]
         # max/min: share the gradient equally among the elements that attain the extreme
         hit = cast(eq(x, broadcast_to(_keep(node, self.axes, self.keepdims), x)), x.dtype)
         count = broadcast_to(reduce_sum(hit, self.axes, keepdims=True), x)
         return [g * hit / count]
+
+
+def _prod_partials(x: Node, axes: tuple[int, ...]) -> Node:
+    """d prod(x) / d x_i, the product of the other elements, exact where x holds zeros:
+    without zeros prod / x_i; at the only zero the product of the rest; else 0."""
+    is_zero = eq(x, 0)
+    zeros = broadcast_to(reduce_sum(is_zero, axes, keepdims=True), x)
+    nonzero = where(is_zero, constant(np.ones((), x.dtype)), x)
+    rest = broadcast_to(reduce_prod(nonzero, axes, keepdims=True), x)
+    zero = constant(np.zeros((), x.dtype))
+    return where(eq(zeros, 0), rest / nonzero, where(is_zero & eq(zeros, 1), rest, zero))
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,7 @@ class CountOf(Op):
 def _reduce(kind: str, x: Any, axis: AxisArg, keepdims: bool) -> Node:
     x = as_node(x)
     axes = normalize_axes(kind, axis, x.ndim)
-    if not axes and not (kind == "sum" and not is_float(x.dtype)):
+    if not axes and not (kind in ("sum", "prod") and not is_float(x.dtype)):
         return x
     return Node.make(Reduce(kind, axes, keepdims), [x])
 
@@ -141,6 +154,21 @@ def _reduce(kind: str, x: Any, axis: AxisArg, keepdims: bool) -> Node:
 def reduce_sum(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
     """Sum over `axis` (int, tuple, or None for all), as numpy."""
     return _reduce("sum", x, axis, keepdims)
+
+
+def reduce_prod(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Product over `axis`, as numpy (ints and bools give int64); the gradient is exact at zeros."""
+    return _reduce("prod", x, axis, keepdims)
+
+
+def reduce_any(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Whether any element over `axis` is nonzero (numpy's `any`; bool, no gradient)."""
+    return ne(reduce_sum(ne(x, 0), axis, keepdims), 0)
+
+
+def reduce_all(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
+    """Whether every element over `axis` is nonzero (numpy's `all`; bool, no gradient)."""
+    return eq(reduce_sum(eq(x, 0), axis, keepdims), 0)
 
 
 def reduce_max(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
@@ -231,6 +259,7 @@ def sum_to(grad: Node, x: Node) -> Node:
 
 
 __all__ = [
-    "Reduce", "Argmax", "LogSumExp", "CountOf", "reduce_sum", "reduce_max", "reduce_min",
+    "Reduce", "Argmax", "LogSumExp", "CountOf", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min",
+    "reduce_any", "reduce_all",
     "mean", "var", "std", "logsumexp", "argmax", "argmin", "sum_to", "count",
 ]

@@ -1,4 +1,4 @@
-"""Reductions: sum/max/min over any axes, argmax and logsumexp.
+"""Reductions: sum/prod/max/min over any axes, argmax and logsumexp.
 
 Each reads its input through `ctx.load`, so elementwise producers are computed
 inside the reduction loop, and stores through `ctx.finish`, so elementwise
@@ -14,7 +14,7 @@ from ..fusion import flat_index
 from .common import kept_index, reduce_into, require_elements, size, store_result
 from .registry import LowerContext
 
-REDUCE_OPS = {"sum": "add", "max": "max", "min": "min"}
+REDUCE_OPS = {"sum": "add", "prod": "mul", "max": "max", "min": "min"}
 
 
 def _shape(node: Node) -> tuple[int, ...]:

@@ -14,8 +14,9 @@ from ....ops.nn.activations import LogSoftmax, Softmax
 from ....ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 from ....ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad
 from ....ops.reduce import Argmax, LogSumExp, Reduce
+from ....ops.scan import Scan
 from ....ops.shape import Concatenate, Pad
-from . import data, matmul, nn, reduce, softmax
+from . import data, matmul, nn, reduce, scan, softmax
 from .registry import Lowering
 
 LOWERINGS: dict[type, Lowering] = {
@@ -23,6 +24,7 @@ LOWERINGS: dict[type, Lowering] = {
     # LogSumExp, Softmax, LogSoftmax read x from a buffer: one value of x in both passes
     LogSumExp: Lowering(reduce.lower_logsumexp, epilogue=True),
     Argmax: Lowering(reduce.lower_argmax, epilogue=True, fused_inputs=True),
+    Scan: Lowering(scan.lower_scan, epilogue=True, fused_inputs=True),
     MatMul: Lowering(matmul.lower_matmul, epilogue=True, fused_inputs=True),
     Softmax: Lowering(softmax.lower_softmax, epilogue=True),
     LogSoftmax: Lowering(softmax.lower_log_softmax, epilogue=True),
