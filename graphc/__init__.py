@@ -12,13 +12,13 @@ import typing as _typing
 from ._version import __version__
 from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeError, TensorType
 from .ops import (
-    abs, add, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant, cumprod, cumsum,
-    dot, eq,
-    expand_dims, flatten, flip, floor, full_like, ge, get_value, gt, isfinite, isnan, le,
-    logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, matmul, maximum, mean,
-    minimum, mul, ne, neg, pad, permute, power, reciprocal, relu, reshape, round, scalar, seed,
+    abs, add, arange, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant,
+    cumprod, cumsum, dot, eq, expand_dims, eye, flatten, flip, floor, full, full_like, ge,
+    get_value, gt, isfinite, isnan, le, linspace, logical_and, logical_not, logical_or,
+    logical_xor, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, pad,
+    permute, power, reciprocal, relu, reshape, round, scalar, seed,
     set_value, shared, sign, square, squeeze, stack, std, sub, swapaxes, tensor, transpose,
-    truediv, var, where, ones_like, zeros_like, RandomStream,
+    truediv, var, where, ones_like, zeros, zeros_like, RandomStream,
 )
 from .ops.transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: one definition each
 from .ops import reduce_max as max  # noqa: A001 - numpy's names
