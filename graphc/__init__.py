@@ -17,7 +17,7 @@ from .ops import (
     get_value, gt, isfinite, isnan, le, linspace, logical_and, logical_not, logical_or,
     logical_xor, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, pad,
     permute, power, reciprocal, relu, reshape, round, scalar, seed,
-    set_value, shared, sign, square, squeeze, stack, std, sub, swapaxes, tensor, transpose,
+    set_value, shared, sign, split, square, squeeze, stack, std, sub, swapaxes, tensor, transpose,
     truediv, var, where, ones_like, zeros, zeros_like, RandomStream,
 )
 from .ops.transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: one definition each

@@ -23,7 +23,7 @@ from .scan import Scan, cumprod, cumsum
 from .shape import (
     BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
     broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, permute,
-    reshape, squeeze, stack, swapaxes, transpose, zeros_like,
+    reshape, split, squeeze, stack, swapaxes, transpose, zeros_like,
 )
 
 operators.install()

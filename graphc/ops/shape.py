@@ -69,13 +69,14 @@ class Reshape(Op):
 
 @dataclass(frozen=True)
 class BroadcastTo(Op):
-    """Broadcast to `shape`; shape None copies the template input's shape."""
+    """Broadcast to `shape`; shape None copies the template input's shape, and a None
+    entry in `shape` keeps the input's size on that axis (known only when run)."""
 
-    shape: Optional[tuple[int, ...]]
+    shape: Optional[tuple[Optional[int], ...]]
     shape_only_inputs = (1,)
 
     def infer_type(self, x: TensorType, template: Optional[TensorType] = None) -> TensorType:
-        target = template.shape if self.shape is None else self.shape
+        target = template.shape if self.shape is None else _keep_sizes(self.shape, x.shape)
         if len(target) < x.ndim:
             raise ShapeError(f"broadcast_to: cannot broadcast {format_shape(x.shape)} to fewer dims {format_shape(target)}")
         for d, t in zip(x.shape[::-1], target[::-1]):
@@ -98,12 +99,22 @@ class BroadcastTo(Op):
                 )
 
     def reference(self, x: np.ndarray, template: Optional[np.ndarray] = None) -> np.ndarray:
-        return np.broadcast_to(x, template.shape if self.shape is None else self.shape)
+        return np.broadcast_to(x, template.shape if self.shape is None else _keep_sizes(self.shape, x.shape))
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         from .reduce import sum_to
 
         return [sum_to(grad, node.inputs[0]), None][: len(node.inputs)]
+
+
+def _keep_sizes(target: Sequence[Optional[int]], shape: Shape) -> Shape:
+    """`target` with each None replaced by the size of `shape` on that axis (aligned at the end)."""
+    lead = len(target) - len(shape)
+    for axis, t in enumerate(target):
+        if t is None and axis < lead:
+            raise ShapeError(f"broadcast_to: target {format_shape(target)} keeps (None) axis {axis}, which "
+                             f"the input {format_shape(shape)} does not have (it is aligned with the last axes)")
+    return tuple(shape[axis - lead] if t is None else t for axis, t in enumerate(target))
 
 
 @dataclass(frozen=True)
@@ -309,7 +320,8 @@ def match_shape(x: Node, template: Node) -> Node:
 
 
 def broadcast_to(x: Any, shape: Any) -> Node:
-    """numpy broadcast_to. `shape` is a tuple of ints, or a node whose shape to copy."""
+    """numpy broadcast_to. `shape` is a tuple of ints (None: keep the input's size on that
+    axis, counted from the end), or a node whose shape to copy."""
     x = as_node(x)
     if isinstance(shape, Node):
         if shape.type.shape == x.type.shape and x.type.is_static:
@@ -318,8 +330,8 @@ def broadcast_to(x: Any, shape: Any) -> Node:
             return Node.make(BroadcastTo(shape.type.shape), [x])
         return Node.make(BroadcastTo(None), [x, shape])
     shape = as_shape(shape)
-    if None in shape:
-        raise ShapeError("broadcast_to: target dims must be known; pass a template node instead")
+    if None in shape:  # keep the input's size there: known now, or when run
+        shape = _keep_sizes(shape, x.type.shape)
     return x if shape == x.type.shape else Node.make(BroadcastTo(shape), [x])
 
 
@@ -397,6 +409,40 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
         raise ShapeError("concatenate: needs at least one tensor")
     axis = normalize_axis("concatenate", axis, nodes[0].ndim)
     return Node.make(Concatenate(axis), nodes)
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Node]:
+    """numpy.split: `sections` equal pieces along `axis`, or the pieces between sorted
+    `indices`; a list of nodes (slices of x, whose gradients add up to x's)."""
+    from .indexing import slice_axis
+
+    x = as_node(x)
+    axis = normalize_axis("split", axis, x.ndim)
+    size = x.type.shape[axis]
+    if size is None:
+        raise ShapeError(f"split: axis {axis} of {format_shape(x.shape)} must have a size known when built")
+    bounds = [None, *_split_points(x, indices_or_sections, axis, size), None]
+    return [slice_axis(x, axis, start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+def _split_points(x: Node, indices_or_sections: Any, axis: int, size: int) -> list[int]:
+    """Where split cuts the axis: every size // n for n equal sections, else the indices."""
+    where = f"axis {axis} of {format_shape(x.shape)} (size {size})"
+    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
+        n = int(indices_or_sections)
+        if n <= 0:
+            raise ShapeError(f"split: the number of sections must be positive, got {n} for {where}")
+        if size % n:
+            raise ShapeError(f"split: {n} sections do not divide {where} equally")
+        return [size // n * k for k in range(1, n)]
+    try:
+        points = list(indices_or_sections)
+    except TypeError:
+        points = [None]
+    if not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in points):
+        raise ShapeError(f"split: indices_or_sections must be an int or a sequence of ints, "
+                         f"got {indices_or_sections!r} for {where}")
+    return [int(p) for p in points]
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Node:
