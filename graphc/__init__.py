@@ -13,7 +13,7 @@ from ._version import __version__
 from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeError, TensorType
 from .ops import (
     abs, add, arange, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant,
-    cumprod, cumsum, dot, eq, expand_dims, eye, flatten, flip, floor, full, full_like, ge,
+    cumprod, cumsum, dot, einsum, eq, expand_dims, eye, flatten, flip, floor, full, full_like, ge,
     get_value, gt, isfinite, isnan, le, linspace, logical_and, logical_not, logical_or,
     logical_xor, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, pad,
     permute, power, reciprocal, relu, reshape, round, scalar, seed,

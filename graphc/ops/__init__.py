@@ -1,6 +1,7 @@
 """The op library: every op's type rule, numpy reference and symbolic gradient."""
 from . import operators
 from .creation import arange, eye, full, linspace, ones, zeros
+from .einsum import einsum
 from .elementwise import (
     Cast, Elemwise, SCALAR_FNS, ScalarFn, abs, add, cast, ceil, clip, eq, floor, ge, gt, isfinite,
     isnan, le, logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne,
