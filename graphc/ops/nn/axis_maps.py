@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from ...ir import Node, ShapeError, format_shape
-from ...ir.dtypes import is_float
+from ...ir.dtypes import float_of, is_float
 from ..convert import as_node
 from ..elementwise import cast
 from ..leaves import constant
@@ -30,8 +30,9 @@ def spatial_sizes(op: str, x: Node, rank: int) -> tuple[int, ...]:
 
 
 def float_input(x: object) -> Node:
+    """x as a node, ints and bools cast to float as numpy promotes them."""
     x = as_node(x)
-    return x if is_float(x.dtype) else cast(x, "float32")
+    return x if is_float(x.dtype) else cast(x, float_of(x.dtype))
 
 
 def map_spatial(x: Node, matrices: Sequence[np.ndarray]) -> Node:

@@ -13,15 +13,9 @@ import math
 from typing import Any
 
 from ...ir import Node
-from ...ir.dtypes import float_of, is_float
-from ..convert import as_node
-from ..elementwise import cast, logical_and, where
+from ..elementwise import logical_and, where
 from ..transcendental import erf, expm1, sigmoid, tanh
-
-
-def _float(x: Any) -> Node:
-    x = as_node(x)
-    return x if is_float(x.dtype) else cast(x, float_of(x.dtype))
+from .axis_maps import float_input
 
 
 def _inside(x: Node, lo: float, hi: float) -> Node:
@@ -31,13 +25,13 @@ def _inside(x: Node, lo: float, hi: float) -> Node:
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Node:
     """x for x > 0, negative_slope * x otherwise."""
-    x = _float(x)
+    x = float_input(x)
     return where(x > 0, x, x * negative_slope)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Node:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    x = _float(x)
+    x = float_input(x)
     negative = where(x > 0, 0.0, x)
     return where(x > 0, x, alpha * expm1(negative))
 
@@ -45,7 +39,7 @@ def elu(x: Any, alpha: float = 1.0) -> Node:
 def gelu(x: Any, approximate: str = "none") -> Node:
     """x * Phi(x), Phi the standard normal CDF: exact through erf ("none"), or
     PyTorch's tanh approximation ("tanh")."""
-    x = _float(x)
+    x = float_input(x)
     if approximate == "none":
         return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
     if approximate == "tanh":
@@ -56,24 +50,24 @@ def gelu(x: Any, approximate: str = "none") -> Node:
 
 def silu(x: Any) -> Node:
     """x * sigmoid(x) (also called swish)."""
-    x = _float(x)
+    x = float_input(x)
     return x * sigmoid(x)
 
 
 def relu6(x: Any) -> Node:
     """min(max(x, 0), 6); zero gradient at 0 and 6."""
-    x = _float(x)
+    x = float_input(x)
     return where(_inside(x, 0, 6), x, where(x <= 0, 0.0, 6.0))
 
 
 def hardsigmoid(x: Any) -> Node:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
-    x = _float(x)
+    x = float_input(x)
     return where(_inside(x, -3, 3), x * (1 / 6) + 0.5, where(x <= -3, 0.0, 1.0))
 
 
 def hardswish(x: Any) -> Node:
     """x * relu6(x + 3) / 6: 0 below -3, x above 3, x (x + 3) / 6 between."""
-    x = _float(x)
+    x = float_input(x)
     middle = x * (x + 3) * (1 / 6)
     return where(x <= -3, 0.0, where(x < 3, middle, x))
