@@ -1,5 +1,6 @@
-"""Rules for data movement and reductions: composed layout ops collapse, and sums of
-broadcasts, of scaled tensors and over size-1 axes become cheaper sums."""
+"""Rules for data movement and reductions: composed layout ops collapse, sums of
+broadcasts, of scaled tensors and over size-1 axes become cheaper sums, and reductions of
+uniform constants are constants."""
 from __future__ import annotations
 
 from typing import Optional
@@ -16,7 +17,7 @@ from ..ops.shape import (
     BroadcastTo, ExpandDims, MatchShape, Reshape, Squeeze, Transpose, broadcast_to, expand_dims, reshape,
     squeeze,
 )
-from .match import fit, is_fn, is_scalar_like, same_shape_input
+from .match import fit, is_fn, is_scalar_like, same_shape_input, scalar_value
 from .rule import FINITE, Rule, rule
 
 RULES: list[Rule] = []
@@ -143,6 +144,17 @@ def sum_broadcast(node: Node) -> Optional[Node]:
     total = reduce_sum(padded, summed_axes, keepdims=True) if summed_axes else padded
     scaled = apply("mul", factor, total)
     return fit(scaled if node.op.keepdims else squeeze(scaled, node.op.axes), node)
+
+
+@rule(RULES, Reduce)
+def reduce_uniform_constant(node: Node) -> Optional[Node]:
+    """prod of all-ones or all-zeros, max or min of a constant whose elements are all c -> c
+    (products of other values round differently in each order, so they stay)"""
+    c = scalar_value(node.inputs[0])
+    if node.op.kind == "sum" or c is None or (node.op.kind == "prod" and c not in (0, 1)):
+        return None
+    empty = any(node.inputs[0].type.shape[a] == 0 for a in node.op.axes)
+    return fit(constant(np.asarray(1 if empty else c, dtype=node.dtype)), node)
 
 
 @rule(RULES, Reduce, FINITE)

@@ -112,3 +112,21 @@ def test_bad_axis_is_a_build_time_error(build):
 def test_scan_axis_must_be_an_int():
     with pytest.raises(gc.ShapeError, match="cumsum: axis must be an int"):
         gc.cumsum(gc.tensor("x", (3,), "float64"), 0.5)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: gc.prod(gc.ones((3, 4)), 1), lambda: gc.prod(gc.zeros((2, 3), "float32")),
+    lambda: gc.max(gc.full((2, 3), 2.5), 0, keepdims=True), lambda: gc.min(gc.constant(np.array([3, 3, 3]))),
+    lambda: gc.prod(gc.ones((2, 5), "int32"), -1),
+])
+def test_reductions_of_uniform_constants_simplify_to_constants(build):
+    expr = build()
+    simple = gc.simplify(expr)
+    assert not any(isinstance(n.op, gc.ops.Reduce) for n in gc.ir.toposort([simple]))
+    got, want = simple.eval(), expr.eval()
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_products_of_other_constants_are_not_rewritten():
+    assert any(isinstance(n.op, gc.ops.Reduce) for n in gc.ir.toposort([gc.simplify(gc.prod(gc.full((3,), 1.1)))]))
