@@ -9,12 +9,13 @@ import numpy as np
 
 from ..ir import Node
 from ..ir.dtypes import is_float
-from ..ops.elementwise import apply, neg
+from ..ops.elementwise import Elemwise, apply, neg
+from ..ops.indexing import ScatterInto
 from ..ops.leaves import constant
 from ..ops.nn import OneHot
 from ..ops.reduce import CountOf, Reduce, reduce_sum
 from ..ops.shape import (
-    BroadcastTo, ExpandDims, MatchShape, Reshape, Squeeze, Transpose, broadcast_to, expand_dims, reshape,
+    BroadcastTo, concatenate, ExpandDims, MatchShape, Reshape, Squeeze, Transpose, broadcast_to, expand_dims, reshape,
     squeeze,
 )
 from .match import fit, is_fn, is_scalar_like, same_shape_input, scalar_value
@@ -144,6 +145,51 @@ def sum_broadcast(node: Node) -> Optional[Node]:
     total = reduce_sum(padded, summed_axes, keepdims=True) if summed_axes else padded
     scaled = apply("mul", factor, total)
     return fit(scaled if node.op.keepdims else squeeze(scaled, node.op.axes), node)
+
+
+def _slice_ranges(node: Node) -> Optional[list[tuple[int, int]]]:
+    """The [start, stop) of each axis a scatter_into of only unit-step slices writes, when
+    its template's sizes are known."""
+    shape = node.type.shape
+    if not node.type.is_static or any(item[0] != "slice" for item in node.op.items):
+        return None
+    ranges = [slice(*item[1:]).indices(n) for item, n in zip(node.op.items, shape)]
+    return None if any(step != 1 for _, _, step in ranges) else [(start, max(start, stop)) for start, stop, _ in ranges]
+
+
+@rule(RULES, Elemwise)
+def add_adjacent_scatters(node: Node) -> Optional[Node]:
+    """scatter_into(a, t)[i:j] + scatter_into(b, t)[j:k] -> scatter_into(concatenate(a, b), t)[i:k]
+    (the gradient of split's pieces becomes a concatenation)"""
+    if not is_fn(node, "add") or not all(isinstance(i.op, ScatterInto) for i in node.inputs):
+        return None
+    first, second = node.inputs
+    if first.inputs[1] is not second.inputs[1] or not first.dtype == second.dtype == node.dtype:
+        return None
+    a, b = _slice_ranges(first), _slice_ranges(second)
+    if a is None or b is None:
+        return None
+    differ = [axis for axis, (ra, rb) in enumerate(zip(a, b)) if ra != rb]
+    if len(differ) != 1:
+        return None
+    (axis,) = differ
+    if a[axis][1] != b[axis][0]:
+        if b[axis][1] != a[axis][0]:
+            return None
+        first, second, a, b = second, first, b, a
+    items = list(first.op.items)
+    items[axis] = ("slice", a[axis][0], b[axis][1], None)
+    joined = concatenate([first.inputs[0], second.inputs[0]], axis)
+    return Node.make(ScatterInto(tuple(items)), [joined, first.inputs[1]])
+
+
+@rule(RULES, ScatterInto)
+def scatter_everywhere(node: Node) -> Optional[Node]:
+    """scatter_into(g, t) writing every element of t -> g"""
+    ranges = _slice_ranges(node)
+    if ranges is None or any(r != (0, n) for r, n in zip(ranges, node.type.shape)):
+        return None
+    return fit(node.inputs[0], node)
 
 
 @rule(RULES, Reduce)

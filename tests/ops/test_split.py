@@ -59,3 +59,14 @@ def test_bad_arguments_are_build_time_errors(args, message):
 def test_axis_size_must_be_known():
     with pytest.raises(gc.ShapeError, match=r"split: axis 0 of \(\?, 4\) must have a size known when built"):
         gc.split(gc.tensor("x", (None, 4), "float32"), 2)
+
+
+def test_simplified_gradient_is_a_concatenation_of_the_pieces_gradients():
+    x = gc.tensor("x", (3, 7), "float64")
+    pieces = gc.split(x, [2, 5], 1)
+    g = gc.grad(gc.sum(gc.exp(pieces[0])) + gc.sum(pieces[1] * 2.0) + gc.sum(gc.sin(pieces[2])), [x])[0]
+    simple = gc.simplify(g)
+    ops = {type(n.op).__name__ for n in gc.ir.toposort([simple])}
+    assert "Concatenate" in ops and "ScatterInto" not in ops
+    value = np.random.default_rng(3).standard_normal((3, 7))
+    np.testing.assert_allclose(simple.eval({x: value}), g.eval({x: value}))

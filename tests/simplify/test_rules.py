@@ -79,6 +79,8 @@ CASES: dict[str, tuple[Callable[[], Node], bool]] = {
     "squeeze_reduce": (lambda: gc.squeeze(gc.max(d, axis=0, keepdims=True), 0), False),
     "reduce_unit_axes": (lambda: gc.sum(gc.reshape(x, (3, 1, 4)), axis=(1, 2)) + gc.max(gc.reshape(x, (1, 12)), axis=0, keepdims=True).sum(), False),
     "sum_broadcast": (lambda: gc.sum(gc.broadcast_to(gc.exp(v), (3, 4)), axis=0) + gc.sum(gc.broadcast_to(gc.expand_dims(v, 0), d), axis=(0, 1)), False),
+    "add_adjacent_scatters": (lambda: gc.grad(gc.sum(gc.exp(gc.split(x, [1, 3], 1)[0])) + gc.sum(gc.sin(gc.split(x, [1, 3], 1)[1])), [x])[0], False),
+    "scatter_everywhere": (lambda: gc.grad(gc.sum(gc.exp(x[:, 0:4])), [x])[0], False),
     "reduce_uniform_constant": (lambda: gc.sum(x, 1) * gc.prod(gc.ones((3, 4), "float32"), 1) + gc.min(gc.full((3,), 2.5, "float32")), False),
     "sum_scaled": (lambda: gc.sum(gc.mul(x64.sum(), gc.exp(x64)), axis=1) + gc.sum(gc.exp(x64) / x64[0:1, 0:1]), False),
     "sum_neg": (lambda: gc.sum(-x, axis=0), False),
