@@ -22,6 +22,7 @@ answer's payload starts with b"+" (object code follows) or b"-" (a message).
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import queue
@@ -202,6 +203,7 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if _receive(stdin) != build_identity():
         return
+    gc.disable()            # collections would double the time of building IR (as in the parent's builds)
     while True:
         request = _receive(stdin)
         if request is None:
@@ -215,3 +217,4 @@ def _serve() -> None:
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which compiles it itself
             answer = b"-" + repr(exc).encode()
         _send(stdout, answer)
+        gc.collect(1)       # the job's garbage (llvmlite's IR holds cycles), all young: no collection ran

@@ -132,7 +132,7 @@ class Expr:
     __slots__ = ()
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_hash", "_children")}
 
     @property
     def type(self) -> VType:
@@ -597,14 +597,20 @@ def _field_names(node: Node) -> tuple[str, ...]:
     return names
 
 
-def children(node: Node) -> Iterator[Node]:
-    """Direct sub-expressions and sub-statements, in field order."""
-    for name in _field_names(node):
-        v = getattr(node, name)
-        if isinstance(v, (Expr, Stmt)):
-            yield v
-        elif isinstance(v, tuple):
-            yield from (x for x in v if isinstance(x, (Expr, Stmt)))
+def children(node: Node) -> tuple[Node, ...]:
+    """Direct sub-expressions and sub-statements, in field order (kept on the node, as
+    free_vars is: kernels are walked again and again while they are scheduled and emitted)."""
+    found = node.__dict__.get("_children")
+    if found is None:
+        found = []
+        for name in _field_names(node):
+            v = getattr(node, name)
+            if isinstance(v, (Expr, Stmt)):
+                found.append(v)
+            elif isinstance(v, tuple):
+                found.extend(x for x in v if isinstance(x, (Expr, Stmt)))
+        found = node.__dict__["_children"] = tuple(found)
+    return found
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -613,7 +619,7 @@ def walk(node: Node) -> Iterator[Node]:
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(reversed(list(children(n))))
+        stack.extend(reversed(children(n)))
 
 
 def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
@@ -681,9 +687,13 @@ def pure(e: Expr) -> bool:
 
 def written(node: Node) -> frozenset[str]:
     """The storages a tree stores or accumulates into (kept on the node, as free_vars is)."""
+    if isinstance(node, (Store, Accumulate)):
+        return frozenset((node.buf.storage,))
+    if not isinstance(node, Stmt):                 # expressions write nothing
+        return frozenset()
     found = node.__dict__.get("_written")
     if found is None:
-        found = frozenset(n.buf.storage for n in walk(node) if isinstance(n, (Store, Accumulate)))
+        found = frozenset().union(*(written(c) for c in children(node)))
         node.__dict__["_written"] = found
     return found
 
