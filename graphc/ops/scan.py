@@ -31,6 +31,9 @@ class Scan(Op):
     def name(self) -> str:
         return ("reverse_" if self.reverse else "") + {"sum": "cumsum", "prod": "cumprod"}[self.kind]
 
+    def params_str(self) -> str:
+        return f"axis={self.axis}"  # the name says the kind and the direction
+
     def infer_type(self, x: TensorType) -> TensorType:
         if self.kind not in ("sum", "prod"):
             raise ValueError(f"scan: unknown kind {self.kind!r}")

@@ -130,3 +130,9 @@ def test_reductions_of_uniform_constants_simplify_to_constants(build):
 
 def test_products_of_other_constants_are_not_rewritten():
     assert any(isinstance(n.op, gc.ops.Reduce) for n in gc.ir.toposort([gc.simplify(gc.prod(gc.full((3,), 1.1)))]))
+
+
+def test_scans_print_their_kind_direction_and_axis():
+    x = gc.tensor("x", (3, 4), "float32")
+    assert gc.pprint(gc.cumprod(x, -1)) == "cumprod(x, axis=1)"
+    assert "reverse_cumsum(x, axis=0)" in gc.pprint(gc.grad(gc.sum(gc.cumsum(x, 0) * x), [x])[0])
