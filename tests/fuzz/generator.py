@@ -360,7 +360,8 @@ def _axes(b: Builder, ndim: int) -> Any:
 
 def step_reduce(b: Builder) -> gc.Node:
     x = b.operand()
-    fn = b.pick(["sum", "sum", "mean", "max", "min", "var", "std", "logsumexp", "argmax", "argmin"])
+    fn = b.pick(["sum", "sum", "mean", "max", "min", "var", "std", "logsumexp", "argmax", "argmin", "prod",
+                 "any", "all"])
     axis, keep = _axes(b, x.ndim), b.chance(0.4)
     if fn in ("argmax", "argmin"):
         if isinstance(axis, tuple):
@@ -374,6 +375,13 @@ def step_reduce(b: Builder) -> gc.Node:
         node = getattr(gc, fn)(x, axis, keepdims=keep, ddof=ddof)
         return b.add(node, f"{fn}(ddof={ddof})")
     return b.add(getattr(gc, fn)(x, axis, keepdims=keep), fn)
+
+
+def step_scan(b: Builder) -> gc.Node:
+    x = b.operand()
+    fn = b.pick(["cumsum", "cumsum", "cumprod"])
+    axis = None if x.ndim == 0 or b.chance(0.25) else int(b.rng.integers(-x.ndim, x.ndim))
+    return b.add(getattr(gc, fn)(x, axis), f"{fn}(axis={axis})")
 
 
 def _factor(b: Builder, n: int) -> list[int]:
@@ -690,7 +698,7 @@ STEPS: list[tuple[Callable[[Builder], gc.Node], float]] = [
     (step_unary, 3.0), (step_binary, 3.0), (step_where, 1.5), (step_clip, 0.5), (step_reduce, 2.5),
     (step_shape, 2.5), (step_index, 1.5), (step_matmul, 1.5), (step_conv, 1.0), (step_pool, 1.0),
     (step_softmax, 1.0), (step_loss, 0.8), (step_norm, 0.5), (step_cast, 0.5), (step_dropout, 0.2),
-    (step_int, 0.6), (step_activation, 0.8),
+    (step_int, 0.6), (step_activation, 0.8), (step_scan, 0.8),
 ]
 
 
