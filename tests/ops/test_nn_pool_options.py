@@ -88,6 +88,8 @@ def test_plain_options_build_the_plain_op():
     (lambda: gc.nn.avg_pool2d(gc.tensor("x", (1, 1, None, 8)), 3, 2, 1, count_include_pad=False),
      r"avg_pool2d: count_include_pad=False needs the pooled sizes known"),
     (lambda: gc.nn.max_pool2d(gc.tensor("x", (1, 1, 8, 8)), 3, dilation=0), r"max_pool2d: dilation entries must be >= 1"),
+    (lambda: gc.nn.avg_pool2d(gc.tensor("x", (8, 8)), 3, ceil_mode=True),
+     r"avg_pool2d: the input needs 2 pooled axes after at least a channel axis, got \(8, 8\)"),
     (lambda: gc.nn.max_pool2d(gc.tensor("x", (1, 1, 8, 8)), 2, padding=2),
      r"max_pool2d: padding \(\(2, 2\), \(2, 2\)\) must be at most half the kernel \(2, 2\)"),
     (lambda: gc.nn.max_pool2d(gc.tensor("x", (1, 1, 4, 8)), 3, dilation=2),

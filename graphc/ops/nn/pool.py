@@ -247,7 +247,9 @@ def _ceil_padding(name: str, x: Node, kernel: tuple[int, ...], stride: tuple[int
                   dilation: tuple[int, ...]) -> Padding:
     """The padding that gives PyTorch's ceil_mode output sizes: ceil instead of floor, unless
     the last window would start beyond the input and its left padding."""
-    spatial = x.type.shape[-len(kernel):] if x.ndim > len(kernel) else ()
+    if x.ndim <= len(kernel):
+        return padding  # the op names the missing axes
+    spatial = x.type.shape[-len(kernel):]
     if None in spatial:
         raise ShapeError(f"{name}: ceil_mode needs the pooled sizes known, got input {format_shape(x.type.shape)}")
     pads = []
