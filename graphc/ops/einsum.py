@@ -49,7 +49,6 @@ def einsum(subscripts: str, *operands: Any) -> Node:
         later = set(output).union(*(t.labels for t in terms[k + 1:]))
         result = _contract(result, terms[k], later, sizes)
     result = _sum_out(result, set(output))
-    result = _Term(broadcast_to(result.node, tuple(sizes[label] for label in result.labels)), result.labels)
     return transpose(result.node, [result.labels.index(label) for label in output])
 
 
@@ -111,7 +110,8 @@ def _label_sizes(subscripts: str, nodes: Sequence[Node], inputs: Sequence[Labels
         for label, n in zip(labels, x.type.shape):
             if own.setdefault(label, n) != n:
                 raise ShapeError(f"einsum: {subscripts!r}: label {label!r} repeats in operand {k} "
-                                 f"{format_shape(x.shape)} with sizes {own[label]} and {n}; a diagonal needs them equal")
+                                 f"{format_shape(x.shape)} with sizes {own[label]} and {n}; "
+                                 f"a diagonal needs them equal")
             seen = sizes.setdefault(label, (n, k))
             if seen[0] != n and 1 not in (seen[0], n):
                 raise ShapeError(
