@@ -106,14 +106,14 @@ class Pool:
         """At least `count` live helpers running the code `identity` names (started now if
         missing), or fewer if they cannot start."""
         with self._lock:
-            if identity != self._identity:
-                for h in self._helpers:
-                    h.close()
-                self._helpers, self._identity = [], identity
             if self._pid != os.getpid():          # inherited over fork: not ours to use or keep open
                 for h in self._helpers:
                     h.forget()
                 self._helpers, self._pid = [], os.getpid()
+            if identity != self._identity:
+                for h in self._helpers:
+                    h.close()
+                self._helpers, self._identity = [], identity
             self._helpers = [h for h in self._helpers if h.alive()]
             while len(self._helpers) < count:
                 try:
