@@ -5,8 +5,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from graphc.backend.llvm.kernels import pool
 from graphc.backend.llvm.kernels.harness import KernelRunner, StandaloneSpace
 from graphc.backend.llvm.loopir import Buffer, Kernel
+from graphc.ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad
 
 TOL = {"float32": 2e-5, "float64": 1e-12}
 
@@ -37,3 +39,18 @@ def assert_matches(got: np.ndarray, want: np.ndarray, dtype: Optional[str] = Non
     tol = TOL[dtype or got.dtype.name]
     scale = max(1.0, float(np.abs(want[np.isfinite(want)]).max(initial=0)))
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+
+
+def pool_case(kind, x, rng, *geometry):
+    """(builder, inputs, reference) of `kind` on x; `geometry` is the ops' (kernel, stride,
+    padding[, dilation])."""
+    if kind in ("max", "avg"):
+        op = (MaxPool if kind == "max" else AvgPool)(*geometry)
+        return (lambda *a, **o: pool.pool_forward(kind, *a, **o)), [x], op.reference(x)
+    gy = rng.normal(size=MaxPool(*geometry).reference(x).shape).astype(x.dtype)
+    if kind == "max_grad":
+        return pool.max_pool_grad, [x, gy], MaxPoolGrad(*geometry).reference(x, gy)
+    if kind == "avg_grad":
+        return pool.avg_pool_grad, [gy], AvgPoolGrad(*geometry).reference(gy, x)
+    g = rng.normal(size=x.shape).astype(x.dtype)
+    return pool.max_pool_gather, [x, g], MaxPoolGather(*geometry).reference(x, g)

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from graphc.backend.llvm.kernels import pool
-from graphc.ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad
 
-from .nn_kernels import assert_matches, run_builder
+from .nn_kernels import assert_matches, pool_case, run_builder
 
 # (input, kernel, stride, (lo, hi) padding, dilation) per pooled axis
 GEOMETRIES = [
@@ -21,22 +20,8 @@ IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
 KINDS = ["max", "avg", "max_grad", "avg_grad", "gather"]
 
 
-def _case(kind, x, rng, geometry):
-    """(builder, inputs, reference) of `kind` on x with `geometry` (kernel, stride, padding, dilation)."""
-    if kind in ("max", "avg"):
-        op = (MaxPool if kind == "max" else AvgPool)(*geometry)
-        return (lambda *a, **o: pool.pool_forward(kind, *a, **o)), [x], op.reference(x)
-    gy = rng.normal(size=MaxPool(*geometry).reference(x).shape).astype(x.dtype)
-    if kind == "max_grad":
-        return pool.max_pool_grad, [x, gy], MaxPoolGrad(*geometry).reference(x, gy)
-    if kind == "avg_grad":
-        return pool.avg_pool_grad, [gy], AvgPoolGrad(*geometry).reference(gy, x)
-    g = rng.normal(size=x.shape).astype(x.dtype)
-    return pool.max_pool_gather, [x, g], MaxPoolGather(*geometry).reference(x, g)
-
-
 def _run(kind, x, rng, geometry, dtype, **options):
-    build, inputs, want = _case(kind, x, rng, geometry)
+    build, inputs, want = pool_case(kind, x, rng, *geometry)
     kernel, stride, padding, dilation = geometry
     got, kernels = run_builder(build, inputs, want.shape, dtype, kernel=kernel, stride=stride, padding=padding,
                                dilation=dilation, **options)

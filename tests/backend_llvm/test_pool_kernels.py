@@ -6,9 +6,8 @@ import pytest
 
 from graphc.backend.llvm.kernels import pool
 from graphc.backend.llvm.loopir import Cast, Load
-from graphc.ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoolGrad
 
-from .nn_kernels import assert_matches, run_builder
+from .nn_kernels import assert_matches, pool_case, run_builder
 
 # (input, kernel, stride, (lo, hi) padding per pooled axis)
 SHAPES = [
@@ -33,21 +32,6 @@ def _inputs(x_shape, kind, dtype, seed=0):
     return x.astype(dtype), rng
 
 
-def _case(kind, x, rng, kernel, stride, padding):
-    """(builder, inputs, reference)."""
-    geometry = (kernel, stride, padding)
-    if kind in ("max", "avg"):
-        op = (MaxPool if kind == "max" else AvgPool)(*geometry)
-        return (lambda *a, **o: pool.pool_forward(kind, *a, **o)), [x], op.reference(x)
-    gy = rng.normal(size=MaxPool(*geometry).reference(x).shape).astype(x.dtype)
-    if kind == "max_grad":
-        return pool.max_pool_grad, [x, gy], MaxPoolGrad(*geometry).reference(x, gy)
-    if kind == "avg_grad":
-        return pool.avg_pool_grad, [gy], AvgPoolGrad(*geometry).reference(gy, x)
-    g = rng.normal(size=x.shape).astype(x.dtype)
-    return pool.max_pool_gather, [x, g], MaxPoolGather(*geometry).reference(x, g)
-
-
 KINDS = ["max", "avg", "max_grad", "avg_grad", "gather"]
 
 
@@ -56,7 +40,7 @@ KINDS = ["max", "avg", "max_grad", "avg_grad", "gather"]
 @pytest.mark.parametrize("x_shape,kernel,stride,padding", SHAPES, ids=IDS)
 def test_matches_reference(x_shape, kernel, stride, padding, kind, dtype):
     x, rng = _inputs(x_shape, kind, dtype)
-    build, inputs, want = _case(kind, x, rng, kernel, stride, padding)
+    build, inputs, want = pool_case(kind, x, rng, kernel, stride, padding)
     got, _ = run_builder(build, inputs, want.shape, dtype, kernel=kernel, stride=stride, padding=padding)
     assert_matches(got, want)
 
@@ -71,7 +55,7 @@ def test_nan_and_infinities_pick_as_numpy(kind, kernel, stride, padding):
     x[0, 0, 2, 3] = x[0, 0, 3, 3] = x[0, 0, 4, 20] = x[0, 0, 4, 21] = np.nan
     x[0, 1, :3, :3] = x[0, 1, 3:6, 17:25] = -np.inf
     x[0, 1, 5, 5] = x[0, 1, 1, 30] = np.inf
-    build, inputs, want = _case(kind, x, np.random.default_rng(2), kernel, stride, padding)
+    build, inputs, want = pool_case(kind, x, np.random.default_rng(2), kernel, stride, padding)
     got, _ = run_builder(build, inputs, want.shape, "float32", kernel=kernel, stride=stride, padding=padding)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     assert_matches(np.nan_to_num(got, nan=0), np.nan_to_num(want, nan=0))
@@ -82,7 +66,7 @@ def test_fused_epilogue_with_cast(kind):
     """tanh(value) * scale[channel] stored as float64."""
     x, rng = _inputs((2, 3, 9, 8), kind, "float32", seed=3)
     geometry = dict(kernel=(3, 2), stride=(2, 2), padding=((1, 0), (1, 1)))
-    build, inputs, want = _case(kind, x, rng, *geometry.values())
+    build, inputs, want = pool_case(kind, x, rng, *geometry.values())
     scale = rng.normal(size=3).astype(np.float32)
 
     def build_fused(*bufs, space, **options):
@@ -102,7 +86,7 @@ def test_parallel_rows_match(kind, monkeypatch):
     monkeypatch.setattr(pool, "PARALLEL_MIN_ELEMENTS", 0)
     x, rng = _inputs((3, 5, 9, 10), kind, "float64", seed=4)
     geometry = dict(kernel=(3, 3), stride=(2, 1), padding=((1, 1), (0, 1)))
-    build, inputs, want = _case(kind, x, rng, *geometry.values())
+    build, inputs, want = pool_case(kind, x, rng, *geometry.values())
     got, kernels = run_builder(build, inputs, want.shape, "float64", threads=2, nthreads=3, **geometry)
     assert any("parallel" in repr(k) for k in kernels)
     assert_matches(got, want)
