@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def torch_child(name: str, train: bool, repeats: int) -> dict:
     m = model(name)
     values, (xb, yb) = shared.initial_values(m), shared.batch(m)
     params = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
-    ops = shared.SimpleNamespace(
+    ops = SimpleNamespace(
         relu=torch.relu, tanh=torch.tanh,
         conv2d=lambda x, w, b, stride, pad: torch.nn.functional.conv2d(x, w, b, stride, pad),
         max_pool2d=lambda x, k, s: torch.nn.functional.max_pool2d(x, k, s),

@@ -159,11 +159,13 @@ class KernelCompiles:
     disk cache to the helper processes at once, so that they work while the rest of the
     program is lowered; `finish` compiles what is left here and with the helpers. `times`
     gets the seconds this thread spent emitting, optimising and generating code, and
-    waiting for helpers ("helpers"). Close it when done (finish does)."""
+    waiting for helpers ("helpers"). At most `helpers_wanted` helper processes take part (all
+    there are by default). Close it when done (finish does)."""
 
-    def __init__(self, times: CompileTimes):
+    def __init__(self, times: CompileTimes, helpers_wanted: Optional[int] = None):
         self.times = times
-        pool = helpers.POOL.start(helper_count(), build_identity())
+        count = helper_count() if helpers_wanted is None else min(helper_count(), helpers_wanted)
+        pool = helpers.POOL.start(count, build_identity()) if count > 0 else []
         self._jobs = helpers.Compiles(pool, self._here)
         self._helped = bool(pool)
 
@@ -224,7 +226,7 @@ def kernel_addresses(keys: Sequence[str], kernels: Optional[Mapping[str, Kernel]
     objects, by_helpers = {}, 0
     if missing:
         own = compiles is None
-        compiles = KernelCompiles(times) if own else compiles
+        compiles = KernelCompiles(times, len(missing) - 1) if own else compiles
         try:
             objects, by_helpers = compiles.finish({key: kernels[key] for key in missing})
         finally:
