@@ -5,11 +5,10 @@ The backend is one argument: `backend="llvm"` (native kernels, the default) or a
 other name gc.function accepts (`"numpy"`, the reference interpreter).
 
 With `distributed=True` the Trainer trains data-parallel over graphc.distributed's process
-group (the ranks of `mpiexec -n N`): see docs/distributed.md and `_FlatGradients`.
+group (the ranks of `mpiexec -n N`): see docs/distributed.md and data_parallel.py.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from ..autodiff import grad
 from ..distributed import ProcessGroup, abort_on_error
 from ..distributed import init as init_process_group
 from ..function import Function, function
-from ..ir import Node, toposort
-from ..ops import argmax, eq, reshape, shared, tensor
-from ..ops.leaves import Constant, Input, Shared
+from ..ir import Node
+from ..ops import argmax, eq, shared, tensor
 from ..ops.nn import cross_entropy
 from .checkpoint import PathLike, generator_from_state, read_checkpoint, saved_values, write_checkpoint
 from .data import Transform, is_classification, minibatches, num_batches, split
+from .data_parallel import FlatGradients, check_same_plan, graph_digest, shard
 from .init import RngLike, as_rng
 from .layers import Layer
 from .optim import ParamGroup, get_optimizer
@@ -115,7 +114,7 @@ class Trainer:
         self._optimizer_state: list[Node] = []  # the optimiser's variables in the step, in update order
         self.group: Optional[ProcessGroup] = init_process_group() if distributed else None
         self._metric_count = 0  # the step's leading outputs that are metrics (loss, number correct)
-        self._flat: Optional[_FlatGradients] = None  # distributed: the buffer the ranks sum
+        self._flat: Optional[FlatGradients] = None  # distributed: the buffer the ranks sum
         self._apply: Optional[Function] = None  # distributed: the optimiser's step from the summed buffer
 
     def __reduce__(self):
@@ -152,7 +151,7 @@ class Trainer:
         the optimiser's updates from the mean gradients, and the running statistics' new values."""
         params = _parameters_of(self._optimized())
         running = self.model.state_updates(out)
-        self._flat = _FlatGradients(params + [var for var, _ in running])
+        self._flat = FlatGradients(params + [var for var, _ in running])
         step = function([xs, ys], metrics + grad(loss, params) + [value for _, value in running],
                         backend=self.backend)
         summed = tensor("summed", self._flat.buffer.shape, self._flat.buffer.dtype)
@@ -237,7 +236,7 @@ class Trainer:
         """One data-parallel step on this rank's share of the global batch (xb, yb): its gradients,
         weighted by its share's size, go into the flat buffer, which one allreduce sums over the ranks;
         every rank then applies the same update. Returns this rank's (loss sum, number correct)."""
-        start, stop = _shard(len(xb), self.group)
+        start, stop = shard(len(xb), self.group)
         flat = self._flat
         totals = np.zeros(2)
         if stop > start:
@@ -255,7 +254,7 @@ class Trainer:
         scores its share of the rows and the sums are added over the ranks."""
         with self._failing_together():
             fn = self.evaluate_function(x, y)
-            start, stop = _shard(len(x), self.group)
+            start, stop = shard(len(x), self.group)
             totals = np.zeros(2)
             for xb, yb in minibatches(x[start:stop], y[start:stop], batch_size=batch_size, shuffle=False):
                 totals += self._call_totals(fn, xb, yb)
@@ -357,13 +356,13 @@ class Trainer:
         rank rank 0's state, with random keys moved to a stream of the rank's own."""
         step = self.step_function(x, y)
         plan = {
-            "training step": _graph_digest(step.inputs, step.outputs, step.updates),
-            "optimiser step": _graph_digest(self._apply.inputs, self._apply.outputs, self._apply.updates),
+            "training step": graph_digest(step.inputs, step.outputs, step.updates),
+            "optimiser step": graph_digest(self._apply.inputs, self._apply.outputs, self._apply.updates),
             "training data": (x.shape, x.dtype.str, y.shape, y.dtype.str),
             "validation data": None if validation_data is None else [(a.shape, a.dtype.str) for a in validation_data],
             "epochs, batch size, seed, first epoch": (epochs, batch_size, seed, self.epoch),
         }
-        _check_same_plan(self.group.allgather(plan), self.group.rank)
+        check_same_plan(self.group.allgather(plan), self.group.rank)
         optimizer_state, random_state = self._run_state()
         for var in self.model.variables() + optimizer_state + random_state:
             value = np.array(var.get_value(), order="C")
@@ -565,72 +564,3 @@ def _parameters_of(optimized: Union[list[Node], list[ParamGroup]]) -> list[Node]
     if any(isinstance(entry, Mapping) for entry in optimized):
         return [p for group in optimized for p in group["params"]]
     return list(optimized)
-
-
-def _shard(rows: int, group: Optional[ProcessGroup]) -> tuple[int, int]:
-    """[start, stop) of this rank's share of `rows` rows: contiguous, sizes differing by at most one."""
-    if group is None:
-        return 0, rows
-    return group.rank * rows // group.size, (group.rank + 1) * rows // group.size
-
-
-class _FlatGradients:
-    """One preallocated flat buffer holding, side by side, a rank's gradients (and new running
-    statistics) times its number of samples: the one buffer the ranks sum in place at each step.
-
-    Each variable's part is a view of the buffer shaped like it; `fill` writes the step's outputs
-    into those views (the only copy), and `means` reads the summed buffer back, symbolically, as
-    slices divided by the global number of samples.
-    """
-
-    def __init__(self, variables: Sequence[Node]):
-        dtypes = sorted({var.dtype.name for var in variables})
-        if len(dtypes) != 1:
-            raise TypeError(f"Trainer(distributed=True): the parameters and running statistics must share one "
-                            f"float dtype (their gradients travel in one buffer), got {dtypes}")
-        sizes = [int(np.prod(var.type.shape, dtype=np.int64)) for var in variables]
-        self.bounds = list(zip(np.cumsum([0] + sizes[:-1]).tolist(), np.cumsum(sizes).tolist()))
-        self.shapes = [var.type.shape for var in variables]
-        self.buffer = np.zeros(sum(sizes), dtypes[0])
-        self.views = [self.buffer[start:stop].reshape(shape) for (start, stop), shape in zip(self.bounds, self.shapes)]
-
-    def fill(self, values: Sequence[np.ndarray], count: int) -> None:
-        """Write count * value into each variable's view."""
-        for view, value in zip(self.views, values):
-            np.multiply(value, count, out=view, casting="same_kind")
-
-    def means(self, summed: Node, count: Node) -> list[Node]:
-        """Each variable's part of the symbolic summed buffer, divided by the global count."""
-        return [reshape(summed[start:stop], shape) / count for (start, stop), shape in zip(self.bounds, self.shapes)]
-
-
-def _graph_digest(inputs: Sequence[Node], outputs: Sequence[Node], updates: Sequence[tuple[Node, Node]]) -> str:
-    """A digest of what a compiled function computes, equal in two processes that built it the same
-    way: every node's op, inputs' positions and type; leaves by name and type; constants by value."""
-    targets = [var for var, _ in updates]
-    index: dict[Node, int] = {}
-    lines = [f"inputs {[(node.name, str(node.type)) for node in inputs]}"]
-    for node in toposort(list(outputs) + [value for _, value in updates] + targets):
-        index[node] = len(index)
-        if isinstance(node.op, (Input, Shared)):
-            described = f"{type(node.op).__name__} {node.name}"
-        elif isinstance(node.op, Constant):
-            described = f"constant {hashlib.sha256(node.op.value.tobytes()).hexdigest()}"
-        else:
-            described = repr(node.op)
-        lines.append(f"{described}({','.join(str(index[i]) for i in node.inputs)}):{node.type}")
-    lines.append(f"outputs {[index[o] for o in outputs]} updates {[(index[v], index[e]) for v, e in updates]}")
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def _check_same_plan(plans: list[dict[str, Any]], rank: int) -> None:
-    """Refuse a distributed run whose ranks differ in graph or data (each would wait for the others
-    at a different step): a ValueError naming the first rank that differs from rank 0, and how."""
-    for other, plan in enumerate(plans):
-        differences = [what for what in plans[0] if plan[what] != plans[0][what]]
-        if differences:
-            raise ValueError(
-                f"Trainer(distributed=True) on rank {rank}: rank {other} differs from rank 0 in its "
-                f"{' and '.join(differences)}: every rank must build the same model, loss and optimiser and "
-                f"call fit with the same data and options"
-            )

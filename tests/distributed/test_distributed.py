@@ -15,7 +15,8 @@ import pytest
 import graphc as gc
 import graphc.distributed as dist
 from graphc.distributed import launch
-from graphc.nn.training import RANK_KEY_STRIDE, _check_same_plan, _shard
+from graphc.nn.data_parallel import check_same_plan, shard
+from graphc.nn.training import RANK_KEY_STRIDE
 from mpi_helpers import ROOT, needs_mpi
 
 RANKS = Path(__file__).with_name("ranks.py")
@@ -80,7 +81,7 @@ def test_abort_on_error_in_a_single_process_raises_the_error_itself():
 # -- the pieces of the Trainer's distributed path ------------------------------------------
 @pytest.mark.parametrize("rows, size", [(64, 2), (65, 2), (22, 4), (3, 4), (1, 3)])
 def test_shards_cover_the_batch_once_with_sizes_differing_by_at_most_one(rows, size):
-    bounds = [_shard(rows, Rank(r, size)) for r in range(size)]
+    bounds = [shard(rows, Rank(r, size)) for r in range(size)]
     assert bounds[0][0] == 0 and bounds[-1][1] == rows
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
     sizes = [stop - start for start, stop in bounds]
@@ -89,9 +90,9 @@ def test_shards_cover_the_batch_once_with_sizes_differing_by_at_most_one(rows, s
 
 def test_ranks_with_different_plans_are_refused_naming_the_rank_and_the_difference():
     plan = {"training step": "abc", "training data": ((10, 4), "<f4")}
-    _check_same_plan([plan, dict(plan)], rank=0)
+    check_same_plan([plan, dict(plan)], rank=0)
     with pytest.raises(ValueError, match="on rank 0: rank 1 differs from rank 0 in its training step: every rank"):
-        _check_same_plan([plan, {**plan, "training step": "abd"}], rank=0)
+        check_same_plan([plan, {**plan, "training step": "abd"}], rank=0)
 
 
 def small_cnn(batch_norm: bool, dropout: bool) -> gc.nn.Layer:
