@@ -12,13 +12,13 @@ import typing as _typing
 from ._version import __version__
 from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeError, TensorType
 from .ops import (
-    abs, add, arange, argmax, argmin, broadcast_to, cast, ceil, clip, concatenate, constant,
+    abs, add, arange, argmax, argmin, argsort, broadcast_to, cast, ceil, clip, concatenate, constant,
     cumprod, cumsum, dot, einsum, eq, expand_dims, eye, flatten, flip, floor, full, full_like, ge,
     get_value, gt, isfinite, isnan, le, linspace, logical_and, logical_not, logical_or,
     logical_xor, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, pad,
     permute, power, reciprocal, relu, reshape, round, scalar, seed,
-    set_value, shared, sign, split, square, squeeze, stack, std, sub, swapaxes, tensor, transpose,
-    truediv, var, where, ones_like, zeros, zeros_like, RandomStream,
+    set_value, shared, sign, sort, split, square, squeeze, stack, std, sub, swapaxes, tensor, transpose,
+    topk, truediv, var, where, ones_like, zeros, zeros_like, RandomStream,
 )
 from .ops.transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: one definition each
 from .ops import reduce_max as max  # noqa: A001 - numpy's names

@@ -16,7 +16,8 @@ from ....ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoo
 from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ....ops.scan import Scan
 from ....ops.shape import Concatenate, Pad
-from . import data, matmul, nn, reduce, scan, softmax
+from ....ops.sort import GatherAlong, ScatterAlong, SortOrder
+from . import data, matmul, nn, reduce, scan, softmax, sort
 from .registry import Lowering
 
 LOWERINGS: dict[type, Lowering] = {
@@ -25,6 +26,9 @@ LOWERINGS: dict[type, Lowering] = {
     LogSumExp: Lowering(reduce.lower_logsumexp, epilogue=True),
     Argmax: Lowering(reduce.lower_argmax, epilogue=True, fused_inputs=True),
     Scan: Lowering(scan.lower_scan, epilogue=True, fused_inputs=True),
+    SortOrder: Lowering(sort.lower_sort, epilogue=True, fused_inputs=True),   # Sort and Argsort
+    GatherAlong: Lowering(sort.lower_gather_along, epilogue=True, fused_inputs=True),
+    ScatterAlong: Lowering(sort.lower_scatter_along, epilogue=True, fused_inputs=True),
     MatMul: Lowering(matmul.lower_matmul, epilogue=True, fused_inputs=True),
     Softmax: Lowering(softmax.lower_softmax, epilogue=True),
     LogSoftmax: Lowering(softmax.lower_log_softmax, epilogue=True),

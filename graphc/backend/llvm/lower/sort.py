@@ -1,0 +1,215 @@
+"""Sorting along an axis (sort, argsort, topk) and its gradient's gather and scatter.
+
+Each row (the elements along the axis at one index of the other axes) is copied into a
+per-thread workspace and sorted there by a bottom-up merge sort: pass w merges runs of
+w elements into runs of 2w, branch-free (a select picks the next element), into the
+other half of a double buffer. Argsort carries each element's position with it. Rows
+are independent, so a large sort splits its row loop over the thread pool. Every read
+of a run is clamped to the run, so no index leaves the row.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ....ir import Node
+from ....ops.sort import Argsort, SortOrder
+from .. import schedule as S
+from ..fusion import unravel
+from ..loopir import (Accumulate, Buffer, Cast, Expr, For, Kernel, Select, Stmt, Store, Var, binop,
+                      block, check, const, is_float, loop, maximum, minimum)
+from ..nest import loop_nest
+from .common import size, store_result
+from .registry import LowerContext
+
+#: Merge steps (elements times passes) from which a sort's rows are split over threads.
+PARALLEL_MIN_STEPS = 1 << 18
+
+RowIndex = Callable[[Expr], tuple[Expr, ...]]
+
+
+def over_rows(shape: tuple[int, ...], axis: int, body: Callable[[RowIndex], Stmt], ctx: LowerContext,
+              work: int, name: str) -> Stmt:
+    """`body(at)` for every row of `shape` along `axis`, where `at(j)` is the index of the
+    row's element j; the row loop runs on the thread pool when `work` pays for it."""
+    rest = shape[:axis] + shape[axis + 1:]
+    rows, r = size(rest), Var(f"{name}_row")
+    outer = unravel(r, rest)
+    stmt = loop(r, rows, body(lambda j: outer[:axis] + (j,) + outer[axis:]))
+    if ctx.threads > 1 and rows > 1 and work >= PARALLEL_MIN_STEPS:
+        stmt = S.parallel(stmt, r.name)
+    return stmt
+
+
+def before(a: Expr, b: Expr, descending: bool) -> Expr:
+    """Whether a comes strictly before b: ascending or descending, NaN the largest."""
+    if descending:
+        a, b = b, a
+    if not is_float(a.type.dtype):
+        return a.lt(b)
+    return binop("or", a.lt(b), binop("and", b.ne(b), a.eq(a)))
+
+
+#: A sorting network of 8 (Knuth's 19 comparators): blocks of 8 start sorted, saving three passes.
+NETWORK8 = ((0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3), (4, 5), (6, 7),
+            (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6))
+BLOCK = 8
+
+
+def insertion_network(m: int) -> tuple[tuple[int, int], ...]:
+    """A sorting network of m elements: insertion sort's comparators."""
+    return tuple((j - 1, j) for i in range(1, m) for j in range(i, 0, -1))
+
+
+def network_block(keys: Buffer, positions: Optional[Buffer], base: Expr, m: int, descending: bool) -> Stmt:
+    """Sort keys[base:base + m] (and positions with them) by a network of m. With positions,
+    ties are ordered by position, so the result is the stable order. Every comparator writes
+    two new register slots (each slot is written once)."""
+    comparators = NETWORK8 if m == BLOCK else insertion_network(m)
+    size_ = m + 2 * len(comparators)
+    net = Buffer(f"net{m}", keys.dtype, (size_,), scope="local")
+    where = Buffer(f"netpos{m}", "int64", (size_,), scope="local") if positions is not None else None
+    stmts: list[Stmt] = []
+    for s in range(m):
+        stmts.append(Store(net, const(s), keys[base + s]))
+        if where is not None:
+            stmts.append(Store(where, const(s), positions[base + s]))
+    slot, fresh = list(range(m)), m
+    for a, b in comparators:
+        ka, kb = net[slot[a]], net[slot[b]]
+        swap = before(kb, ka, descending)
+        if where is not None:
+            tie = binop("and", binop("xor", before(ka, kb, descending), const(True)), where[slot[b]].lt(where[slot[a]]))
+            swap = binop("or", swap, tie)
+        for buf in (net, where) if where is not None else (net,):
+            va, vb = buf[slot[a]], buf[slot[b]]
+            stmts += [Store(buf, const(fresh), Select(swap, vb, va)), Store(buf, const(fresh + 1), Select(swap, va, vb))]
+        slot[a], slot[b], fresh = fresh, fresh + 1, fresh + 2
+    for s in range(m):
+        stmts.append(Store(keys, base + s, net[slot[s]]))
+        if where is not None:
+            stmts.append(Store(positions, base + s, where[slot[s]]))
+    return block(*stmts)
+
+
+def network_pass(keys: Buffer, positions: Optional[Buffer], n: int, descending: bool) -> Stmt:
+    """Sort each block of 8 (and the shorter last block) in place."""
+    b, full, tail = Var("nb"), n // BLOCK, n % BLOCK
+    blocks = loop(b, full, network_block(keys, positions, b * BLOCK, BLOCK, descending)) if full else None
+    last = network_block(keys, positions, const(full * BLOCK), tail, descending) if tail > 1 else None
+    return block(blocks, last)
+
+
+def merge_pass(keys: tuple[Buffer, Buffer], positions, width: int, n: int, descending: bool) -> Stmt:
+    """Merge the sorted runs of `width` in keys[0] (and positions[0]) into runs of 2 * width
+    in keys[1] (and positions[1]).
+
+    Each merge fills its output from both ends at once: the front takes the next element
+    in order, the back the last one left (ties: the left run's first, so the order is
+    stable), which makes two independent chains of dependent loads."""
+    t, s = Var(f"mt{width}"), Var(f"ms{width}")
+    lo = t * (2 * width)
+    mid, hi = minimum(lo + width, const(n)), minimum(lo + 2 * width, const(n))
+    taken = Buffer(f"taken{width}", "int64", (2,), scope="local")   # taken from the left run: front, back
+    src, dst = keys
+    pairs = [keys] + ([positions] if positions else [])
+
+    def front(p: Expr) -> Stmt:
+        i = taken[0] + lo
+        j = p - i + mid
+        left, right = minimum(i, mid - 1), minimum(j, hi - 1)         # clamped: never outside the run
+        take_right = binop("and", j.lt(hi), binop("or", i.ge(mid), before(src[right], src[left], descending)))
+        return block(*(Store(d, p, Select(take_right, a[right], a[left])) for a, d in pairs),
+                     Store(taken, const(0), taken[0] + Select(take_right, const(0), const(1))))
+
+    def back(q: Expr) -> Stmt:
+        e = hi - 1 - q
+        i = mid - 1 - taken[1]
+        j = e - i + mid - 1
+        left, right = maximum(i, lo), minimum(maximum(j, mid), hi - 1)
+        take_left = binop("and", i.ge(lo), binop("or", j.lt(mid), before(src[right], src[left], descending)))
+        return block(*(Store(d, e, Select(take_left, a[left], a[right])) for a, d in pairs),
+                     Store(taken, const(1), taken[1] + Select(take_left, const(1), const(0))))
+
+    half = (hi - lo) // 2
+    merge = block(Store(taken, const(0), const(0)), Store(taken, const(1), const(0)),
+                  loop(s, half, block(front(lo + s), back(s))),
+                  For(Var(f"mo{width}"), const(0), hi - lo - half * 2, front(lo + half)))
+    return loop(t, -(-n // (2 * width)), merge)
+
+
+def lower_sort(node: Node, ctx: LowerContext) -> list[Kernel]:
+    """Sort and Argsort (and topk's values and indices): a merge sort of each row, then
+    its first k elements stored."""
+    op: SortOrder = node.op
+    shape, axis, dtype = tuple(node.inputs[0].type.shape), op.axis, node.inputs[0].dtype.name
+    n, k = shape[axis], node.type.shape[axis]
+    if size(node.type.shape) == 0:
+        return []
+    keys = [ctx.scratch("keys", dtype, (n,)) for _ in range(2)]
+    positions = [ctx.scratch("positions", "int64", (n,)) for _ in range(2)] if isinstance(op, Argsort) else []
+    widths = [BLOCK << s for s in range(max(-(-n // BLOCK) - 1, 0).bit_length())]
+
+    def row(at: RowIndex) -> Stmt:
+        j = Var("sj")
+        value = ctx.load(0, at(j))
+        first = [Store(keys[0], j, value if value.type.dtype == dtype else Cast(value, dtype))]
+        if positions:
+            first.append(Store(positions[0], j, j))
+        stmts = [loop(j, n, block(*first)), network_pass(keys[0], positions[0] if positions else None, n, op.descending)]
+        for s, width in enumerate(widths):
+            src, dst = s % 2, 1 - s % 2
+            pos = (positions[src], positions[dst]) if positions else None
+            stmts.append(merge_pass((keys[src], keys[dst]), pos, width, n, op.descending))
+        done = (positions or keys)[len(widths) % 2]
+        o = Var("so")
+        out = Store(ctx.out, ctx.out.index(*at(o)), ctx.finish(done[o], at(o)))
+        return block(*stmts, loop(o, k, out))
+
+    work = size(shape) * max(len(widths), 1)
+    body = over_rows(shape, axis, row, ctx, work, "sort")
+    return [Kernel(ctx.name(op.name), body, flops=work)]
+
+
+def clamped_position(ctx: LowerContext, k: int, idx: tuple[Expr, ...], n: int, what: str) -> Expr:
+    """Input k's position at `idx`, checked to lie in [0, n) and clamped there."""
+    p = ctx.load(k, idx)
+    outside = binop("or", p.lt(0), p.ge(n))
+    return check(outside, f"{what}: position {{}} is outside [0, {n})", minimum(maximum(p, const(0)), const(n - 1)), p)
+
+
+def lower_gather_along(node: Node, ctx: LowerContext) -> list[Kernel]:
+    axis, n = node.op.axis, node.inputs[0].type.shape[node.op.axis]
+    if size(node.type.shape) == 0:
+        return []
+
+    def value(idx: tuple[Expr, ...]) -> Expr:
+        where = clamped_position(ctx, 1, idx, n, "gather_along")
+        return ctx.load(0, idx[:axis] + (where,) + idx[axis + 1:])
+
+    stmt, count = store_result(ctx, value, "ga")
+    return [Kernel(ctx.name("gather_along"), stmt, flops=count)]
+
+
+def lower_scatter_along(node: Node, ctx: LowerContext) -> list[Kernel]:
+    """Zeros, then each value added at its position, row by row (rows on the thread pool)."""
+    axis, shape, dtype = node.op.axis, tuple(node.type.shape), node.dtype.name
+    g_shape = tuple(node.inputs[0].type.shape)
+    if size(shape) == 0:
+        return []
+    in_place = ctx.epilogue is None and ctx.out.dtype == dtype
+    acc = ctx.out if in_place else ctx.workspace("scatter", dtype, shape)
+    zero, _ = loop_nest(shape, lambda i: Store(acc, acc.index(*i), const(0, dtype)), "sz", dtype, ctx.threads)
+
+    def row(at: RowIndex) -> Stmt:
+        j = Var("sa")
+        where = clamped_position(ctx, 1, at(j), shape[axis], "scatter_along")
+        idx = at(j)
+        value = ctx.load(0, idx)
+        value = value if value.type.dtype == dtype else Cast(value, dtype)
+        return loop(j, g_shape[axis], Accumulate(acc, acc.index(*(idx[:axis] + (where,) + idx[axis + 1:])),
+                                                 "add", value))
+
+    stmt = block(zero, over_rows(g_shape, axis, row, ctx, size(g_shape), "scatter"))
+    if not in_place:
+        stmt = block(stmt, store_result(ctx, lambda i: acc[i], "so")[0])
+    return [Kernel(ctx.name("scatter_along"), stmt, flops=size(g_shape))]
