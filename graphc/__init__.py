@@ -27,7 +27,7 @@ from .ops import reduce_sum as sum  # noqa: A001
 from .ops import reduce_prod as prod
 from .ops import reduce_any as any  # noqa: A001
 from .ops import reduce_all as all  # noqa: A001
-from .autodiff import grad, hessian, hessian_vector_product, jacobian
+from .autodiff import grad, hessian, hessian_vector_product, hvp, jacobian, jvp
 from .simplify import simplify  # light: the rules load at the first call
 from .backend.reference import evaluate
 from .function import Function, function

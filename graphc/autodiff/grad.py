@@ -5,7 +5,7 @@ so gradients print, simplify, compile and differentiate again like any graph.
 """
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -59,13 +59,18 @@ def backprop(outputs_and_grads: Sequence[tuple[Node, Node]], wrt: Sequence[Node]
 
 def _shaped_like(node: Node, inp: Node, g: Node) -> Node:
     """`g`, a gradient of `inp` from `node`'s vjp, given the sizes of `inp` it does not know
-    (a vjp may lose one: for x of unknown shape, x @ w gives w (m, n) the gradient (?, n)).
-    Only known sizes that differ are an error."""
-    pairs = list(zip(g.type.shape, inp.type.shape))
-    if g.ndim != inp.ndim or any(a is not None and b is not None and a != b for a, b in pairs):
-        raise ShapeError(f"{node.op.name}: gradient shape {format_shape(g.type.shape)} does not fit "
-                         f"input shape {format_shape(inp.type.shape)}")
-    return match_shape(g, inp) if any(a is None and b is not None for a, b in pairs) else g
+    (a vjp may lose one: for x of unknown shape, x @ w gives w (m, n) the gradient (?, n))."""
+    return fit_shape(g, inp, f"{node.op.name}: gradient shape", "input shape")
+
+
+def fit_shape(value: Node, like: Node, what: str, expected: str) -> Node:
+    """`value` given the sizes of `like` it does not know (checked when run). Only known
+    sizes that differ are an error: "{what} (shape) does not fit {expected} (shape)"."""
+    pairs = list(zip(value.type.shape, like.type.shape))
+    if value.ndim != like.ndim or any(a is not None and b is not None and a != b for a, b in pairs):
+        raise ShapeError(f"{what} {format_shape(value.type.shape)} does not fit "
+                         f"{expected} {format_shape(like.type.shape)}")
+    return match_shape(value, like) if any(a is None and b is not None for a, b in pairs) else value
 
 
 def grad(
@@ -78,8 +83,7 @@ def grad(
     `disconnected` says what to do for a `wrt` the cost does not depend on: "raise"
     (default), "zero" (a zero gradient) or "none" (None in its place).
     """
-    if disconnected not in ("raise", "zero", "none"):
-        raise ValueError(f"grad: disconnected must be 'raise', 'zero' or 'none', got {disconnected!r}")
+    check_disconnected("grad", disconnected)
     cost = as_node(cost)
     if cost.ndim != 0:
         raise ShapeError(f"grad: the cost must be a scalar, got shape {cost.type.shape}; sum or mean it first")
@@ -93,16 +97,31 @@ def grad(
         if not is_float(w.dtype):
             raise DTypeError(f"grad: cannot differentiate with respect to {w!r} of dtype {w.dtype}")
     found = backprop([(cost, constant(np.ones((), cost.dtype)))], targets)
-    results: list[Optional[Node]] = []
-    for w in targets:
-        if w in found:
-            results.append(found[w])
-        elif disconnected == "raise":
-            how = (" through float values (only through integer or bool ones, which carry no gradient)"
-                   if w in ancestors([cost]) else "")
-            raise DisconnectedGradientError(
-                f"grad: the cost does not depend on {w!r}{how}; pass disconnected='zero' to get zeros"
-            )
-        else:
-            results.append(zeros_like(w) if disconnected == "zero" else None)
+    results = pick(found, targets, disconnected, lambda w: f"grad: the cost does not depend on {w!r}"
+                   + (ONLY_INTEGER_PATHS.format("gradient") if w in ancestors([cost]) else ""))
     return results[0] if single else results
+
+
+#: Why a node that reaches another is disconnected from it.
+ONLY_INTEGER_PATHS = " through float values (only through integer or bool ones, which carry no {})"
+
+
+def check_disconnected(caller: str, disconnected: str) -> None:
+    """ValueError unless `disconnected` is one of "raise", "zero" and "none"."""
+    if disconnected not in ("raise", "zero", "none"):
+        raise ValueError(f"{caller}: disconnected must be 'raise', 'zero' or 'none', got {disconnected!r}")
+
+
+def pick(found: dict[Node, Node], nodes: Sequence[Node], disconnected: Disconnected,
+         unreached: Callable[[Node], str]) -> list[Optional[Node]]:
+    """found[n] for each of `nodes`; for one not found, as `disconnected` says: raise
+    DisconnectedGradientError (saying `unreached(n)`), zeros of its shape, or None."""
+    results: list[Optional[Node]] = []
+    for n in nodes:
+        if n in found:
+            results.append(found[n])
+        elif disconnected == "raise":
+            raise DisconnectedGradientError(f"{unreached(n)}; pass disconnected='zero' to get zeros")
+        else:
+            results.append(zeros_like(n) if disconnected == "zero" else None)
+    return results

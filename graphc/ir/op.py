@@ -1,8 +1,10 @@
 """The op contract. An op is a value: two ops of one class with equal parameters are equal.
 
 Concrete ops (graphc.ops) are frozen dataclasses whose fields are their parameters, and
-implement three things: `infer_type` (the type rule, raising ShapeError/DTypeError at build
-time), `reference` (the numpy oracle) and `vjp` (the gradient, written with other ops).
+implement four things: `infer_type` (the type rule, raising ShapeError/DTypeError at build
+time), `reference` (the numpy oracle), `vjp` (the gradient, written with other ops) and `jvp`
+(the forward-mode rule, written with other ops; graphc/ops/tangents.py has the shared rules
+for linear and multilinear ops).
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ class Op:
     def vjp(self, node: "Node", grad: "Node") -> Sequence[Optional["Node"]]:
         """Gradients with respect to each input given the output's gradient (None: none)."""
         raise NotImplementedError(f"{self.name} has no gradient")
+
+    def jvp(self, node: "Node", tangents: Sequence[Optional["Node"]]) -> Optional["Node"]:
+        """The output's tangent given each input's, shaped like the output (None: zero).
+        Called when some input has a tangent; shape-only and non-float inputs never do."""
+        raise NotImplementedError(f"{self.name} has no forward-mode rule (Op.jvp)")
 
     def check_run_time(self, node: "Node", input_shapes: Sequence[tuple[int, ...]]) -> None:
         """Checks that need the sizes known only when run (backends call this before

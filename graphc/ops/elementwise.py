@@ -19,6 +19,7 @@ from . import formula as F
 from .convert import as_nodes
 from .scalar_fn import SCALAR_FNS, GradRule, Lowering, ScalarFn, register
 from .shape import zeros_like
+from .tangents import total
 
 
 def _float_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
@@ -85,6 +86,18 @@ class Elemwise(Op):
             for r, x in zip(raw, node.inputs)
         ]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        """sum_i df/dx_i * t_i. The Jacobian is diagonal, so the record's derivative serves
+        both modes: called with t_i in place of the output's gradient, its i-th part is the
+        i-th term."""
+        from .shape import broadcast_to
+
+        rule = self.scalar.grad
+        if rule is None or not is_float(node.dtype):
+            return None
+        t = total([rule(node, t, *node.inputs)[i] for i, t in enumerate(tangents) if t is not None])
+        return None if t is None else broadcast_to(cast(t, node.dtype), node)
+
 
 @dataclass(frozen=True)
 class Cast(Op):
@@ -105,6 +118,9 @@ class Cast(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         x = node.inputs[0]
         return [cast(grad, x.dtype) if is_float(x.dtype) and is_float(self.dtype) else None]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return cast(tangents[0], self.dtype) if is_float(self.dtype) else None
 
 
 def apply(fn: str, *operands: Any) -> Node:

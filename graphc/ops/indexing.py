@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ir import Node, Op, ShapeError, TensorType, format_shape
 from .convert import as_node
+from .tangents import linear
 
 # An index item: ("int", i) | ("slice", start, stop, step) | ("new",)
 Item = tuple
@@ -47,6 +48,9 @@ class GetItem(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [Node.make(ScatterInto(self.items), [grad, node.inputs[0]])]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class ScatterInto(Op):
@@ -72,6 +76,9 @@ class ScatterInto(Op):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [Node.make(GetItem(self.items), [grad]), None]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def format_index(items: Sequence[Item]) -> str:

@@ -12,6 +12,7 @@ from ..ir.shapes import check_no_hidden_broadcast
 from .convert import as_nodes
 from .elementwise import cast
 from .shape import expand_dims, squeeze, swapaxes
+from .tangents import multilinear
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class MatMul(Op):
         ga = sum_to(matmul(grad, swapaxes(b, -1, -2)), a) if is_float(a.dtype) else None
         gb = sum_to(matmul(swapaxes(a, -1, -2), grad), b) if is_float(b.dtype) else None
         return [None if ga is None else cast(ga, a.dtype), None if gb is None else cast(gb, b.dtype)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, tangents)
 
 
 def matmul(a: Any, b: Any) -> Node:

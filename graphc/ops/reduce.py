@@ -13,6 +13,7 @@ from .convert import as_node
 from .elementwise import cast, eq, exp, ne, neg, sqrt, square, sub, truediv, where
 from .leaves import constant
 from .shape import broadcast_to, expand_dims, match_shape
+from .tangents import linear
 
 AxisArg = Optional[int | Sequence[int]]
 
@@ -60,12 +61,22 @@ class Reduce(Op):
         g = broadcast_to(_keep(grad, self.axes, self.keepdims), x)
         if self.kind == "sum":
             return [g]
+        return [g * self._partials(node)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        (t,) = tangents
+        if self.kind == "sum":
+            return linear(node, tangents)
+        return reduce_sum(t * self._partials(node), self.axes, self.keepdims)
+
+    def _partials(self, node: Node) -> Node:
+        """d out / d x broadcast to x's shape, for prod, max and min. Max and min share it
+        equally among the elements that attain the extreme (in both modes)."""
+        x = node.inputs[0]
         if self.kind == "prod":
-            return [g * _prod_partials(x, self.axes)]
-        # max/min: share the gradient equally among the elements that attain the extreme
+            return _prod_partials(x, self.axes)
         hit = cast(eq(x, broadcast_to(_keep(node, self.axes, self.keepdims), x)), x.dtype)
-        count = broadcast_to(reduce_sum(hit, self.axes, keepdims=True), x)
-        return [g * hit / count]
+        return hit / broadcast_to(reduce_sum(hit, self.axes, keepdims=True), x)
 
 
 def _prod_partials(x: Node, axes: tuple[int, ...]) -> Node:
@@ -115,9 +126,16 @@ class LogSumExp(Op):
         return out if self.keepdims else np.squeeze(out, self.axes)
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
+        g = broadcast_to(_keep(grad, self.axes, self.keepdims), node.inputs[0])
+        return [g * self._weights(node)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return reduce_sum(tangents[0] * self._weights(node), self.axes, self.keepdims)
+
+    def _weights(self, node: Node) -> Node:
+        """d out / d x: the softmax of x over the axes, exp(x - out)."""
         x = node.inputs[0]
-        g = broadcast_to(_keep(grad, self.axes, self.keepdims), x)
-        return [g * exp(x - broadcast_to(_keep(node, self.axes, self.keepdims), x))]
+        return exp(x - broadcast_to(_keep(node, self.axes, self.keepdims), x))
 
 
 @dataclass(frozen=True)

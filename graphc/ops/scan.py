@@ -17,6 +17,7 @@ from .convert import as_node
 from .elementwise import cast, eq, logical_and, where
 from .leaves import constant
 from .shape import flatten
+from .tangents import linear
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,22 @@ class Scan(Op):
             return [Node.make(back, [grad])]
         return [_cumprod_vjp(x, node, grad, self.axis, self.reverse)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        if self.kind == "sum":
+            return linear(node, tangents)
+        return _cumprod_jvp(node.inputs[0], node, tangents[0], self.axis, self.reverse)
+
 
 def _accumulator(dtype: np.dtype) -> np.dtype:
     """numpy accumulates ints and bools as int64 on this platform, floats in their own dtype."""
     return dtype if is_float(dtype) else np.dtype("int64")
+
+
+def _zero_marks(x: Node, axis: int, reverse: bool) -> tuple[Node, Node, Node]:
+    """Where x is 0, the running count of zeros in scan order, and where the first zero is."""
+    is_zero = eq(x, 0)
+    zeros_so_far = Node.make(Scan("sum", axis, reverse), [is_zero])
+    return is_zero, zeros_so_far, logical_and(is_zero, eq(zeros_so_far, 1))
 
 
 def _cumprod_vjp(x: Node, y: Node, grad: Node, axis: int, reverse: bool) -> Node:
@@ -65,13 +78,27 @@ def _cumprod_vjp(x: Node, y: Node, grad: Node, axis: int, reverse: bool) -> Node
     revcumsum(g * y') with y' the scan of x with that zero read as 1; after it, 0.
     """
     back = Scan("sum", axis, not reverse)
-    is_zero = eq(x, 0)
-    zeros_so_far = Node.make(Scan("sum", axis, reverse), [is_zero])
-    first_zero = logical_and(is_zero, eq(zeros_so_far, 1))
+    is_zero, zeros_so_far, first_zero = _zero_marks(x, axis, reverse)
     one, zero = constant(np.ones((), x.dtype)), constant(np.zeros((), x.dtype))
     before = Node.make(back, [grad * y]) / where(is_zero, one, x)
     at = Node.make(back, [grad * Node.make(Scan("prod", axis, reverse), [where(first_zero, one, x)])])
     return where(eq(zeros_so_far, 0), before, where(first_zero, at, zero))
+
+
+def _cumprod_jvp(x: Node, y: Node, t: Node, axis: int, reverse: bool) -> Node:
+    """The tangent of y = cumprod(x), exact where x holds zeros.
+
+    Before the first zero (in scan order) it is y * cumsum(t / x); from the first zero on,
+    while it is the only one, that zero's tangent times the scan of x with it read as 1;
+    after a second zero, 0.
+    """
+    scan_sum = Scan("sum", axis, reverse)
+    is_zero, zeros_so_far, first_zero = _zero_marks(x, axis, reverse)
+    one, zero = constant(np.ones((), x.dtype)), constant(np.zeros((), x.dtype))
+    before = y * Node.make(scan_sum, [t / where(is_zero, one, x)])
+    carried = Node.make(scan_sum, [where(first_zero, t, zero)])  # the first zero's tangent, from it on
+    after = carried * Node.make(Scan("prod", axis, reverse), [where(first_zero, one, x)])
+    return where(eq(zeros_so_far, 0), before, where(eq(zeros_so_far, 1), after, zero))
 
 
 def _scan(kind: str, x: Any, axis: Optional[int], dtype: Any) -> Node:

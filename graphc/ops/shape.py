@@ -14,6 +14,7 @@ import numpy as np
 from ..ir import Node, Op, ShapeError, TensorType, format_shape, normalize_axes, normalize_axis, promote
 from ..ir.types import Shape, as_shape
 from .convert import as_node, as_nodes
+from .tangents import linear
 
 
 def _product(dims: Sequence[Optional[int]]) -> Optional[int]:
@@ -66,6 +67,9 @@ class Reshape(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [reshape_like(grad, node.inputs[0]), None][: len(node.inputs)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class BroadcastTo(Op):
@@ -105,6 +109,9 @@ class BroadcastTo(Op):
         from .reduce import sum_to
 
         return [sum_to(grad, node.inputs[0]), None][: len(node.inputs)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def _keep_sizes(target: Sequence[Optional[int]], shape: Shape) -> Shape:
@@ -146,6 +153,9 @@ class MatchShape(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [grad, None]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class Transpose(Op):
@@ -163,6 +173,9 @@ class Transpose(Op):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [transpose(grad, tuple(int(i) for i in np.argsort(self.perm)))]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,9 @@ class ExpandDims(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [Node.make(Squeeze(self.axes), [grad])]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class Squeeze(Op):
@@ -201,6 +217,9 @@ class Squeeze(Op):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [Node.make(ExpandDims(self.axes), [grad])]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 @dataclass(frozen=True)
@@ -244,6 +263,9 @@ class Concatenate(Op):
             start += size
         return grads
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class Pad(Op):
@@ -269,6 +291,10 @@ class Pad(Op):
         index = tuple(slice(b, -a if a else None) for b, a in self.widths)
         return [getitem(grad, index)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        """Affine in x: the tangent is padded with zeros, not with `value`."""
+        return Node.make(Pad(self.widths), [tangents[0]])
+
 
 @dataclass(frozen=True)
 class Flip(Op):
@@ -284,6 +310,9 @@ class Flip(Op):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [flip(grad, self.axes)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def reshape(x: Any, *shape: Any) -> Node:

@@ -45,6 +45,9 @@ class Softmax(_AlongAxis):
         s = node
         return [s * (grad - reduce_sum(grad * s, self.axis, keepdims=True))]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return self.vjp(node, tangents[0])[0]  # the Jacobian diag(s) - s s^T is symmetric
+
 
 @dataclass(frozen=True)
 class LogSoftmax(_AlongAxis):
@@ -62,6 +65,11 @@ class LogSoftmax(_AlongAxis):
         x = node.inputs[0]
         probs = Node.make(Softmax(self.axis), [x])
         return [grad - probs * reduce_sum(grad, self.axis, keepdims=True)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        (t,) = tangents
+        probs = Node.make(Softmax(self.axis), [node.inputs[0]])
+        return t - reduce_sum(probs * t, self.axis, keepdims=True)
 
 
 def _along(op_class: type, name: str, x: Any, axis: int) -> Node:

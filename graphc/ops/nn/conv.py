@@ -19,6 +19,7 @@ from ...ir.dtypes import is_float
 from ..convert import as_node
 from ..elementwise import add, cast
 from ..shape import expand_dims
+from ..tangents import multilinear
 from .windows import (
     Padding, add_windows, check_geometry, check_same_shape, crop_spatial, int_tuple,
     output_shape, pad_spatial, padded_shape, resolve_padding, shape_template, window_view,
@@ -115,6 +116,9 @@ class Conv(_ConvGeometry):
         gw = self.build(ConvWeightGrad, x, grad, w)
         return [cast(gx, x.dtype), cast(gw, w.dtype)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, tangents)
+
 
 @dataclass(frozen=True)
 class ConvInputGrad(_ConvGeometry):
@@ -150,6 +154,9 @@ class ConvInputGrad(_ConvGeometry):
         g_w = self.build(ConvWeightGrad, grad, gy, w)
         return [cast(g_gy, gy.dtype), cast(g_w, w.dtype), None]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, tangents)
+
 
 @dataclass(frozen=True)
 class ConvWeightGrad(_ConvGeometry):
@@ -178,6 +185,9 @@ class ConvWeightGrad(_ConvGeometry):
         g_x = self.build(ConvInputGrad, gy, grad, x)
         g_gy = self.build(Conv, x, grad)
         return [cast(g_x, x.dtype), cast(g_gy, gy.dtype), None]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, tangents)
 
 
 def _conv(rank: int, x: Any, w: Any, b: Any, stride: Any, padding: Any) -> Node:

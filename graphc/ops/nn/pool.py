@@ -25,6 +25,7 @@ from ..convert import as_node
 from ..elementwise import cast
 from ..leaves import constant
 from ..shape import zeros_like
+from ..tangents import linear, multilinear
 from .windows import (
     Padding, add_windows, check_geometry, check_same_shape, crop_spatial, explicit_padding,
     int_tuple, output_shape, pad_spatial, padded_shape, shape_template, window_view,
@@ -142,6 +143,10 @@ class MaxPool(_PoolGeometry):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [self.build(MaxPoolGrad, node.inputs[0], grad)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        """The tangent at each window's first maximum (where the vjp routes the gradient)."""
+        return self.build(MaxPoolGather, node.inputs[0], tangents[0])
+
 
 @dataclass(frozen=True)
 class MaxPoolGrad(_PoolGeometry):
@@ -163,6 +168,9 @@ class MaxPoolGrad(_PoolGeometry):
         x, gy = node.inputs
         # the argmax is piecewise constant in x: a zero (not absent) gradient keeps x connected
         return [zeros_like(x), cast(self.build(MaxPoolGather, x, grad), gy.dtype)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, [None, tangents[1]])  # x only picks the positions: piecewise constant
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,9 @@ class MaxPoolGather(_PoolGeometry):
         x, g = node.inputs
         return [zeros_like(x), cast(self.build(MaxPoolGrad, x, grad), g.dtype)]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return multilinear(node, [None, tangents[1]])  # x only picks the positions: piecewise constant
+
 
 @dataclass(frozen=True)
 class AvgPool(_PoolGeometry):
@@ -202,6 +213,9 @@ class AvgPool(_PoolGeometry):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [self.build(AvgPoolGrad, grad, node.inputs[0])]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 @dataclass(frozen=True)
@@ -225,6 +239,9 @@ class AvgPoolGrad(_PoolGeometry):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         gy, _ = node.inputs
         return [cast(self.build(AvgPool, grad), gy.dtype), None]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def _pool(op_class: type, rank: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1,
