@@ -264,7 +264,7 @@ class Concatenate(Op):
         return grads
 
     def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
-        return linear(node, tangents)
+        return linear(node, tangents, range(len(node.inputs)))  # an int part's tangent is zeros too
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape, normalize_axis
 from ..ir.dtypes import is_bool
 from .convert import as_node
+from .tangents import linear
 
 INDEX = np.dtype("int64")
 
@@ -74,6 +75,11 @@ class Sort(SortOrder):
         positions = Node.make(Argsort(self.axis, self.k, self.descending), [x])
         return [Node.make(ScatterAlong(self.axis), [grad, positions, x])]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        """The tangent at the positions the values came from (where the vjp sends them back)."""
+        positions = Node.make(Argsort(self.axis, self.k, self.descending), [node.inputs[0]])
+        return Node.make(GatherAlong(self.axis), [tangents[0], positions])
+
 
 class Argsort(SortOrder):
     """The positions (int64) of the first k values along the axis in sorted order. No gradient."""
@@ -119,6 +125,9 @@ class GatherAlong(Op):
         x, positions = node.inputs
         return [Node.make(ScatterAlong(self.axis), [grad, positions, x]), None]
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class ScatterAlong(Op):
@@ -145,6 +154,9 @@ class ScatterAlong(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         positions = node.inputs[1]
         return [Node.make(GatherAlong(self.axis), [grad, positions]), None, None]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def _ordered(cls: type, opname: str, x: Any, axis: Any, k: Optional[int], descending: bool) -> Node:

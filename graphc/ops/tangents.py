@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ..ir import Node
+from ..ir.dtypes import is_float
 
 
 def total(terms: Sequence[Optional[Node]]) -> Optional[Node]:
@@ -24,17 +25,18 @@ def total(terms: Sequence[Optional[Node]]) -> Optional[Node]:
 
 
 def linear(node: Node, tangents: Sequence[Optional[Node]], inputs: Optional[Sequence[int]] = None) -> Optional[Node]:
-    """The tangent of an op linear in the inputs at `inputs` jointly (default: every input
-    that is not shape-only): the op applied to their tangents, zeros standing for those
-    without one; the other inputs (shape templates, integer indices) are kept."""
+    """The tangent of an op linear in the inputs at `inputs` jointly (default: its float
+    inputs that are not shape-only): the op applied to their tangents, zeros standing for
+    those without one; the other inputs (shape templates, integer indices) are kept."""
     from .shape import zeros_like
 
     op = node.op
-    linear_in = [i for i in range(len(node.inputs)) if i not in op.shape_only_inputs] if inputs is None else inputs
-    if all(tangents[i] is None for i in linear_in):
+    if inputs is None:
+        inputs = [i for i, x in enumerate(node.inputs) if is_float(x.dtype) and i not in op.shape_only_inputs]
+    if all(tangents[i] is None for i in inputs):
         return None
     operands = [
-        (zeros_like(x) if tangents[i] is None else tangents[i]) if i in linear_in else x
+        (zeros_like(x) if tangents[i] is None else tangents[i]) if i in inputs else x
         for i, x in enumerate(node.inputs)
     ]
     return Node.make(op, operands)

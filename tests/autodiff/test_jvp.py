@@ -10,7 +10,8 @@ import pytest
 
 import graphc as gc
 from graphc.ir import Node, Op, TensorType, toposort
-from graphc.ops import SCALAR_FNS, Argmax, Constant, CountOf, Input, Shared, RandomUniform, Scan
+from graphc.ops import SCALAR_FNS, Argmax, Argsort, Constant, CountOf, GatherAlong, Input, RandomUniform, \
+    ScatterAlong, Scan, Shared
 from graphc.ops.nn import AvgPoolGrad, ConvInputGrad, ConvWeightGrad, MaxPoolGather, MaxPoolGrad, OneHot
 from graphc.ops.indexing import ScatterInto
 from graphc.ops.shape import BroadcastTo, MatchShape, Reshape
@@ -44,6 +45,14 @@ def _labels() -> Node:
     return gc.constant(np.array([2, 0, 3, 1, 3]))
 
 
+def _top2(x: Node) -> Node:
+    return gc.topk(x, 2, axis=1)[1]
+
+
+def _scatter_top2(x: Node, g: Node) -> Node:
+    return Node.make(ScatterAlong(1), [g, _top2(x), x])
+
+
 def _pool(x: Node) -> Node:
     return gc.nn.max_pool2d(x, 3, stride=2, padding=1)  # (2, 3, 7, 8) -> (2, 3, 4, 4), overlapping
 
@@ -71,6 +80,8 @@ CASES: dict[str, Case] = {
     "getitem": Case(lambda x: x[1:, ::2, None, -1], [(3, 5, 2)]),
     "scatter_into": Case(lambda g, x: Node.make(ScatterInto(x[1:, ::2].op.items), [g, x]), [(2, 3), (3, 5)]),
     "concatenate": Case(lambda a, b: gc.concatenate([a, b, a], axis=1), [(2, 3), (2, 1)]),
+    "concatenate_int_part": Case(lambda x: gc.concatenate([x, gc.constant(np.array([[1], [2]]))], axis=1),
+                                 [(2, 3)]),
     "stack_squeeze": Case(lambda a, b: gc.squeeze(gc.stack([a, b], axis=1)[:, :1], 1), [(2, 3), (2, 3)]),
     "split": Case(lambda x: gc.concatenate(gc.split(x, [1, 3], axis=1)[::-1], axis=1), [(2, 5)]),
     "pad_value": Case(lambda x: gc.pad(x, ((1, 0), (2, 1)), constant_values=2.5) ** 2, [(2, 3)]),
@@ -92,6 +103,10 @@ CASES: dict[str, Case] = {
     "cumprod_zeros": Case(lambda x: gc.cumprod(x, 1), [ZEROS.shape], values=[ZEROS]),
     "integer_paths": Case(lambda x: gc.cast(gc.argmax(x, 1), "float64") * gc.sum(x, 1)
                           + gc.cast(gc.any(x > 0.5, 1), "float64") * gc.sum(x, 1), [(3, 4)]),
+    "sort": Case(lambda x: gc.sort(x, 0) ** 2, [(4, 3)]),
+    "topk": Case(lambda x: gc.topk(x, 2, axis=1)[0] * gc.topk(x, 3, axis=1, largest=False)[0][:, 1:], [(3, 5)]),
+    "gather_scatter_along": Case(lambda x, g: _scatter_top2(x, g * Node.make(GatherAlong(1), [x, _top2(x)])),
+                                 [(3, 5), (3, 2)]),
     # linear algebra
     "matmul_batched": Case(lambda a, b: a @ b, [(2, 1, 3, 4), (5, 4, 2)]),
     "matmul_vector": Case(lambda a, b: gc.tanh(a @ b), [(4,), (4, 3)]),
@@ -217,6 +232,7 @@ NO_FORWARD_RULE = {
     Constant: "a leaf: its tangent is zero",
     Shared: "a leaf: its tangent is given (a jvp input) or zero",
     Argmax: "its output is int64, which has no tangent",
+    Argsort: "its output is int64, which has no tangent",
     CountOf: "reads only its input's shape",
     OneHot: "its input is integer labels, which have no tangent",
     RandomUniform: "reads an integer key and a shape template only",
@@ -224,14 +240,15 @@ NO_FORWARD_RULE = {
 
 
 def _op_classes() -> set[type]:
-    """The public op classes graphc defines (not those other tests define)."""
+    """The op classes graphc defines (not their abstract bases, nor those other tests define)."""
     import graphc.nn  # noqa: F401 - loads every op module
 
     found, todo = set(), [Op]
     while todo:
         for sub in todo.pop().__subclasses__():
             todo.append(sub)
-            if sub.__module__.startswith("graphc.") and not sub.__name__.startswith("_"):
+            abstract = sub.__name__.startswith("_") or sub.infer_type is Op.infer_type
+            if sub.__module__.startswith("graphc.") and not abstract:
                 found.add(sub)
     return found
 
