@@ -2,7 +2,7 @@
 
 Build tensor expressions, differentiate them symbolically, simplify, compile and run.
 
-`import graphc` loads the graph core only; `gc.nn`, `gc.cache`, `gc.printing` and the
+`import graphc` loads the graph core only; `gc.nn`, `gc.cache`, `gc.onnx`, `gc.printing` and the
 printing functions are imported at first use (PEP 562), and sympy and llvmlite only
 when a graph is simplified or compiled, so a script starts fast.
 """
@@ -37,12 +37,12 @@ Node.eval = lambda self, inputs=None: evaluate([self], inputs or {})[0]
 Node.eval.__doc__ = "Evaluate with the numpy reference: `expr.eval({x: value})`."
 
 if _typing.TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers and IDEs
-    from . import cache, nn, printing
+    from . import cache, nn, onnx, printing
     from .printing import debugprint, listing, pprint, to_dot, to_networkx
 
 #: Submodules imported at first use: gc.nn (neural networks), gc.cache (the disk cache of
-#: compiled functions: directory, info, clear), gc.printing.
-_LAZY_MODULES = ("cache", "nn", "printing")
+#: compiled functions: directory, info, clear), gc.onnx (ONNX import and export), gc.printing.
+_LAZY_MODULES = ("cache", "nn", "onnx", "printing")
 #: Functions imported at first use, by the submodule that defines them.
 _LAZY_NAMES = {name: "printing" for name in ("debugprint", "listing", "pprint", "to_dot", "to_networkx")}
 

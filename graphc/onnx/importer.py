@@ -1,0 +1,60 @@
+"""ONNX graph -> graphc graph: each ONNX node goes through its converter, in file order.
+
+A node whose inputs are all constants (the shape computations exporters emit: Shape ->
+Gather -> Concat -> Reshape) is evaluated when imported and becomes a constant, so the
+ops that need static values (Reshape's shape, Slice's bounds, ...) get them.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..backend.reference import evaluate
+from ..ir import GraphcError, Node
+from ..ops import constant, is_constant
+from .registry import NodeView, OnnxError, find_converter
+
+
+def convert_graph(graph: Any, opset: int, bound: Mapping[str, Node],
+                  initial_values: Mapping[str, np.ndarray]) -> list[Node]:
+    """The graphc nodes of `graph`'s outputs, given nodes for its inputs and initializers (`bound`)."""
+    env: dict[str, Node] = dict(bound)
+    for proto in graph.node:
+        inputs = [_lookup(env, name, proto) for name in proto.input]
+        view = NodeView(proto, inputs, opset, dict(initial_values))
+        entry = find_converter(view)
+        try:
+            result = entry.convert(view)
+        except OnnxError:
+            raise
+        except (GraphcError, ValueError, TypeError) as exc:  # a graphc op refused the operands
+            raise OnnxError(f"{view.description}: {exc}") from exc
+        outputs = [result] if isinstance(result, Node) else list(result)
+        for i, name in enumerate(proto.output):
+            if not name:
+                continue
+            if i >= len(outputs) or outputs[i] is None:
+                view.fail(f"output {i} ({name!r}) is not supported: only the first {len(outputs)} output(s) are")
+            env[name] = _fold(outputs[i], inputs)
+    missing = [o.name for o in graph.output if o.name not in env]
+    if missing:
+        raise OnnxError(f"the graph outputs {missing} are computed by no node")
+    return [env[o.name] for o in graph.output]
+
+
+def _lookup(env: Mapping[str, Node], name: str, proto: Any) -> Optional[Node]:
+    if not name:
+        return None
+    if name not in env:
+        raise OnnxError(f"ONNX node {proto.name!r} ({proto.op_type}) reads {name!r}, which is neither a graph "
+                        "input, an initializer nor the output of an earlier node (a missing initializer?)")
+    return env[name]
+
+
+def _fold(node: Node, inputs: Sequence[Optional[Node]]) -> Node:
+    """`node` as a constant when every input of its ONNX node is one."""
+    if is_constant(node) or not all(i is None or is_constant(i) for i in inputs):
+        return node
+    return constant(np.asarray(evaluate([node], {})[0]))
+

@@ -1,0 +1,142 @@
+"""gc.onnx.load: an ONNX model as graphc nodes (inputs, outputs, parameters) that can be
+rebuilt on other inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from ..ir import Node
+from ..ir.dtypes import is_float
+from ..ir.types import format_shape
+from ..ops import constant, shared, tensor
+from ..ops.convert import as_node
+from .dtypes import to_numpy
+from .importer import convert_graph
+from .registry import OnnxError
+
+#: The opsets of the default domain that the converters cover.
+OPSETS = range(7, 23)
+
+Source = Union[str, Path, bytes, Any]
+
+
+class Model:
+    """An imported ONNX model.
+
+    `inputs`: symbolic inputs for the graph inputs that are not initializers (dtypes and
+    static shapes from the file, symbolic dimensions None); `outputs`: the output nodes;
+    `params`: the float initializers, by their names in the file, as shared variables
+    (constants when frozen; integer initializers are always constants); `model(x1, ...)`
+    builds the graph again on other nodes."""
+
+    def __init__(self, proto: Any, frozen: bool = False):
+        self.proto = proto
+        self.opset = _default_opset(proto)
+        graph = proto.graph
+        self.initial_values = _initializers(graph)
+        self.params: dict[str, Node] = {}
+        self._bound: dict[str, Node] = {}
+        for name, value in self.initial_values.items():
+            trainable = is_float(value.dtype) and not frozen
+            node = shared(value, name=name) if trainable else constant(value)
+            self._bound[name] = node
+            if trainable:
+                self.params[name] = node
+        graph_inputs = [i for i in graph.input if i.name not in self.initial_values]
+        self.input_names = [i.name for i in graph_inputs]
+        self.output_names = [o.name for o in graph.output]
+        self.inputs = [tensor(i.name, *_input_type(i)) for i in graph_inputs]
+        outputs = self._build(self.inputs)
+        self.outputs = outputs
+
+    def __call__(self, *inputs: Any) -> Union[Node, list[Node]]:
+        """The model's output(s) computed from `inputs` (nodes, or values made constants), one
+        per graph input, each of the file's dtype and of a shape that fits the file's."""
+        if len(inputs) != len(self.inputs):
+            raise OnnxError(f"the model takes {len(self.inputs)} input(s) {self.input_names}, got {len(inputs)}")
+        nodes = [as_node(x) for x in inputs]
+        for name, expected, got in zip(self.input_names, self.inputs, nodes):
+            _check_input(name, expected, got)
+        outputs = self._build(nodes)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _build(self, inputs: list[Node]) -> list[Node]:
+        bound = {**self._bound, **dict(zip(self.input_names, inputs))}
+        return convert_graph(self.proto.graph, self.opset, bound, self.initial_values)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{n}: {x.type}" for n, x in zip(self.input_names, self.inputs))
+        return f"<onnx Model opset {self.opset} ({ins}) -> {len(self.outputs)} output(s), {len(self.params)} params>"
+
+
+def load(source: Source, frozen: bool = False) -> Model:
+    """Import an ONNX model from a path, its bytes or an onnx.ModelProto (see Model);
+    `frozen` makes the initializers constants instead of trainable shared variables."""
+    import onnx
+
+    if isinstance(source, onnx.ModelProto):
+        return Model(source, frozen)
+    if isinstance(source, (str, Path)):
+        where = str(source)
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise OnnxError(f"cannot read the ONNX file {where}: {exc}") from exc
+    elif isinstance(source, (bytes, bytearray)):
+        where, data = "the given bytes", bytes(source)
+    else:
+        raise TypeError(f"onnx.load: expected a path, bytes or an onnx.ModelProto, got {type(source).__name__}")
+    try:
+        proto = onnx.load_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise OnnxError(f"{where} is not a valid ONNX model (truncated or corrupt?): {exc}") from exc
+    if not proto.graph.node and not proto.graph.output:
+        raise OnnxError(f"{where} holds no ONNX graph (empty, truncated or not an ONNX file)")
+    return Model(proto, frozen)
+
+
+def _default_opset(proto: Any) -> int:
+    versions = [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    if not versions:
+        raise OnnxError("the model imports no opset of the default ONNX domain")
+    opset = versions[0]
+    if opset not in OPSETS:
+        raise OnnxError(f"the model uses opset {opset}; graphc imports opsets {OPSETS[0]} to {OPSETS[-1]}")
+    return opset
+
+
+def _initializers(graph: Any) -> dict[str, np.ndarray]:
+    from onnx import numpy_helper
+
+    values = {}
+    for init in graph.initializer:
+        to_numpy(init.data_type, f"the initializer {init.name!r}")
+        try:
+            values[init.name] = np.array(numpy_helper.to_array(init))
+        except Exception as exc:  # data shorter than the shape, missing external data, ...
+            raise OnnxError(f"the initializer {init.name!r} cannot be read: {exc}") from exc
+    return values
+
+
+def _input_type(value_info: Any) -> tuple[tuple[Optional[int], ...], np.dtype]:
+    """The (shape, dtype) of a graph input; symbolic or missing dimensions are None."""
+    where = f"the graph input {value_info.name!r}"
+    if not value_info.type.HasField("tensor_type"):
+        raise OnnxError(f"{where} is not a tensor (sequences and maps are not supported)")
+    t = value_info.type.tensor_type
+    dtype = to_numpy(t.elem_type, where)
+    if not t.HasField("shape"):
+        raise OnnxError(f"{where} has no shape in the file (graphc needs at least its rank)")
+    shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+    return shape, dtype
+
+
+def _check_input(name: str, expected: Node, got: Node) -> None:
+    if got.dtype != expected.dtype:
+        raise OnnxError(f"the model's input {name!r} is {expected.dtype}, got {got.dtype}")
+    want, have = expected.type.shape, got.type.shape
+    if len(want) != len(have) or any(w is not None and h is not None and w != h for w, h in zip(want, have)):
+        raise OnnxError(f"the model's input {name!r} has shape {format_shape(want)} (None: any size), "
+                        f"got {format_shape(have)}")
