@@ -9,7 +9,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install graphc[onnx])")
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: it is the oracle of these tests")
-from onnx import helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402,F401 - TensorProto for the tests
 
 import graphc as gc  # noqa: E402
 from graphc.onnx.dtypes import NUMPY_TO_ONNX  # noqa: E402
