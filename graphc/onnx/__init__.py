@@ -4,7 +4,8 @@
 graphc's ops and gc.nn's functions; `save(path, inputs, outputs, opset=17)` writes one.
 The `onnx` package is imported when these are first called, not by `import graphc`.
 """
+from .export import save
 from .model import Model, load
 from .registry import OnnxError, supported_ops
 
-__all__ = ["Model", "OnnxError", "load", "supported_ops"]
+__all__ = ["Model", "OnnxError", "load", "save", "supported_ops"]

@@ -77,25 +77,27 @@ def _pool_input(v: NodeView, x: Node, pads: Pairs, kernel: list[int], fill: floa
     return padded, ((0, 0),) * len(kernel)
 
 
-@converter("MaxPool", attributes=WINDOW_ATTRIBUTES + ("ceil_mode", "storage_order"))
-def max_pool(v: NodeView) -> Node:
+def _pool_geometry(v: NodeView) -> tuple[Node, int, list[int], tuple[int, ...], Pairs, tuple[int, ...]]:
+    """(input, spatial rank, kernel, strides, padding pairs, dilations) of a pooling node."""
     x = v.input(0)
     rank = spatial_rank(v, x, (1, 2))
     kernel = list(v.attr("kernel_shape"))
-    strides, pads, dilations = window_geometry(v, x, kernel)
+    return (x, rank, kernel, *window_geometry(v, x, kernel))
+
+
+@converter("MaxPool", attributes=WINDOW_ATTRIBUTES + ("ceil_mode", "storage_order"))
+def max_pool(v: NodeView) -> Node:
+    x, rank, kernel, strides, pads, dilations = _pool_geometry(v)
     if v.attr("storage_order", 0):
         v.fail("storage_order=1 is not supported (it only changes the Indices output)")
-    x, pads = _pool_input(v, x, pads, [(k - 1) * d + 1 for k, d in zip(kernel, dilations)], -np.inf)
+    x, pads = _pool_input(v, x, pads, kernel, -np.inf)
     fn = nn.max_pool1d if rank == 1 else nn.max_pool2d
     return fn(x, kernel, strides, pads, dilations, ceil_mode=bool(v.attr("ceil_mode", 0)))
 
 
 @converter("AveragePool", attributes=WINDOW_ATTRIBUTES + ("ceil_mode", "count_include_pad"))
 def average_pool(v: NodeView) -> Node:
-    x = v.input(0)
-    rank = spatial_rank(v, x, (1, 2))
-    kernel = list(v.attr("kernel_shape"))
-    strides, pads, dilations = window_geometry(v, x, kernel)
+    x, rank, kernel, strides, pads, dilations = _pool_geometry(v)
     _require_ones(v, "dilations", dilations, "gc.nn's average pools have no dilation")
     include_pad = bool(v.attr("count_include_pad", 0))
     if not include_pad and any(max(p) > k // 2 for p, k in zip(pads, kernel)):

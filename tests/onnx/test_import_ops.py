@@ -130,6 +130,8 @@ CASES = {
     "MaxPool": unary("MaxPool", f32(1, 2, 7, 8), kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1]),
     "MaxPool-ceil": unary("MaxPool", f32(2, 2, 7, 7), opset=10, kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
     "MaxPool-dilation": unary("MaxPool", f32(1, 2, 9, 9), opset=12, kernel_shape=[2, 3], dilations=[2, 2]),
+    "MaxPool-dilation-pads": unary("MaxPool", f32(1, 2, 9, 9), opset=12, kernel_shape=[3, 2], dilations=[3, 2],
+                                   pads=[1, 1, 2, 1]),
     "MaxPool-wide-pads": unary("MaxPool", f32(1, 1, 5, 5), kernel_shape=[2, 2], pads=[1, 1, 1, 1]),
     "MaxPool-same-lower": unary("MaxPool", f32(1, 1, 6, 7), kernel_shape=[3, 3], strides=[2, 2],
                                 auto_pad="SAME_LOWER"),
