@@ -67,6 +67,9 @@ def _seeds(inputs: Node | Sequence[Node], tangents: Any | Sequence[Any]) -> dict
     """Each input's tangent, checked: one per input, of its dtype and shape."""
     single = isinstance(inputs, Node)
     ins = [inputs] if single else list(inputs)
+    if not single and not isinstance(tangents, (list, tuple)):
+        raise TypeError(f"jvp: inputs is a list, so tangents must be a list or tuple (one per input), "
+                        f"got {type(tangents).__name__}")
     ts = [tangents] if single else list(tangents)
     if len(ts) != len(ins):
         raise ValueError(f"jvp: {len(ins)} inputs but {len(ts)} tangents")

@@ -96,7 +96,10 @@ class Elemwise(Op):
         if rule is None or not is_float(node.dtype):
             return None
         t = total([rule(node, t, *node.inputs)[i] for i, t in enumerate(tangents) if t is not None])
-        return None if t is None else broadcast_to(cast(t, node.dtype), node)
+        if t is None:
+            return None
+        t = cast(t, node.dtype)  # equal static shapes are equal when run: unknown sizes never broadcast
+        return t if t.type.shape == node.type.shape else broadcast_to(t, node)
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,8 @@ def test_bad_tangents_are_refused_naming_the_input_and_the_shapes():
         gc.jvp(y, x, np.ones((2, 3), "float32"))
     with pytest.raises(ValueError, match="jvp: 1 inputs but 2 tangents"):
         gc.jvp(y, [x], [np.ones((2, 3))] * 2)
+    with pytest.raises(TypeError, match="jvp: inputs is a list, so tangents must be a list or tuple"):
+        gc.jvp(y, [x], np.ones((1, 2, 3)))
     with pytest.raises(gc.DTypeError, match="only float inputs have tangents"):
         gc.jvp(y, gc.tensor("n", (2, 3), "int64"), np.ones((2, 3), "int64"))
     with pytest.raises(gc.DTypeError, match="jvp: outputs must be float"):
