@@ -224,6 +224,20 @@ def test_max_pool_takes_the_tangent_at_the_first_maximum_as_its_vjp_routes():
     np.testing.assert_array_equal(tangent.eval(feed), [[[[1.0]]]])
 
 
+def test_tangents_stay_finite_at_extreme_logits():
+    z = gc.tensor("z", (2, 3), "float64")
+    zv = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]])
+    d = np.array([[0.3, -1.2, 2.0], [0.7, 1.5, -0.4]])
+    outs = [gc.nn.cross_entropy(z, gc.constant(np.array([0, 2]))), gc.nn.log_softmax(z), gc.logsumexp(z, 1),
+            gc.softplus(z), gc.sigmoid(z)]
+    tangents = gc.jvp(outs, z, d)
+    for got in [gc.evaluate(tangents, {z: zv}), gc.function([z], tangents)(zv)]:
+        assert all(np.all(np.isfinite(t)) for t in got)
+        np.testing.assert_allclose(got[0], (d[1, 1] - d[1, 2]) / 2)  # sum((softmax - target) * d) / N
+        np.testing.assert_allclose(got[1], d - np.array([[d[0, 0]], [d[1, 1]]]))
+        np.testing.assert_allclose(got[2], [d[0, 0], d[1, 1]])
+
+
 # ---- every op has a forward rule ----------------------------------------------------------
 
 #: Ops that never receive a tangent, so need no forward rule, and why.
