@@ -1,4 +1,4 @@
-"""Algebra that holds for finite values: x - x, x * 0, x / x, exp(log x).
+"""Algebra that holds for finite values: x - x, x * 0, 0 @ x, x / x, exp(log x).
 
 Each of these can turn a nan of the original (inf - inf, 0 * inf, 0 / 0, log of a
 negative number) into a number, so they carry the FINITE policy.
@@ -9,6 +9,7 @@ from typing import Optional
 
 from ..ir import Node
 from ..ir.dtypes import is_float
+from ..ops import MatMul
 from .match import fit, full_like, is_fn, is_value
 from .rule import FINITE, Rule, rule
 
@@ -25,6 +26,14 @@ def sub_self(node: Node) -> Optional[Node]:
 @rule(RULES, "mul", FINITE)
 def mul_zero(node: Node) -> Optional[Node]:
     """x * 0 -> 0"""
+    if not any(is_value(x, 0) for x in node.inputs):
+        return None
+    return full_like(node, 0)
+
+
+@rule(RULES, MatMul, FINITE)
+def matmul_zero(node: Node) -> Optional[Node]:
+    """0 @ x -> 0 and x @ 0 -> 0 (a zero tangent given to jvp, say)"""
     if not any(is_value(x, 0) for x in node.inputs):
         return None
     return full_like(node, 0)

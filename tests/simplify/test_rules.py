@@ -65,6 +65,7 @@ CASES: dict[str, tuple[Callable[[], Node], bool]] = {
     "exp_log_softmax": (lambda: gc.exp(gc.nn.log_softmax(d, axis=0)), False),
     "sub_self": (lambda: gc.exp(x) - gc.exp(x), False),
     "mul_zero": (lambda: x * gc.broadcast_to(_c(0.0), (3, 4)), False),
+    "matmul_zero": (lambda: gc.matmul(_c(np.zeros((3, 3))), x) + gc.matmul(x, gc.zeros((4, 4), "float32")), False),
     "div_self": (lambda: x / x, False),
     "exp_log": (lambda: gc.exp(gc.log(x)), True),
     "match_known_shape": (lambda: Node.make(MatchShape(), [gc.exp(x), x]), False),
