@@ -1,9 +1,9 @@
 """Folding batch normalisation into the layer before it, for inference."""
 from __future__ import annotations
 
-from .layers import BatchNorm, Conv1d, Conv2d, Dense, Layer, Sequential
+from .layers import BatchNorm, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Dense, Layer, Sequential
 
-_AFFINE = (Dense, Conv1d, Conv2d)
+_AFFINE = (Dense, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d)
 
 
 def fold_batch_norm(model: Layer) -> Layer:

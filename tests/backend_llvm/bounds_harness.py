@@ -188,10 +188,19 @@ def _norm(p, x):
 
 
 def _conv(p, x, w, b):
+    """conv (p["dilation"], p["groups"] optional) + bias + relu, and its gradients."""
     conv = gc.nn.conv2d if x.ndim == 4 else gc.nn.conv1d
-    y = gc.relu(conv(x, w, b, stride=p["stride"], padding=[tuple(q) for q in p["padding"]]))
+    y = gc.relu(conv(x, w, b, stride=p["stride"], padding=[tuple(q) for q in p["padding"]],
+                     dilation=p.get("dilation", 1), groups=p.get("groups", 1)))
     loss = gc.sum(y * y)
     return [y] + gc.grad(loss, [x, w, b])
+
+
+def _conv_transpose(p, x, w, b):
+    """conv_transpose + bias + relu with p's geometry, and its gradients."""
+    conv = gc.nn.conv_transpose2d if x.ndim == 4 else gc.nn.conv_transpose1d
+    y = gc.relu(conv(x, w, b, p["stride"], p["padding"], p["output_padding"], p["groups"], p["dilation"]))
+    return [y] + gc.grad(gc.sum(y * y), [x, w, b])
 
 
 def _matmul(p, a, b):
@@ -221,6 +230,7 @@ FAMILIES: dict[str, tuple[Callable[[dict], list[list[int]]], Callable[..., list[
     "resample": (lambda p: [p["shape"]], _resample),
     "norm": (lambda p: [p["shape"]], _norm),
     "conv": (lambda p: [p["x"], p["w"], [p["w"][0]]], _conv),
+    "conv_transpose": (lambda p: [p["x"], p["w"], [p["w"][1] * p["groups"]]], _conv_transpose),
     "matmul": (lambda p: [p["a"], p["b"]], _matmul),
     "softmax": (lambda p: [p["shape"]], _softmax),
     "elementwise": (lambda p: [p["shape"], p["shape"]], _elementwise),

@@ -7,7 +7,7 @@ from graphc.backend.llvm.kernels import conv
 from graphc.backend.llvm.loopir import Cast, Load, binop, const
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
-from .nn_kernels import assert_matches, run_builder
+from .nn_kernels import assert_matches, conv_micros, run_builder
 
 # (input, weight, stride, (lo, hi) padding per axis)
 SHAPES = [
@@ -42,22 +42,13 @@ def _case(kind, x, w, gy, stride, padding):
     return conv.conv_weight_grad, [x, gy], ConvWeightGrad(stride, padding).reference(x, gy, w)
 
 
-def _micros(kind, stride):
-    """The micro-kernels that can run `kind` (None: chosen by shape)."""
-    if kind == "weight_grad":
-        return [None]
-    if kind == "forward" and any(s != 1 for s in stride):
-        return [None, "channels"]
-    return [None, "channels", "positions"]
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", SHAPES, ids=IDS)
 def test_matches_reference(x_shape, w_shape, stride, padding, kind, dtype):
     x, w, gy = _arrays(x_shape, w_shape, stride, padding, dtype)
     build, inputs, want = _case(kind, x, w, gy, stride, padding)
-    for micro in _micros(kind, stride):
+    for micro in conv_micros(kind, stride):
         options = {} if micro is None else {"micro": micro}
         got, _ = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, **options)
         assert_matches(got, want)
@@ -77,7 +68,7 @@ def _bias_relu_residual(bias, residual, out_dtype):
 @pytest.mark.parametrize("micro", [None, "channels", "positions"])
 def test_fused_epilogue_with_cast(kind, micro, stride):
     x_shape, w_shape, padding = (2, 3, 9, 11), (5, 3, 3, 2), ((1, 1), (0, 2))
-    if micro not in _micros(kind, stride):
+    if micro not in conv_micros(kind, stride):
         pytest.skip("no such micro-kernel for this case")
     x, w, gy = _arrays(x_shape, w_shape, stride, padding, "float32", seed=3)
     build, inputs, want = _case(kind, x, w, gy, stride, padding)

@@ -1,4 +1,5 @@
-"""Generated code of the modern-CNN layers stays inside its buffers: pooling with dilation,
+"""Generated code of the modern-CNN layers stays inside its buffers: grouped, dilated and
+transposed convolutions, pooling with dilation,
 ceil_mode and count_include_pad, adaptive pooling, interpolation, reflect/edge padding,
 normalisations and activations, at random odd shapes between red zones (bounds_harness.py)."""
 import pytest
@@ -77,3 +78,31 @@ def test_reflect_and_edge_padding(data, dtype, mode):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_normalisations_and_activations(fn, args, shape, dtype):
     _run("norm", {"shape": shape, "fn": fn, "args": args, "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
+def test_grouped_dilated_conv(data, dtype, rank):
+    groups, per_in, per_out = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
+    axes = []
+    for _ in range(rank):
+        k, s, d = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+        lo, hi = data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))
+        axes.append((data.draw(st.integers(max(1, (k - 1) * d + 1 - lo - hi), 9)), k, s, [lo, hi], d))
+    _run("conv", {"x": [data.draw(st.integers(1, 2)), groups * per_in] + [a[0] for a in axes],
+                  "w": [groups * per_out, per_in] + [a[1] for a in axes], "stride": [a[2] for a in axes],
+                  "padding": [a[3] for a in axes], "dilation": [a[4] for a in axes], "groups": groups,
+                  "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
+def test_conv_transpose(data, dtype, rank):
+    groups, per_in, per_out = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
+    ks, ss, ds = ([data.draw(st.integers(1, 3)) for _ in range(rank)] for _ in range(3))
+    pads = [data.draw(st.integers(0, (k - 1) * d // 2)) for k, d in zip(ks, ds)]
+    extras = [data.draw(st.integers(0, s - 1)) for s in ss]
+    sizes = [data.draw(st.integers(1, 6)) for _ in range(rank)]
+    _run("conv_transpose", {"x": [data.draw(st.integers(1, 2)), groups * per_in] + sizes,
+                            "w": [groups * per_in, per_out] + ks, "stride": ss, "padding": pads,
+                            "output_padding": extras, "groups": groups, "dilation": ds, "dtype": dtype})

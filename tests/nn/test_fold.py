@@ -57,3 +57,21 @@ def test_folding_leaves_layers_without_batch_norm_alone():
     folded = nn.fold_batch_norm(model)
     assert [type(a) for a in folded] == [type(b) for b in model]
     assert folded[0] is model[0]
+
+
+@pytest.mark.parametrize("conv", [
+    lambda rng: nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, rng=rng),
+    lambda rng: nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False, rng=rng),     # depthwise
+    lambda rng: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, rng=rng),
+    lambda rng: nn.ConvTranspose2d(4, 2, 2, stride=2, bias=False, rng=rng),
+], ids=["grouped-dilated", "depthwise", "transposed-grouped", "transposed"])
+def test_folding_into_grouped_and_transposed_convolutions(conv):
+    rng = np.random.default_rng(2)
+    layer = conv(rng)
+    model = nn.Sequential(layer, nn.BatchNorm(layer.out_channels), nn.ReLU())
+    _randomise_batch_norms(model, rng)
+    folded = nn.fold_batch_norm(model)
+    assert [type(a) for a in folded] == [type(layer), nn.ReLU]
+    x = gc.tensor("x", (None, 4, 7, 6))
+    value = rng.normal(size=(3, 4, 7, 6)).astype(np.float32)
+    np.testing.assert_allclose(_inference(folded, x, value), _inference(model, x, value), rtol=1e-4, atol=1e-5)

@@ -5,7 +5,7 @@ Users reach the functions as `graphc.nn`; the op classes are here for rewrites a
 """
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d
 from .activations import LogSoftmax, Softmax, log_softmax, softmax
-from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d
+from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .encoding import OneHot, one_hot
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .normalization import batch_moments, batch_norm
@@ -21,7 +21,7 @@ from .sample_norm import group_norm, instance_norm, layer_norm, local_response_n
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "LogSoftmax", "Softmax", "log_softmax", "softmax",
-    "Conv", "ConvInputGrad", "ConvWeightGrad", "conv1d", "conv2d",
+    "Conv", "ConvInputGrad", "ConvWeightGrad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     "OneHot", "one_hot",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
     "batch_moments", "batch_norm",

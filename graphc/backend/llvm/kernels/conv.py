@@ -32,6 +32,7 @@ loop.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -61,7 +62,8 @@ FilterValue = Callable[[Expr, Expr, Expr, Expr, Expr], Expr]
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """A convolution's sizes, 1-D problems lifted to 2-D ones of height 1."""
+    """A convolution's sizes, 1-D problems lifted to 2-D ones of height 1. `cin` and
+    `cout` count the channels of one group."""
 
     rank: int
     batch: int
@@ -72,22 +74,29 @@ class ConvGeometry:
     out: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[tuple[int, int], tuple[int, int]]
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
 
     @staticmethod
     def of(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
-           padding: Sequence[Sequence[int]], op: str = "conv") -> "ConvGeometry":
+           padding: Sequence[Sequence[int]], dilation: Sequence[int] = (), groups: int = 1,
+           op: str = "conv") -> "ConvGeometry":
         rank = len(x_shape) - 2
-        if rank not in (1, 2) or len(w_shape) != rank + 2 or len(stride) != rank or len(padding) != rank:
+        dilation = tuple(dilation) or (1,) * rank
+        if (rank not in (1, 2) or len(w_shape) != rank + 2 or len(stride) != rank or len(padding) != rank
+                or len(dilation) != rank):
             raise NotImplementedError(
                 f"{op}: native kernels cover 1-D and 2-D convolutions, got input {tuple(x_shape)}, "
                 f"weight {tuple(w_shape)}, stride {tuple(stride)}")
         lift = (lambda t, fill: (fill,) + tuple(t)) if rank == 1 else (lambda t, fill: tuple(t))
         size, kernel = lift(x_shape[2:], 1), lift(w_shape[2:], 1)
-        strides, pads = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0))
-        out = tuple((n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(size, kernel, strides, pads))
+        strides, pads, dils = lift(stride, 1), lift([tuple(p) for p in padding], (0, 0)), lift(dilation, 1)
+        out = tuple((n + lo + hi - (k - 1) * d - 1) // s + 1
+                    for n, k, s, (lo, hi), d in zip(size, kernel, strides, pads, dils))
         if min(out) < 1:
             raise ValueError(f"{op}: kernel {tuple(w_shape[2:])} is larger than the padded input {tuple(x_shape)}")
-        return ConvGeometry(rank, x_shape[0], x_shape[1], w_shape[0], size, kernel, out, strides, pads)
+        return ConvGeometry(rank, x_shape[0], x_shape[1] // groups, w_shape[0] // groups, size, kernel, out,
+                            strides, pads, dils, groups)
 
     def at(self, buf: Buffer, b: Expr, c: Expr, row: Expr, col: Expr) -> Expr:
         """Flat index of spatial element (row, col) of an (N, C, *spatial) buffer of this rank."""
@@ -99,6 +108,19 @@ class ConvGeometry:
     @property
     def padded(self) -> bool:
         return any(lo or hi for lo, hi in self.padding)
+
+    def extent(self, axis: int) -> int:
+        """The span of the dilated kernel along `axis` (0 rows, 1 columns)."""
+        return (self.kernel[axis] - 1) * self.dilation[axis] + 1
+
+
+    def in_group(self, channel: Expr, per_group: int) -> Expr:
+        """`channel` of the current group (GROUP) as a channel of the whole tensor."""
+        return channel if self.groups == 1 else GROUP * per_group + channel
+
+
+#: The group a correlation's phase belongs to, named in `src_at` and `out_at`.
+GROUP = Var("grp")
 
 
 # ---------------------------------------------------------------- the correlation
@@ -137,6 +159,20 @@ class Correlation:
     def bound(self) -> tuple[int, int]:
         """Static upper bounds of the grid."""
         return self.grid_max or (int(self.grid[0]), int(self.grid[1]))
+
+    @property
+    def src_strides(self) -> tuple[int, int]:
+        """Elements between consecutive source rows and columns."""
+        z = const(0)
+        strides = (linear_coeff(self.src_at(z, z, Var("sr"), z), "sr"), linear_coeff(self.src_at(z, z, z, Var("sc")), "sc"))
+        if None in strides:
+            raise ValueError(f"the source index is not affine in its row and column: {strides}")
+        return strides
+
+    def tap_offset(self, i: Expr, j: Expr) -> Expr:
+        """Elements from a window's origin to its tap (i, j)."""
+        rs, cs = self.src_strides
+        return i * (self.dilation[0] * rs) + j * (self.dilation[1] * cs)
 
 
 @dataclass(frozen=True)
@@ -288,7 +324,7 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     stages = [Buffer(f"tr{k}", dtype, (W * W,), scope="local") for k in range(2)]
     tile = Buffer("tile", dtype, (VO * W,), scope="local")
     slot = lambda p, t: const((p * TO + t) * W)  # noqa: E731 - acc index of position p, channel vector t
-    (sh, sw), (dh, dw), (fh, fw) = spec.step, spec.dilation, spec.shift
+    (sh, sw), (fh, fw) = spec.step, spec.shift
     xb, fb, z = Var("xb"), Var("fb"), const(0)
 
     def reduction(q0: Expr) -> Stmt:
@@ -301,7 +337,7 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
             for t in range(TO):
                 value: Expr = Load(acc, slot(p, t), W)
                 for i, j in nest.taps:
-                    xs = Load(spec.src, xb + spec.src_at(z, z, i * dh, j * dw))
+                    xs = Load(spec.src, xb + spec.tap_offset(i, j))
                     wv = Load(spec.filt, fb + nest.filt_offset(i, j, t * W), W)
                     value = Fma(Broadcast(xs, W), wv, value)
                 steps.append(Store(acc, slot(p, t), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
@@ -348,9 +384,9 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
 def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int) -> Kernel:
     W, NV, OB = plan.lanes, plan.count, plan.block
     TILE = W * NV
-    if spec.step != (1, 1) or spec.src_at(const(0), const(0), const(0), const(1)) != const(1):
+    RS, CS = spec.src_strides
+    if spec.step != (1, 1) or CS != 1:
         raise ValueError(f"{name}: the positions kernel needs step 1 and unit column stride")
-    RS = spec.src_at(const(0), const(0), const(1), const(0)).value
     GH, GW = (as_expr(n) for n in spec.grid)
     span = (GH - 1) * RS + GW            # positions u = gh * RS + gw, gw < GW kept
     span_max = (spec.bound[0] - 1) * RS + spec.bound[1]
@@ -359,8 +395,8 @@ def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, n
     acc = Buffer("acc", dtype, (OB * TILE,), scope="local")
     tile = Buffer("tile", dtype, (OB * TILE,), scope="local")
     slot = lambda o, v: const(o * TILE + v * W)  # noqa: E731
-    (dh, dw), (fh, fw) = spec.dilation, spec.shift
-    xb, fb, z = Var("xb"), Var("fb"), const(0)
+    fh, fw = spec.shift
+    xb, fb = Var("xb"), Var("fb")
 
     def reduction(u0: Expr) -> Stmt:
         origin = spec.src_at(nest.img, nest.c, as_expr(fh), as_expr(fw)) + u0
@@ -369,7 +405,7 @@ def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, n
             for v in range(NV):
                 value: Expr = Load(acc, slot(o, v), W)
                 for i, j in nest.taps:
-                    xv = Load(spec.src, xb + spec.src_at(z, z, i * dh, j * dw) + v * W, W)
+                    xv = Load(spec.src, xb + spec.tap_offset(i, j) + v * W, W)
                     f = Load(spec.filt, fb + nest.filt_offset(i, j, o))
                     value = Fma(Broadcast(f, W), xv, value)
                 steps.append(Store(acc, slot(o, v), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
@@ -470,63 +506,72 @@ def finisher(epilogue: Optional[Epilogue], out_dtype: str) -> Epilogue:
 
 # ---------------------------------------------------------------- the three ops
 
+def groups_as_phases(groups: int, inner: int = 1) -> tuple[tuple[str, Callable[[Expr], Expr]], ...]:
+    """Phase variables running `groups` groups of `inner` phases each: GROUP is the outer index."""
+    return ((GROUP.name, lambda ph: ph // inner if inner > 1 else ph),) if groups > 1 else ()
+
+
 def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
                  space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
-                 threads: int = 1, micro: Optional[str] = None) -> list[Kernel]:
-    """Kernels computing out = finish(conv(x, w)) for x (N, Cin, *size), w (Cout, Cin, *kernel).
+                 threads: int = 1, micro: Optional[str] = None, dilation: Sequence[int] = (),
+                 groups: int = 1) -> list[Kernel]:
+    """Kernels computing out = finish(conv(x, w)) for x (N, Cin, *size), w (Cout, Cin/groups, *kernel).
 
     `dtype` is the accumulation dtype (the op's result dtype; default out's); `threads`
     how many threads to plan for; `micro` forces a micro-kernel (else chosen by shape).
+    Each group is a phase of one correlation.
     """
     dtype = dtype or out.dtype
-    g = ConvGeometry.of(x.shape, w.shape, stride, padding)
+    g = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     (plh, phh), (plw, phw) = g.padding
     rows, cols = g.size[0] + plh + phh, g.size[1] + plw + phw
     plan = plan_for(dtype, g.cout, g.out[1], cols if g.stride == (1, 1) else None, micro)
     kernels = []
     if g.padded or x.dtype != dtype or plan.kind == "positions":
-        shape = (g.batch, g.cin, rows + slack_rows(plan, cols), cols)
+        shape = (g.batch, g.cin * groups, rows + slack_rows(plan, cols), cols)
         src, k = pad_copy(space, dtype, shape, lambda b, c, i, j: Load(x, g.at(x, b, c, i, j)),
                           g.size, (plh, plw), threads)
         kernels.append(k)
-        src_at = lambda b, c, i, j: src.index(b, c, i, j)  # noqa: E731
+        src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), i, j)  # noqa: E731
     else:
-        src, src_at = x, lambda b, c, i, j: g.at(x, b, c, i, j)  # noqa: E731
-    filt, k = pack_filter(space, dtype, 1, g.cout, g.cin, g.kernel,
-                          lambda ph, o, c, i, j: Load(w, g.at(w, o, c, i, j)), plan)
+        src, src_at = x, lambda b, c, i, j: g.at(x, b, g.in_group(c, g.cin), i, j)  # noqa: E731
+    filt, k = pack_filter(space, dtype, groups, g.cout, g.cin, g.kernel,
+                          lambda ph, o, c, i, j: Load(w, g.at(w, ph * g.cout + o, c, i, j)), plan)
     kernels.append(k)
-    flops = 2 * g.batch * g.cout * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
-    spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out, g.coords, flops,
-                       step=g.stride)
+    flops = 2 * g.batch * g.cout * groups * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
+    spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out,
+                       lambda b, o, i, j: g.coords(b, g.in_group(o, g.cout), i, j), flops,
+                       step=g.stride, dilation=g.dilation, phases=groups, phase_vars=groups_as_phases(groups))
     kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv"), threads))
     return kernels
 
 
 def conv_weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
                      space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
-                     threads: int = 1) -> list[Kernel]:
-    """Kernels computing out = finish(dL/dw) of conv(x, w) given gy = dL/dy; out is (Cout, Cin, *kernel)."""
+                     threads: int = 1, dilation: Sequence[int] = (), groups: int = 1) -> list[Kernel]:
+    """Kernels computing out = finish(dL/dw) of conv(x, w) given gy = dL/dy; out is (Cout, Cin/groups, *kernel)."""
     dtype = dtype or out.dtype
-    g = ConvGeometry.of(x.shape, out.shape, stride, padding)
+    g = ConvGeometry.of(x.shape, out.shape, stride, padding, dilation, groups)
     plan = plan_for(dtype, g.cout, g.kernel[1], None)
     kernels = []
     # only the padded rows and columns some output pixel reaches
-    rows = (g.out[0] - 1) * g.stride[0] + g.kernel[0]
-    cols = (g.out[1] - 1) * g.stride[1] + g.kernel[1]
+    rows = (g.out[0] - 1) * g.stride[0] + g.extent(0)
+    cols = (g.out[1] - 1) * g.stride[1] + g.extent(1)
     if g.padded or x.dtype != dtype:
-        src, k = pad_copy(space, dtype, (g.batch, g.cin, rows, cols),
+        src, k = pad_copy(space, dtype, (g.batch, g.cin * groups, rows, cols),
                           lambda b, c, i, j: Load(x, g.at(x, b, c, i, j)), g.size,
                           (g.padding[0][0], g.padding[1][0]), threads)
         kernels.append(k)
-        src_at = lambda c, n, i, j: src.index(n, c, i, j)  # noqa: E731
+        src_at = lambda c, n, i, j: src.index(n, g.in_group(c, g.cin), i, j)  # noqa: E731
     else:
-        src, src_at = x, lambda c, n, i, j: g.at(x, n, c, i, j)  # noqa: E731
-    filt, k = pack_filter(space, dtype, 1, g.cout, g.batch, g.out,
-                          lambda ph, o, n, i, j: Load(gy, g.at(gy, n, o, i, j)), plan)
+        src, src_at = x, lambda c, n, i, j: g.at(x, n, g.in_group(c, g.cin), i, j)  # noqa: E731
+    filt, k = pack_filter(space, dtype, groups, g.cout, g.batch, g.out,
+                          lambda ph, o, n, i, j: Load(gy, g.at(gy, n, ph * g.cout + o, i, j)), plan)
     kernels.append(k)
-    flops = 2 * g.batch * g.cout * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
+    flops = 2 * g.batch * g.cout * groups * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
     spec = Correlation(g.cin, g.batch, g.cout, g.kernel, g.out, src, src_at, filt, out,
-                       lambda c, o, i, j: g.coords(o, c, i, j), flops, dilation=g.stride)
+                       lambda c, o, i, j: g.coords(g.in_group(o, g.cout), c, i, j), flops,
+                       step=g.dilation, dilation=g.stride, phases=groups, phase_vars=groups_as_phases(groups))
     kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv_wgrad"), threads))
     return kernels
 
@@ -535,8 +580,11 @@ def conv_weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], 
 class Phases:
     """The stride phases r0 .. r0+count-1 of one axis that have `taps` kernel taps.
 
-    Phase r holds the input pixels i*s + r - pad_lo for i = first(r) .. first(r)+size(r)-1,
-    reached by the taps r, r+s, ..., r+s*(taps-1).
+    Phase r holds the input pixels i*s + r - pad_lo for i = first(r) .. first(r)+size(r)-1.
+    With dilation d and e = gcd(s, d), the taps reaching them are k = k0 + t*(s/e) for
+    t < taps (k0 the least tap with k0*d = r mod s), and tap t reads output pixel
+    i + offset - t*(d/e). Phases are grouped (count > 1) only without dilation, where
+    k0 = r and the offset is 0.
     """
 
     r0: int
@@ -545,12 +593,25 @@ class Phases:
     stride: int
     pad_lo: int
     length: int
+    k0: int = 0
+    offset: int = 0
+    tap_step: int = 1
+    spacing: int = 1
 
     def first(self, r: Expr) -> Expr:
         return (self.pad_lo - r + (self.stride - 1)) // self.stride
 
     def size(self, r: Expr) -> Expr:
         return maximum((self.length - 1 + self.pad_lo - r) // self.stride - self.first(r) + 1, 0)
+
+    def tap(self, r: Expr, flipped: Expr) -> Expr:
+        """The kernel tap of flipped tap index `flipped` (taps - 1 - t) in phase r."""
+        return self.k0 + (r - self.r0) + (self.taps - 1 - flipped) * self.tap_step
+
+    @property
+    def reach(self) -> int:
+        """How far before its pixel's own output row the phase's first flipped tap reads."""
+        return (self.taps - 1) * self.spacing - self.offset
 
     def bounds(self) -> tuple[int, int, int]:
         """(most pixels of a phase, least first, most first) over this group."""
@@ -560,43 +621,50 @@ class Phases:
         return max(size), min(first), max(first)
 
 
-def phase_groups(length: int, kernel: int, stride: int, pad_lo: int) -> list[Phases]:
-    """The phases of one axis grouped by tap count (at most two groups)."""
+def phase_groups(length: int, kernel: int, stride: int, pad_lo: int, dilation: int = 1) -> list[Phases]:
+    """The phases of one axis, grouped by tap count when there is no dilation."""
+    e = math.gcd(stride, dilation)
+    step, spacing = stride // e, dilation // e
     groups: list[Phases] = []
     for r in range(stride):
-        taps = max(0, -(-(kernel - r) // stride))
-        if groups and groups[-1].taps == taps:
+        k0 = next((k for k in range(step) if (k * dilation - r) % stride == 0), None)
+        taps = 0 if k0 is None else max(0, -(-(kernel - k0) // step))
+        offset = 0 if k0 is None else (r - k0 * dilation) // stride
+        if dilation == 1 and groups and groups[-1].taps == taps:
             last = groups[-1]
-            groups[-1] = Phases(last.r0, last.count + 1, taps, stride, pad_lo, length)
+            groups[-1] = Phases(last.r0, last.count + 1, taps, stride, pad_lo, length, last.k0, 0, step, 1)
         else:
-            groups.append(Phases(r, 1, taps, stride, pad_lo, length))
+            groups.append(Phases(r, 1, taps, stride, pad_lo, length, k0 or 0, offset, step, spacing))
     return groups
 
 
 def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
                     space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
-                    threads: int = 1, micro: Optional[str] = None) -> list[Kernel]:
+                    threads: int = 1, micro: Optional[str] = None, dilation: Sequence[int] = (),
+                    groups: int = 1) -> list[Kernel]:
     """Kernels computing out = finish(dL/dx) of conv(x, w) given gy = dL/dy; out is (N, Cin, *size).
 
-    Phase r of an axis (taps k = r + s*t, t < T): dx[i*s + r - pad] = sum over t of
-    gy[i - t] * w[r + s*t], a stride-1 correlation over gy zero padded by A = (most
-    taps of any phase) - 1, with the taps flipped: source row u + v + first(r) for
-    position u = i - first(r) and flipped tap v = T - 1 - t.
+    Phase r of an axis (taps k = k0 + t*step, t < T, see Phases): dx[i*s + r - pad] =
+    sum over t of gy[i + offset - t*spacing] * w[k], a correlation over gy zero padded
+    by A (the most any phase reaches back) with the taps flipped: source row
+    u + v*spacing + first(r) + offset + A - (T-1)*spacing for position u = i - first(r)
+    and flipped tap v = T - 1 - t. Groups multiply the phases.
     """
     dtype = dtype or out.dtype
-    g = ConvGeometry.of(out.shape, w.shape, stride, padding)
+    g = ConvGeometry.of(out.shape, w.shape, stride, padding, dilation, groups)
     finish = finisher(epilogue, out.dtype)
-    axes = [phase_groups(n, k, s, lo) for n, k, s, (lo, _) in zip(g.size, g.kernel, g.stride, g.padding)]
-    A = [max(p.taps for p in groups) - 1 for groups in axes]
-    # source rows read: u + v + shift < size + first + A over every group
-    extent = [max(p.bounds()[0] + p.bounds()[2] + a for p in groups) for groups, a in zip(axes, A)]
+    axes = [phase_groups(n, k, s, lo, d)
+            for n, k, s, (lo, _), d in zip(g.size, g.kernel, g.stride, g.padding, g.dilation)]
+    A = [max(0, max(p.reach for p in groups if p.taps)) if any(p.taps for p in groups) else 0 for groups in axes]
+    # source rows read: u + v*spacing + shift < size + first + offset + A over every group
+    extent = [max(p.bounds()[0] + p.bounds()[2] + p.offset + a for p in groups) for groups, a in zip(axes, A)]
     plan = plan_for(dtype, g.cin, max(p.bounds()[0] for p in axes[1]), extent[1], micro)
     kernels: list[Kernel] = []
     src_holder: list[Buffer] = []
 
     def source() -> Buffer:
         if not src_holder:
-            shape = (g.batch, g.cout, extent[0] + slack_rows(plan, extent[1]), extent[1])
+            shape = (g.batch, g.cout * groups, extent[0] + slack_rows(plan, extent[1]), extent[1])
             buf, k = pad_copy(space, dtype, shape, lambda b, c, i, j: Load(gy, g.at(gy, b, c, i, j)),
                               g.out, tuple(A), threads)
             kernels.append(k)
@@ -604,40 +672,42 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
         return src_holder[0]
 
     rh, rw = Var("rh"), Var("rw")
-    sh, sw = g.stride
     for ph_h in axes[0]:
         for ph_w in axes[1]:
             def coords(n, c, i, j, ph_h=ph_h, ph_w=ph_w):
-                return g.coords(n, c, (i + ph_h.first(rh)) * g.stride[0] + rh - g.padding[0][0],
+                return g.coords(n, g.in_group(c, g.cin),
+                                (i + ph_h.first(rh)) * g.stride[0] + rh - g.padding[0][0],
                                 (j + ph_w.first(rw)) * g.stride[1] + rw - g.padding[1][0])
 
             nw = ph_w.count
-            phase_vars = (("rh", lambda ph, p=ph_h, nw=nw: p.r0 + ph // nw),
-                          ("rw", lambda ph, p=ph_w, nw=nw: p.r0 + ph % nw))
-            nphases = ph_h.count * nw
+            inner = ph_h.count * nw
+            phase_vars = (("rh", lambda ph, p=ph_h, nw=nw, inner=inner: p.r0 + (ph % inner) // nw),
+                          ("rw", lambda ph, p=ph_w, nw=nw: p.r0 + ph % nw)) + groups_as_phases(groups, inner)
             grid = (ph_h.size(rh), ph_w.size(rw))
             grid_max = (ph_h.bounds()[0], ph_w.bounds()[0])
             if not grid_max[0] or not grid_max[1]:
                 continue
             if not (ph_h.taps and ph_w.taps):
-                kernels.append(_zero_phases(space.name("conv_dgrad_zero"), out, g.batch, g.cin, nphases,
+                kernels.append(_zero_phases(space.name("conv_dgrad_zero"), out, g.batch, g.cin, groups * inner,
                                             phase_vars, grid, coords, dtype, finish))
                 continue
             src = source()
             Th, Tw = ph_h.taps, ph_w.taps
 
-            def value_at(ph, c, o, i, j, ph_h=ph_h, ph_w=ph_w, Th=Th, Tw=Tw, nw=nw):
-                r_h, r_w = ph_h.r0 + ph // nw, ph_w.r0 + ph % nw
-                return Load(w, g.at(w, o, c, (Th - 1 - i) * sh + r_h, (Tw - 1 - j) * sw + r_w))
+            def value_at(ph, c, o, i, j, ph_h=ph_h, ph_w=ph_w, nw=nw, inner=inner):
+                r_h, r_w = ph_h.r0 + (ph % inner) // nw, ph_w.r0 + ph % nw
+                return Load(w, g.at(w, (ph // inner) * g.cout + o, c, ph_h.tap(r_h, i), ph_w.tap(r_w, j)))
 
-            filt, k = pack_filter(space, dtype, nphases, g.cin, g.cout, (Th, Tw), value_at, plan)
+            filt, k = pack_filter(space, dtype, groups * inner, g.cin, g.cout, (Th, Tw), value_at, plan)
             kernels.append(k)
-            flops = 2 * g.batch * g.cin * g.cout * Th * Tw * sum(
-                (ph_h.bounds()[0]) * (ph_w.bounds()[0]) for _ in range(nphases))
+            flops = 2 * g.batch * g.cin * g.cout * Th * Tw * groups * inner * grid_max[0] * grid_max[1]
+            shift = tuple(p.first(r) + p.offset + a - (p.taps - 1) * p.spacing
+                          for p, r, a in zip((ph_h, ph_w), (rh, rw), A))
             spec = Correlation(
-                g.batch, g.cout, g.cin, grid, (Th, Tw), src, lambda b, c, i, j, src=src: src.index(b, c, i, j),
-                filt, out, coords, flops, shift=(ph_h.first(rh) + A[0] - Th + 1, ph_w.first(rw) + A[1] - Tw + 1),
-                phases=nphases, phase_vars=phase_vars, grid_max=grid_max)
+                g.batch, g.cout, g.cin, grid, (Th, Tw), src,
+                lambda b, c, i, j, src=src: src.index(b, g.in_group(c, g.cout), i, j),
+                filt, out, coords, flops, dilation=(ph_h.spacing, ph_w.spacing), shift=shift,
+                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max)
             kernels.append(correlate(spec, plan, dtype, finish, space.name("conv_dgrad"), threads))
     return kernels
 

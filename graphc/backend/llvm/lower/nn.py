@@ -17,23 +17,27 @@ def _options(node: Node, ctx: LowerContext) -> dict:
     return dict(space=ctx, dtype=node.dtype.name, epilogue=ctx.epilogue, threads=ctx.threads)
 
 
+def _conv_options(node: Node, ctx: LowerContext) -> dict:
+    return dict(_options(node, ctx), dilation=node.op.dilation, groups=node.op.groups)
+
+
 def _pool_options(node: Node, ctx: LowerContext) -> dict:
     return dict(_options(node, ctx), dilation=node.op.dilation)
 
 
 def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, w = ctx.inputs
-    return conv.conv_forward(x, w, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
+    return conv.conv_forward(x, w, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
 
 
 def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     gy, w, _ = ctx.inputs
-    return conv.conv_input_grad(gy, w, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
+    return conv.conv_input_grad(gy, w, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
 
 
 def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy, _ = ctx.inputs
-    return conv.conv_weight_grad(x, gy, ctx.out, node.op.stride, node.op.padding, **_options(node, ctx))
+    return conv.conv_weight_grad(x, gy, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
 
 
 def lower_max_pool(node: Node, ctx: LowerContext) -> list[Kernel]:

@@ -1,0 +1,60 @@
+"""The native convolution kernels with channel groups and dilated taps against the ops'
+numpy references: grouped, depthwise (with a channel multiplier), dilated with and
+without stride (the input gradient's phases then have their own tap sets), 1-D and 2-D,
+every micro-kernel, both dtypes, threaded."""
+import numpy as np
+import pytest
+
+from graphc.backend.llvm.kernels import conv
+from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
+
+from .nn_kernels import assert_matches, conv_micros, run_builder
+
+# (input, weight, stride, (lo, hi) padding per axis, dilation, groups)
+SHAPES = [
+    ((2, 4, 9, 11), (6, 2, 3, 2), (1, 1), ((1, 1), (0, 0)), (1, 1), 2),     # two groups
+    ((1, 6, 8, 7), (6, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 6),     # depthwise, batch 1
+    ((2, 3, 10, 9), (6, 1, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 3),    # depthwise x2, stride 2
+    ((2, 3, 12, 13), (5, 3, 3, 2), (1, 1), ((2, 2), (1, 0)), (2, 3), 1),    # dilated
+    ((1, 2, 15, 14), (3, 2, 3, 3), (2, 3), ((1, 2), (0, 1)), (2, 2), 1),    # dilated and strided, gcd > 1
+    ((2, 4, 13, 12), (4, 2, 2, 3), (3, 2), ((0, 1), (2, 0)), (2, 3), 2),    # coprime stride/dilation, groups
+    ((1, 5, 7, 9), (5, 1, 3, 3), (2, 2), ((0, 0), (0, 0)), (3, 2), 5),     # depthwise, dilated, strided
+    ((2, 6, 17), (9, 2, 3), (2,), ((1, 1),), (2,), 3),                      # 1-D
+]
+IDS = [f"{x}x{w}s{s}d{d}g{g}" for x, w, s, _, d, g in SHAPES]
+
+
+def _case(kind, x_shape, w_shape, stride, padding, dilation, groups, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=x_shape).astype(dtype)
+    w = rng.normal(size=w_shape).astype(dtype)
+    ops = [op(stride, padding, dilation, groups) for op in (Conv, ConvInputGrad, ConvWeightGrad)]
+    gy = rng.normal(size=ops[0].reference(x, w).shape).astype(dtype)
+    if kind == "forward":
+        return conv.conv_forward, [x, w], ops[0].reference(x, w)
+    if kind == "input_grad":
+        return conv.conv_input_grad, [gy, w], ops[1].reference(gy, w, x)
+    return conv.conv_weight_grad, [x, gy], ops[2].reference(x, gy, w)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", SHAPES, ids=IDS)
+def test_matches_reference(x_shape, w_shape, stride, padding, dilation, groups, kind, dtype):
+    build, inputs, want = _case(kind, x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    for micro in conv_micros(kind, stride):
+        options = {} if micro is None else {"micro": micro}
+        got, _ = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, **options)
+        assert_matches(got, want)
+
+
+@pytest.mark.parametrize("kind", ["forward", "input_grad", "weight_grad"])
+def test_threaded_groups(kind, monkeypatch):
+    """Groups spread over the threads' work items: the result is the same."""
+    monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    build, inputs, want = _case(kind, (3, 8, 11, 10), (8, 2, 3, 3), (1, 1), ((1, 1), (1, 1)), (2, 1), 4,
+                                "float32")
+    got, _ = run_builder(build, inputs, want.shape, "float32", stride=(1, 1), padding=((1, 1), (1, 1)),
+                         dilation=(2, 1), groups=4, threads=2, nthreads=2)
+    assert_matches(got, want)
