@@ -23,7 +23,7 @@ def shard(rows: int, group: Optional[ProcessGroup]) -> tuple[int, int]:
 
 class FlatGradients:
     """One preallocated flat buffer holding, side by side, a rank's gradients (and new running
-    statistics) times its number of samples: the one buffer the ranks sum in place at each step.
+    statistics) weighted by its number of samples: the one buffer the ranks sum in place at each step.
 
     Each variable's part is a view of the buffer shaped like it; `fill` writes the step's outputs
     into those views (the only copy), and `means` reads the summed buffer back, symbolically, as
@@ -41,14 +41,27 @@ class FlatGradients:
         self.buffer = np.zeros(sum(sizes), dtypes[0])
         self.views = [self.buffer[start:stop].reshape(shape) for (start, stop), shape in zip(self.bounds, self.shapes)]
 
-    def fill(self, values: Sequence[np.ndarray], count: int) -> None:
-        """Write count * value into each variable's view."""
+    def fill(self, values: Sequence[np.ndarray]) -> None:
+        """Write each variable's (weighted) value into its view."""
         for view, value in zip(self.views, values):
-            np.multiply(value, count, out=view, casting="same_kind")
+            np.copyto(view, value, casting="same_kind")
 
     def means(self, summed: Node, count: Node) -> list[Node]:
         """Each variable's part of the symbolic summed buffer, divided by the global count."""
         return [reshape(summed[start:stop], shape) / count for (start, stop), shape in zip(self.bounds, self.shapes)]
+
+
+def check_every_rank_has_rows(rows: int, batch_size: int, size: int) -> None:
+    """Refuse a run with synchronised batch norm in which some rank would get no row of a batch: every
+    rank must run each step (the others wait for it in the step's allreduces), and the mean loss of no
+    rows is not a number."""
+    smallest = rows % batch_size or batch_size  # the last batch's rows
+    if smallest < size:
+        raise ValueError(
+            f"Trainer(sync_batch_norm=True): a batch of {smallest} rows leaves some of the {size} ranks without a "
+            f"row ({rows} rows in batches of {batch_size}); choose a batch_size of at least {size} whose last "
+            f"batch has at least {size} rows, or drop the last {smallest} rows"
+        )
 
 
 def graph_digest(inputs: Sequence[Node], outputs: Sequence[Node], updates: Sequence[tuple[Node, Node]]) -> str:

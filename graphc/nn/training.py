@@ -21,13 +21,14 @@ from ..distributed import ProcessGroup, abort_on_error
 from ..distributed import init as init_process_group
 from ..function import Function, function
 from ..ir import Node
-from ..ops import argmax, eq, shared, tensor
+from ..ops import argmax, eq, set_communicator, shared, tensor
 from ..ops.nn import cross_entropy
+from ..ops.reduce import count
 from .checkpoint import PathLike, generator_from_state, read_checkpoint, saved_values, write_checkpoint
 from .data import Transform, is_classification, minibatches, num_batches, split
-from .data_parallel import FlatGradients, check_same_plan, graph_digest, shard
+from .data_parallel import FlatGradients, check_every_rank_has_rows, check_same_plan, graph_digest, shard
 from .init import RngLike, as_rng
-from .layers import Layer
+from .layers import BatchNorm, Layer
 from .optim import ParamGroup, get_optimizer
 
 LossFn = Callable[[Node, Node], Node]
@@ -87,14 +88,20 @@ class Trainer:
     (the ranks of `mpiexec -n N`; one process alone without a launcher): each global batch of
     `batch_size` is split over the ranks, and one allreduce per step averages the gradients
     (see docs/distributed.md). The optimiser must accept a list of gradients, as the built-in
-    ones do. Only rank 0 prints, shows progress and writes checkpoints.
+    ones do. Only rank 0 prints, shows progress and writes checkpoints. With `sync_batch_norm=True`
+    the model's BatchNorm layers are made synchronised (`sync=True`): they normalise with the
+    statistics of the global batch, summed over the ranks inside the compiled step (the group is
+    installed as graphc.ops' communicator), rather than each rank's share.
     """
 
     def __init__(
         self, model: Layer, loss: Optional[LossFn] = None, optimizer: Union[str, Callable] = "sgd",
         lr: float = 0.01, backend: str = "llvm", param_groups: Optional[Sequence[ParamGroup]] = None,
-        distributed: bool = False, **optimizer_options: Any,
+        distributed: bool = False, sync_batch_norm: bool = False, **optimizer_options: Any,
     ):
+        if sync_batch_norm and not distributed:
+            raise ValueError("Trainer: sync_batch_norm=True synchronises batch norm over the ranks of a "
+                             "distributed run; it needs distributed=True")
         self.model = model
         self.loss_fn = loss or cross_entropy
         self.optimizer = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
@@ -113,6 +120,13 @@ class Trainer:
         self._resume = False  # whether the next fit continues from self.epoch and self._data_rng
         self._optimizer_state: list[Node] = []  # the optimiser's variables in the step, in update order
         self.group: Optional[ProcessGroup] = init_process_group() if distributed else None
+        self.sync_batch_norm = sync_batch_norm
+        if sync_batch_norm:
+            for layer in model.walk():
+                if isinstance(layer, BatchNorm):
+                    layer.sync = True
+        if self.group is not None:
+            set_communicator(self.group.allreduce_sum)
         self._metric_count = 0  # the step's leading outputs that are metrics (loss, number correct)
         self._flat: Optional[FlatGradients] = None  # distributed: the buffer the ranks sum
         self._apply: Optional[Function] = None  # distributed: the optimiser's step from the summed buffer
@@ -148,19 +162,24 @@ class Trainer:
 
     def _build_distributed_step(self, xs: Node, ys: Node, out: Node, loss: Node, metrics: list[Node]) -> Function:
         """The gradient step (returned) and `self._apply`, which reads the ranks' summed buffer:
-        the optimiser's updates from the mean gradients, and the running statistics' new values."""
+        the optimiser's updates from the mean gradients, and the running statistics' new values.
+
+        The step's gradients and running statistics are those of the rank's share of the global
+        batch's loss, its mean loss times its rows (so that what synchronised batch norm sends
+        back across the ranks, in its allreduces' gradients, adds up to the global batch's)."""
         params = _parameters_of(self._optimized())
         running = self.model.state_updates(out)
         self._flat = FlatGradients(params + [var for var, _ in running])
-        step = function([xs, ys], metrics + grad(loss, params) + [value for _, value in running],
+        rows = count(xs, (0,), loss.dtype)
+        step = function([xs, ys], metrics + grad(loss * rows, params) + [value * rows for _, value in running],
                         backend=self.backend)
         summed = tensor("summed", self._flat.buffer.shape, self._flat.buffer.dtype)
-        count = tensor("count", (), self._flat.buffer.dtype)
-        means = self._flat.means(summed, count)
+        global_rows = tensor("count", (), self._flat.buffer.dtype)
+        means = self._flat.means(summed, global_rows)
         updates = list(self.optimizer(self._optimized(), means[:len(params)], lr=self.lr, **self.optimizer_options))
         self._optimizer_state = _state_of(updates, params)
         updates += [(var, mean) for (var, _), mean in zip(running, means[len(params):])]
-        self._apply = function([summed, count], [], updates=updates, backend=self.backend)
+        self._apply = function([summed, global_rows], [], updates=updates, backend=self.backend)
         return step
 
     def _optimized(self) -> Union[list[Node], list[ParamGroup]]:
@@ -242,8 +261,8 @@ class Trainer:
         if stop > start:
             results = self._call(step, xb[start:stop], yb[start:stop])
             totals = _batch_totals(results[:self._metric_count], stop - start)
-            flat.fill(results[self._metric_count:], stop - start)
-        else:  # fewer rows than ranks in the last batch: this rank adds nothing
+            flat.fill(results[self._metric_count:])
+        else:  # fewer rows than ranks in the last batch: this rank adds nothing (never with sync_batch_norm)
             flat.buffer.fill(0)
         self.group.allreduce_sum(flat.buffer)
         self._call(self._apply, flat.buffer, np.asarray(len(xb), flat.buffer.dtype))
@@ -363,6 +382,8 @@ class Trainer:
             "epochs, batch size, seed, first epoch": (epochs, batch_size, seed, self.epoch),
         }
         check_same_plan(self.group.allgather(plan), self.group.rank)
+        if self.sync_batch_norm:
+            check_every_rank_has_rows(len(x), batch_size, self.group.size)
         optimizer_state, random_state = self._run_state()
         for var in self.model.variables() + optimizer_state + random_state:
             value = np.array(var.get_value(), order="C")

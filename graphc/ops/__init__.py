@@ -1,5 +1,6 @@
 """The op library: every op's type rule, numpy reference and symbolic gradient."""
 from . import operators
+from .collective import AllReduceSum, allreduce_sum, set_communicator
 from .creation import arange, eye, full, linspace, ones, zeros
 from .einsum import einsum
 from .elementwise import (

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 
 from ..ir import Node
+from ..ops.collective import AllReduceSum
 from ..ops.leaves import Constant, constant
 from ..ops.random import RandomUniform
 from ..ops.reduce import CountOf
@@ -34,8 +35,9 @@ def _arguments(node: Node) -> Optional[list[np.ndarray]]:
 
 @rule(RULES, None)
 def fold_constants(node: Node) -> Optional[Node]:
-    """An op of constants is the constant it computes (when no larger than its inputs)."""
-    if not node.inputs or isinstance(node.op, RandomUniform) or not node.type.is_static:
+    """An op of constants is the constant it computes (when no larger than its inputs); not a
+    random draw, nor a sum over processes (its value is known only when the processes run it)."""
+    if not node.inputs or isinstance(node.op, (RandomUniform, AllReduceSum)) or not node.type.is_static:
         return None
     args = _arguments(node)
     if args is None:

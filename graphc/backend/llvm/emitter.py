@@ -35,9 +35,10 @@ import llvmlite.ir as ir
 from . import mathlib
 from .threadpool import BODY_TYPE, PARALLEL_FOR_TYPE, emit_parallel_for
 from .canonical import storages
-from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For, If,
-                     Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars, identity,
-                     is_float, itemsize, linear_coeff, pure, walk, written)
+from .hostcalls import HOST_FUNCTIONS
+from .loopir import (DTYPES, Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For,
+                     HostCall, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars,
+                     identity, is_float, itemsize, linear_coeff, pure, walk, written)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 I8P = I8.as_pointer()
@@ -54,6 +55,8 @@ CHAINED_BODY_NODES = 48
 CLOCK_MONOTONIC = 1
 #: What a kernel is: `void (i8** args, i64 nthreads)` (see ModuleEmitter).
 KERNEL_TYPE = ir.FunctionType(ir.VoidType(), [ARGS, I64])
+#: What a host function is (hostcalls.py): `i32 (i8* data, i64 count, i32 dtype)`, non-zero on failure.
+HOST_TYPE = ir.FunctionType(I32, [I8P, I64, I32])
 
 
 @lru_cache(maxsize=None)
@@ -128,7 +131,8 @@ def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
 class ModuleEmitter:
     """Builds the module of one kernel: an exported function `void symbol(i8** args,
     i64 nthreads)` whose `args[j]` is the address of the kernel's j-th storage (its
-    canonical name is p<j>) and `args[len(params)]` that of the call's status record."""
+    canonical name is p<j>) and `args[len(params)]` that of the call's status record, then the
+    pool's parallel_for and the process's table of host functions (hostcalls.py)."""
 
     def __init__(self, kernel: Kernel, symbol: str):
         self.kernel, self.symbol = kernel, symbol
@@ -138,6 +142,7 @@ class ModuleEmitter:
         self._outlined = 0
         self.status_slot = len(self.slots)          # the args slot holding the status record's address
         self.pool_slot = self.status_slot + 1       # and the one holding the pool's parallel_for
+        self.host_slot = self.pool_slot + 1         # and the one holding the table of host functions
         self._messages: dict[str, ir.Constant] = {}
 
     def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -245,6 +250,12 @@ class FunctionEmitter:
             raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.status_slot)]))
             self._status = e.bitcast(raw, STATUS.as_pointer(), name="status")
         return self._status
+
+    def claim_status(self, text: str) -> ir.Value:
+        """Make `text` the call's error unless an earlier failure has (threads of a parallel loop
+        may fail at once: the first wins); the cmpxchg's {old, claimed} pair."""
+        message = self.b.gep(self.status(), [ir.Constant(I32, 0), ir.Constant(I32, 0)])
+        return self.b.cmpxchg(message, ir.Constant(I8P, None), self.m.message(text), "monotonic", "monotonic")
 
     def parallel_for(self) -> ir.Value:
         """The pool's parallel_for (threadpool.py), from the call's argument table."""
@@ -504,9 +515,9 @@ class FunctionEmitter:
         if _lanes(cond) > 1:
             failed = B.call(self.m.declare(f"llvm.vector.reduce.or.{_suffix(cond.type)}", I1, [cond.type]), [cond])
         with B.if_then(failed, likely=False), self.scope():
-            message, detail = (B.gep(self.status(), [ir.Constant(I32, 0), ir.Constant(I32, k)]) for k in (0, 1))
-            claim = B.cmpxchg(message, ir.Constant(I8P, None), self.m.message(e.message), "monotonic", "monotonic")
+            claim = self.claim_status(e.message)
             if e.detail is not None:
+                detail = B.gep(self.status(), [ir.Constant(I32, 0), ir.Constant(I32, 1)])
                 with B.if_then(B.extract_value(claim, 1)):
                     B.store(self._first_failing(cond, self.expr(e.detail)), detail)
         return self.expr(e.value)
@@ -594,6 +605,21 @@ class FunctionEmitter:
             return
         lanes = s.value.type.lanes
         self.stmt(Store(s.buf, s.index, Bin(s.op, Load(s.buf, s.index, lanes), s.value)))
+
+    def _s_HostCall(self, s: HostCall) -> None:
+        """Call host function `s.function` from the process's table on the whole buffer; a
+        non-zero result is the call's error (the runtime raises the function's exception)."""
+        if self.outlined or self.vec:
+            raise ValueError(f"host call {s.function} on {s.buf.name} inside a parallel or vectorised loop")
+        B, e = self.b, self.entry
+        raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.host_slot)]))
+        table = e.bitcast(raw, HOST_TYPE.as_pointer().as_pointer(), name="hosts")
+        function = B.load(B.gep(table, [ir.Constant(I64, HOST_FUNCTIONS.index(s.function))]))
+        data = B.bitcast(self.ptr(s.buf), I8P)
+        failed = B.call(function, [data, ir.Constant(I64, s.buf.size), ir.Constant(I32, DTYPES.index(s.buf.dtype))])
+        self.forget_loads(frozenset((s.buf.storage,)))
+        with B.if_then(B.icmp_signed("!=", failed, ir.Constant(I32, 0)), likely=False):
+            self.claim_status(f"{s.function}: the host function failed")
 
     def _s_If(self, s: If) -> None:
         cond = self.expr(s.cond)
@@ -724,20 +750,21 @@ def emit_kernel(kernel: Kernel, symbol: str) -> ir.Module:
 def emit_runner(symbol: str) -> ir.Module:
     """The module of the runner every program is called through:
 
-        STATUS symbol(i8** args, i64 nthreads, i64* table, i8** kargs, i64* clock)
+        STATUS symbol(i8** args, i64 nthreads, i64* table, i8** kargs, i64* clock, i8** hosts)
 
     `table` is [n, then per kernel call: its address, its argument count m, and
     per argument an index into `args` and a byte offset]. Each call gets its
-    arguments gathered into `kargs` (m + 2 slots: then the status record's address
-    and the worker pool's parallel_for, emitted into this module); the run stops at the first
+    arguments gathered into `kargs` (m + 3 slots: then the status record's address,
+    the worker pool's parallel_for, emitted into this module, and `hosts`, the process's
+    table of host functions); the run stops at the first
     call that reports a failed check. A non-null `clock` receives the monotonic
     clock (ns) before each call and after the last (profiling).
     """
     module = ir.Module(name=symbol)
     parallel_for = emit_parallel_for(module, f"{symbol}.parallel_for")
     i64p = I64.as_pointer()
-    fn = ir.Function(module, ir.FunctionType(STATUS, [ARGS, I64, i64p, ARGS, i64p]), symbol)
-    args, nthreads, table, kargs, clock = fn.args
+    fn = ir.Function(module, ir.FunctionType(STATUS, [ARGS, I64, i64p, ARGS, i64p, ARGS]), symbol)
+    args, nthreads, table, kargs, clock, hosts = fn.args
     timespec = ir.LiteralStructType([I64, I64])
     gettime = ir.Function(module, ir.FunctionType(I32, [I32, timespec.as_pointer()]), "clock_gettime")
     kernel_ptr = KERNEL_TYPE.as_pointer()
@@ -776,6 +803,7 @@ def emit_runner(symbol: str) -> ir.Module:
     counted_loop(b, ir.Constant(I64, 0), nargs, 1, gather, "j")
     b.store(b.bitcast(status, I8P), b.gep(kargs, [nargs]))
     b.store(b.bitcast(parallel_for, I8P), b.gep(kargs, [b.add(nargs, ir.Constant(I64, 1))]))
+    b.store(b.bitcast(hosts, I8P), b.gep(kargs, [b.add(nargs, ir.Constant(I64, 2))]))
     b.call(target, [kargs, nthreads])
     failed = b.icmp_unsigned("!=", b.load(b.gep(status, [ir.Constant(I32, 0), ir.Constant(I32, 0)])),
                              ir.Constant(I8P, None))

@@ -403,6 +403,17 @@ class Block(Stmt):
 
 
 @dataclass(frozen=True)
+class HostCall(Stmt):
+    """Hand the whole of `buf` (contiguous) to the host function `function` (hostcalls.py),
+    which may change it in place: a call back into the process running the kernel, made on
+    the calling thread, so never inside a parallel or vectorised loop. A failure becomes the
+    call's error."""
+
+    function: str
+    buf: Buffer
+
+
+@dataclass(frozen=True)
 class Kernel:
     """One loop nest; `flops` is for listings and thread decisions."""
 
@@ -687,7 +698,7 @@ def pure(e: Expr) -> bool:
 
 def written(node: Node) -> frozenset[str]:
     """The storages a tree stores or accumulates into (kept on the node, as free_vars is)."""
-    if isinstance(node, (Store, Accumulate)):
+    if isinstance(node, (Store, Accumulate, HostCall)):
         return frozenset((node.buf.storage,))
     if not isinstance(node, Stmt):                 # expressions write nothing
         return frozenset()

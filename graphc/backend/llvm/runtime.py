@@ -31,12 +31,12 @@ import numpy as np
 
 from ..._version import __version__
 from ..threads import positive_threads
-from . import cache, helpers, jit
+from . import cache, helpers, hostcalls, jit
 from .emitter import emit_kernel, emit_runner, scratch_stride
 from .loopir import Buffer, Kernel, Program
 
 #: The runner's symbol; a new version when its calling convention changes.
-RUNNER_SYMBOL = "graphc_run_v6"
+RUNNER_SYMBOL = "graphc_run_v7"
 
 #: One kernel call of a plan: the kernel's key and, per argument, its index among the
 #: program's and a byte offset into it.
@@ -50,7 +50,7 @@ class _Status(ctypes.Structure):
 
 
 _RUNNER = ctypes.CFUNCTYPE(_Status, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                           ctypes.c_void_p)
+                           ctypes.c_void_p, ctypes.c_void_p)
 
 
 def default_threads() -> int:
@@ -283,17 +283,22 @@ class Linked:
             for slot, offset in slots:
                 table += [slot, offset]
         self.table = np.array(table, dtype=np.int64)
-        self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 2))()
+        self._kargs = (ctypes.c_void_p * (max((len(s) for _, s in calls), default=0) + 3))()
         self.clock = np.zeros(len(calls) + 1, np.int64)
         self._run = runner()
 
     def __call__(self, args_address: int, nthreads: int, profile: bool = False) -> None:
         """Run every call on the argument table at `args_address`; raise ValueError with
-        the message of a failed run-time check (loopir.Check). With `profile`, `clock`
-        receives a reading before each call and after the last."""
+        the message of a failed run-time check (loopir.Check), or the exception a host function
+        raised (loopir.HostCall). With `profile`, `clock` receives a reading before each call and
+        after the last."""
         clock = self.clock.ctypes.data if profile else None
-        status = self._run(args_address, nthreads, self.table.ctypes.data, ctypes.addressof(self._kargs), clock)
+        status = self._run(args_address, nthreads, self.table.ctypes.data, ctypes.addressof(self._kargs), clock,
+                           hostcalls.table_address())
         if status.message is not None:
+            failure = hostcalls.take_failure()
+            if failure is not None:
+                raise failure
             raise ValueError(status.message.decode().format(status.detail))
 
 

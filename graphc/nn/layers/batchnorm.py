@@ -1,4 +1,5 @@
-"""Batch normalisation with running statistics for inference."""
+"""Batch normalisation with running statistics for inference; optionally with the statistics of
+the global batch of a data-parallel run (synchronised batch norm)."""
 from __future__ import annotations
 
 import weakref
@@ -7,8 +8,10 @@ from typing import Optional
 import numpy as np
 
 from ...ir import Node, normalize_axis
-from ...ops import cast
+from ...ops import cast, concatenate, expand_dims, reduce_sum, reshape, square
+from ...ops.collective import allreduce_sum
 from ...ops.nn import batch_moments, batch_norm
+from ...ops.nn.normalization import float_channels
 from ...ops.reduce import count
 from .base import Layer, Update
 
@@ -21,14 +24,20 @@ class BatchNorm(Layer):
     mean and (unbiased) variance, `running = (1 - momentum) * running + momentum * batch`
     as in PyTorch, collected by `model.state_updates(output)`. Inference graphs use the
     running statistics.
+
+    With `sync=True` (PyTorch's SyncBatchNorm) a training graph uses the statistics of the
+    batch summed over the processes of a data-parallel run (graphc.ops.allreduce_sum: the
+    global batch of `Trainer(distributed=True, sync_batch_norm=True)`); in one process that is
+    the batch itself.
     """
 
     def __init__(
         self, num_features: int, axis: int = 1, momentum: float = 0.1, eps: float = 1e-5,
-        name: Optional[str] = None, dtype: str = "float32",
+        name: Optional[str] = None, dtype: str = "float32", sync: bool = False,
     ):
         super().__init__(name)
         self.num_features, self.axis, self.momentum, self.eps = num_features, axis, momentum, eps
+        self.sync = sync
         self.gamma = self.add_parameter("gamma", np.ones(num_features, dtype))
         self.beta = self.add_parameter("beta", np.zeros(num_features, dtype))
         self.running_mean = self.add_buffer("running_mean", np.zeros(num_features, dtype))
@@ -36,15 +45,22 @@ class BatchNorm(Layer):
         self._updates: "weakref.WeakKeyDictionary[Node, list[Update]]" = weakref.WeakKeyDictionary()
 
     def forward(self, x: Node, training: bool) -> Node:
-        y = batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var, training, self.eps, self.axis)
+        if training and self.sync:  # normalise with the global batch's statistics in place of the running ones
+            mean, var, n = global_batch_moments(x, self.num_features, self.axis)
+            y = batch_norm(x, self.gamma, self.beta, mean, var, False, self.eps, self.axis)
+        else:
+            y = batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var, training, self.eps,
+                           self.axis)
         if training:
-            self._updates[y] = self._running_updates(x)
+            if not self.sync:
+                mean, var = batch_moments(x, self.axis)
+                axis = normalize_axis("BatchNorm", self.axis, x.ndim)
+                n = count(x, tuple(a for a in range(x.ndim) if a != axis), var.dtype)
+            self._updates[y] = self._running_updates(mean, var, n)
         return y
 
-    def _running_updates(self, x: Node) -> list[Update]:
-        mean, var = batch_moments(x, self.axis)
-        axis = normalize_axis("BatchNorm", self.axis, x.ndim)
-        n = count(x, tuple(a for a in range(x.ndim) if a != axis), var.dtype)
+    def _running_updates(self, mean: Node, var: Node, n: Node) -> list[Update]:
+        """The running statistics' updates from a batch's mean and biased variance over n values."""
         unbiased = var * (n / (n - 1))
         m = self.momentum
         return [
@@ -63,4 +79,18 @@ class BatchNorm(Layer):
         return scale, shift
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}" + ("" if self.axis == 1 else f", axis={self.axis}")
+        return f"{self.num_features}" + ("" if self.axis == 1 else f", axis={self.axis}") + (", sync" if self.sync else "")
+
+
+def global_batch_moments(x: Node, channels: int, axis: int = 1) -> tuple[Node, Node, Node]:
+    """Per-channel mean and biased variance (C,) of x summed over the processes, and the number
+    of values per channel in all, in two passes as in one process: the processes add their
+    per-channel sums and counts (one allreduce), then their sums of squared deviations from the
+    global mean (another). Gradients flow back through allreduce_sum's own vjp."""
+    x, reduced = float_channels("BatchNorm", x, axis)
+    local = concatenate([reduce_sum(x, reduced), reshape(count(x, reduced, x.dtype), (1,))])
+    totals = allreduce_sum(local)
+    n = totals[channels]
+    mean = totals[:channels] / n
+    centred = x - expand_dims(mean, reduced)
+    return mean, allreduce_sum(reduce_sum(square(centred), reduced)) / n, n

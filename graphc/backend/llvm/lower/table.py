@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ....ir import Node
+from ....ops.collective import AllReduceSum
 from ....ops.indexing import ScatterInto
 from ....ops.matmul import MatMul
 from ....ops.nn.activations import LogSoftmax, Softmax
@@ -17,7 +18,7 @@ from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ....ops.scan import Scan
 from ....ops.shape import Concatenate, Pad
 from ....ops.sort import GatherAlong, ScatterAlong, SortOrder
-from . import data, matmul, nn, reduce, scan, softmax, sort
+from . import collective, data, matmul, nn, reduce, scan, softmax, sort
 from .registry import Lowering
 
 LOWERINGS: dict[type, Lowering] = {
@@ -43,6 +44,7 @@ LOWERINGS: dict[type, Lowering] = {
     MaxPoolGrad: Lowering(nn.lower_max_pool_grad, epilogue=True, strided_inputs=True),
     AvgPoolGrad: Lowering(nn.lower_avg_pool_grad, epilogue=True, strided_inputs=True),
     MaxPoolGather: Lowering(nn.lower_max_pool_gather, epilogue=True, strided_inputs=True),
+    AllReduceSum: Lowering(collective.lower_allreduce_sum, fused_inputs=True),
 }
 
 
