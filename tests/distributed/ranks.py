@@ -5,11 +5,12 @@ train:    fit a small CNN (no batch norm) with a global batch that leaves a last
 single:   the same in one plain process (distributed=False): the reference weights.
 raise:    rank 1 raises in the middle of training; every rank must end, non-zero.
 mismatch: rank 1 builds a wider model; every rank must refuse to start.
-sync-BACKEND:        fit a small CNN with batch norm (after a convolution and after a dense layer)
-                     with sync_batch_norm=True; each rank saves its weights and running statistics,
-                     the outputs of the training-mode model (synchronised statistics) on its share
-                     of the first global batch, and its inference outputs.
-sync-single-BACKEND: the same in one plain process (distributed=False, batch norm of the batch).
+bn-sync-BACKEND:   fit a small CNN with batch norm (after a convolution and after a dense layer)
+                   with sync_batch_norm=True; each rank saves its weights and running statistics,
+                   the outputs of the training-mode model (synchronised statistics) on its share
+                   of the first global batch, and its inference outputs.
+bn-local-BACKEND:  the same with each rank's own batch-norm statistics (sync_batch_norm=False).
+bn-single-BACKEND: the same in one plain process (distributed=False, batch norm of the batch).
 """
 from __future__ import annotations
 
@@ -55,13 +56,13 @@ def batch_norm_model() -> gc.nn.Layer:
 
 
 def train_synchronised(scenario: str, group: dist.ProcessGroup, out: Path) -> None:
-    backend = scenario.rsplit("-", 1)[1]
-    distributed = "single" not in scenario
+    _, kind, backend = scenario.split("-")
+    distributed = kind != "single"
     x, y = data(SYNC_ROWS)
     x = x * 2 + 1  # statistics away from 0 and 1
     net = batch_norm_model()
     trainer = gc.nn.Trainer(net, optimizer="adam", lr=0.01, backend=backend, distributed=distributed,
-                            sync_batch_norm=distributed)
+                            sync_batch_norm=kind == "sync")
     trainer.fit(x, y, epochs=EPOCHS, batch_size=BATCH, progress=False, verbose=False)
     xs = gc.tensor("x", (None,) + x.shape[1:])
     training_mode = gc.function([xs], net(xs, training=True), backend=backend)
@@ -73,7 +74,7 @@ def train_synchronised(scenario: str, group: dist.ProcessGroup, out: Path) -> No
 def main(scenario: str, out: Path) -> None:
     group = dist.init()
     (out / f"rank{group.rank}.pid").write_text(str(os.getpid()))
-    if scenario.startswith("sync"):
+    if scenario.startswith("bn-"):
         return train_synchronised(scenario, group, out)
     x, y = data()
     net = model(width=8 if scenario == "mismatch" and group.rank == 1 else 4)

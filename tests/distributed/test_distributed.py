@@ -194,6 +194,50 @@ def test_ranks_end_with_the_weights_of_one_process_with_the_same_global_batch(tm
             np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
 
 
+def rank_results(out: Path, ranks: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Rank 0's saved arrays, with the training-mode outputs of every rank's share joined in rank
+    order, and each rank's digest of all it saved but those outputs."""
+    saved = [dict(np.load(out / f"rank{r}.npz")) for r in range(ranks)]
+    digests = [hashlib.sha256(b"".join(s[name].tobytes() for name in sorted(s) if name != "training_output")).hexdigest()
+               for s in saved]
+    return {**saved[0], "training_output": np.concatenate([s["training_output"] for s in saved])}, digests
+
+
+def one_process_run(scenario: str, out: Path) -> dict[str, np.ndarray]:
+    env = {k: v for k, v in os.environ.items() if k not in launch.LAUNCHER_VARIABLES}
+    subprocess.run([sys.executable, str(RANKS), scenario, str(out)], check=True, timeout=60,
+                   env=dict(env, PYTHONPATH=str(ROOT), GRAPHC_NUM_THREADS="1"), capture_output=True)
+    return dict(np.load(out / "rank0.npz"))
+
+
+@needs_mpi
+@pytest.mark.parametrize("ranks, backend", [(2, "llvm"), (3, "llvm"), (2, "numpy")])
+def test_synchronised_batch_norm_on_ranks_is_batch_norm_of_the_global_batch_in_one_process(tmp_path, ranks, backend):
+    """The same batch statistics (running mean and variance), training-mode outputs (each rank's
+    share of the global batch), inference outputs and weights, bitwise the same on every rank.
+    3 ranks: shares of 21 and 22 rows, compiled for different shapes, meet in the same allreduces."""
+    (tmp_path / "one").mkdir()
+    one = one_process_run(f"bn-single-{backend}", tmp_path / "one")
+    result = run_ranks(f"bn-sync-{backend}", tmp_path, ranks)
+    assert result.returncode == 0, result.stderr
+    many, digests = rank_results(tmp_path, ranks)
+    assert len(set(digests)) == 1
+    assert sorted(one) == sorted(many)
+    for name in one:
+        np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=2e-6, err_msg=name)
+
+
+@needs_mpi
+def test_without_synchronisation_each_rank_normalises_with_its_own_statistics(tmp_path):
+    """The control of the test above: local statistics differ from the global batch's."""
+    (tmp_path / "one").mkdir()
+    one = one_process_run("bn-single-llvm", tmp_path / "one")
+    result = run_ranks("bn-local-llvm", tmp_path)
+    assert result.returncode == 0, result.stderr
+    many, _ = rank_results(tmp_path, 2)
+    assert np.abs(many["training_output"] - one["training_output"]).max() > 1e-2
+
+
 def still_running(pids: list[int], within: float) -> list[int]:
     """The processes among `pids` that have not ended `within` seconds from now (mpiexec returns as
     soon as it has signalled the ranks, which then take a moment to go)."""
