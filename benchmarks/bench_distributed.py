@@ -22,12 +22,14 @@ same buffer timed alone after a barrier (the transfer itself).
     python benchmarks/bench_distributed.py --cost-model [--step-ms 120]
 
 `--cost-model` prints the paper model of docs/distributed.md instead: bytes allreduced per step
-and the expected speedup at 1, 10 and 100 Gbit/s for 2 to 64 machines (see `cost_model`).
+and the expected speedup at 1, 10 and 100 Gbit/s for 2 to 64 machines (see `cost_model`), and
+what synchronised batch norm adds (`sync_batch_norm_seconds`).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -155,6 +157,12 @@ MODELS = {
     "ResNet-50": (25_557_032, 26_560, 3 * 2 * 4.11),
     "MobileNetV2": (3_504_872, 17_056, 3 * 2 * 0.30),
 }
+#: Batch-norm layers of the models that have them (torchvision's), for synchronised batch norm.
+BATCH_NORM_LAYERS = {"ResNet-18": 20, "ResNet-50": 53, "MobileNetV2": 52}
+#: Allreduces a synchronised batch-norm layer makes per step: in the forward pass the per-channel
+#: sums with the count (C + 1 values), then the sums of squared deviations (C); the backward pass
+#: sends each one's gradient back (C, then C + 1).
+SYNC_BN_ALLREDUCES = 4
 MACHINES = (2, 4, 8, 16, 32, 64)
 LINKS_GBIT = (1, 10, 100)
 LATENCY_S = 30e-6  # per message hop on a commodity Ethernet/TCP path
@@ -166,6 +174,23 @@ def allreduce_seconds(nbytes: float, machines: int, gbit: float) -> float:
     if machines == 1:
         return 0.0
     return 2 * (machines - 1) / machines * nbytes / (gbit * 1e9 / 8) + 2 * (machines - 1) * LATENCY_S
+
+
+def small_allreduce_seconds(nbytes: float, machines: int, gbit: float) -> float:
+    """An allreduce of a small buffer (MPICH: recursive doubling): ceil(log2 P) exchanges of the
+    whole buffer, each a message's latency plus its transfer."""
+    return math.ceil(math.log2(machines)) * (LATENCY_S + nbytes / (gbit * 1e9 / 8)) if machines > 1 else 0.0
+
+
+def sync_batch_norm_seconds(name: str, machines: int, gbit: float) -> float:
+    """The allreduces synchronised batch norm adds to a step of model `name`: SYNC_BN_ALLREDUCES per
+    layer, of about one float32 per channel each, one after another inside the step (each waits
+    for the layer before it, and the compute waits for them)."""
+    layers = BATCH_NORM_LAYERS.get(name, 0)
+    if not layers:
+        return 0.0
+    mean_bytes = 4 * (MODELS[name][1] / layers + 0.5)
+    return SYNC_BN_ALLREDUCES * layers * small_allreduce_seconds(mean_bytes, machines, gbit)
 
 
 def cost_model(gflops: float, per_machine_batch: int) -> None:
@@ -187,6 +212,20 @@ def cost_model(gflops: float, per_machine_batch: int) -> None:
         for name, (nbytes, compute) in _model_costs(gflops, per_machine_batch).items():
             speedups = [p * compute / (compute + allreduce_seconds(nbytes, p, gbit)) for p in MACHINES]
             print(f"| {name} | " + " | ".join(f"{s:.1f}" for s in speedups) + " |")
+    print(f"\nSynchronised batch norm: {SYNC_BN_ALLREDUCES} small allreduces per batch-norm layer per step, "
+          f"ms added at 64 machines and speedup at 2-64 machines with them:\n")
+    print("| model | allreduces per step | " + " | ".join(f"{g} Gbit/s: ms, speedup" for g in LINKS_GBIT) + " |")
+    print("|---|---:|" + "---|" * len(LINKS_GBIT))
+    costs = _model_costs(gflops, per_machine_batch)
+    for name, layers in BATCH_NORM_LAYERS.items():
+        nbytes, compute = costs[name]
+        cells = []
+        for gbit in LINKS_GBIT:
+            extra_ms = 1e3 * sync_batch_norm_seconds(name, MACHINES[-1], gbit)
+            speedups = [p * compute / (compute + allreduce_seconds(nbytes, p, gbit) + sync_batch_norm_seconds(name, p, gbit))
+                        for p in MACHINES]
+            cells.append(f"{extra_ms:.1f}; " + ", ".join(f"{s:.1f}" for s in speedups))
+        print(f"| {name} | {SYNC_BN_ALLREDUCES * layers} | " + " | ".join(cells) + " |")
 
 
 def _model_costs(gflops: float, per_machine_batch: int) -> dict[str, tuple[float, float]]:
