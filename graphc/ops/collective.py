@@ -20,6 +20,7 @@ import numpy as np
 from ..ir import DTypeError, Node, Op, TensorType
 from ..ir.dtypes import is_bool
 from .convert import as_node
+from .tangents import linear
 
 #: Sums a writable C-contiguous buffer elementwise over the processes, in place.
 Communicator = Callable[[np.ndarray], None]
@@ -47,7 +48,8 @@ class AllReduceSum(Op):
     """x summed elementwise over the processes (see the module docstring).
 
     Its gradient is itself: with every process's loss added into one, the cotangent of a
-    process's x is the sum of every process's cotangent of the result.
+    process's x is the sum of every process's cotangent of the result. It is linear, so its
+    forward-mode tangent is the sum of the processes' tangents.
     """
 
     name = "allreduce_sum"
@@ -64,6 +66,9 @@ class AllReduceSum(Op):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [allreduce_sum(grad)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def allreduce_sum(x: Any) -> Node:

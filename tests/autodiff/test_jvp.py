@@ -87,6 +87,7 @@ CASES: dict[str, Case] = {
     "pad_value": Case(lambda x: gc.pad(x, ((1, 0), (2, 1)), constant_values=2.5) ** 2, [(2, 3)]),
     "pad_reflect": Case(lambda x: gc.pad(x, 2, mode="reflect"), [(3, 4)]),
     "expand_flip": Case(lambda x: gc.flip(gc.expand_dims(x, (0, 2)), (1, 3)), [(3, 4)]),
+    "allreduce_sum": Case(lambda x: gc.ops.allreduce_sum(x * x) * x, [(2, 3)]),  # alone: the identity
     # reductions and scans
     "sum": Case(lambda x: gc.sum(x * x, axis=(0, 2), keepdims=True), [(3, 2, 5)]),
     "mean_var_std": Case(lambda x: gc.mean(x, 1) + gc.var(x, 1, ddof=1) + gc.std(x, 0)[:2], [(2, 5)]),
