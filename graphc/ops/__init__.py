@@ -10,6 +10,7 @@ from .elementwise import (
 )
 from .transcendental import *  # noqa: F401,F403 - exp, log, sin, erf, ...: every function defined there
 from .indexing import GetItem, ScatterInto, getitem
+from .gather import Gather, GatherAdd, IndexMap, index_add, take, take_along_axis
 from .leaves import (
     Constant, Input, Shared, constant, constant_value, get_value, is_constant, is_input,
     is_shared, scalar, set_value, shared, tensor,

@@ -1,4 +1,5 @@
-"""Basic indexing: ints, slices with steps, None (new axis) and Ellipsis, as numpy."""
+"""Indexing as numpy: ints, slices with steps, None (new axis) and Ellipsis (basic), and
+integer arrays or tensors (advanced: the slices are taken first, then a gather)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,11 +7,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..ir import Node, Op, ShapeError, TensorType, format_shape
+from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape
 from .convert import as_node
+from .gather import gather
+from .shape import expand_dims
 from .tangents import linear
 
-# An index item: ("int", i) | ("slice", start, stop, step) | ("new",)
+# An index item: ("int", i) | ("slice", start, stop, step) | ("new",) | ("array", node)
 Item = tuple
 
 
@@ -135,19 +138,53 @@ def _normalise(index: Any, ndim: int, shape: Sequence[Optional[int]]) -> tuple[I
             parts = tuple(None if p is None else int(p) for p in (i.start, i.stop, i.step))
             items.append(("slice", *parts))
         else:
-            raise TypeError(
-                f"getitem: only ints, slices, None and Ellipsis are supported, got {type(i).__name__} "
-                f"(basic indexing only: for a mask use gc.where(mask, x, 0), for labels gc.nn.one_hot)"
-            )
+            items.append(("array", _index_array(i)))
     present = sum(1 for it in items if it[0] != "new")
     items.extend(("slice", None, None, None) for _ in range(ndim - present))
     return tuple(items)
 
 
+def _index_array(i: Any) -> Node:
+    """An integer index array (a tensor, a numpy array or a list) as a node."""
+    if not isinstance(i, (Node, np.ndarray, list)):
+        raise TypeError(f"getitem: indices are ints, slices, None, Ellipsis or integer arrays, got {type(i).__name__}")
+    if isinstance(i, list) and not i:
+        i = np.zeros(0, np.int64)  # numpy reads [] as no indices
+    node = as_node(i if isinstance(i, Node) else np.asarray(i))
+    if node.dtype.kind not in "iu":
+        hint = " (boolean masks are not supported: use gc.where(mask, x, 0))" if node.dtype == bool else ""
+        raise DTypeError(f"getitem: index arrays must be integers, got {node.dtype} {format_shape(node.shape)}{hint}")
+    return node
+
+
+def _advanced(x: Node, items: Sequence[Item]) -> Node:
+    """x[index] with index arrays: the slices first, then one gather over the indexed axes,
+    then the new axes. Ints count as (0-d) index arrays; the arrays' broadcast shape goes
+    where the first of them stood when they are adjacent in the index, else first (numpy's rule)."""
+    from .leaves import constant
+
+    advanced = [k for k, it in enumerate(items) if it[0] in ("int", "array")]
+    sliced = getitem(x, tuple(slice(*it[1:]) if it[0] == "slice" else slice(None) for it in items if it[0] != "new"))
+    kept = [it for it in items if it[0] != "new"]
+    axes = [d for d, it in enumerate(kept) if it[0] in ("int", "array")]
+    indices = [it[1] if it[0] == "array" else constant(np.int64(it[1])) for it in kept if it[0] in ("int", "array")]
+    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
+    at = sum(1 for it in kept[:axes[0]] if it[0] == "slice") if adjacent else 0
+    out = gather("getitem", sliced, indices, axes, at)
+    rank = out.ndim - sum(1 for it in kept if it[0] == "slice")
+    first = advanced[0] if adjacent else 0
+    basic = [it for it in items if it[0] in ("slice", "new")]
+    new_axes = [b if b < first else b + rank for b, it in enumerate(basic) if it[0] == "new"]
+    return expand_dims(out, new_axes) if new_axes else out
+
+
 def getitem(x: Any, index: Any) -> Node:
-    """x[index] with numpy's basic indexing (ints, slices with steps, None, ...)."""
+    """x[index] with numpy's indexing: ints, slices with steps, None, Ellipsis, and integer
+    index arrays (tensors, numpy arrays or lists) mixed with them."""
     x = as_node(x)
     items = _normalise(index, x.ndim, x.type.shape)
+    if any(it[0] == "array" for it in items):
+        return _advanced(x, items)
     if all(it == ("slice", None, None, None) for it in items):
         return x
     return Node.make(GetItem(items), [x])

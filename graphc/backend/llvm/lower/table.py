@@ -9,6 +9,7 @@ from typing import Optional
 
 from ....ir import Node
 from ....ops.collective import AllReduceSum
+from ....ops.gather import Gather, GatherAdd
 from ....ops.indexing import ScatterInto
 from ....ops.matmul import MatMul
 from ....ops.nn.activations import LogSoftmax, Softmax
@@ -18,7 +19,7 @@ from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ....ops.scan import Scan
 from ....ops.shape import Concatenate, Pad
 from ....ops.sort import GatherAlong, ScatterAlong, SortOrder
-from . import collective, data, matmul, nn, reduce, scan, softmax, sort
+from . import collective, data, gather, matmul, nn, reduce, scan, softmax, sort
 from .registry import Lowering
 
 LOWERINGS: dict[type, Lowering] = {
@@ -36,6 +37,8 @@ LOWERINGS: dict[type, Lowering] = {
     Concatenate: Lowering(data.lower_concatenate, epilogue=True, fused_inputs=True),
     Pad: Lowering(data.lower_pad, epilogue=True, fused_inputs=True),
     ScatterInto: Lowering(data.lower_scatter_into, epilogue=True, fused_inputs=True),
+    Gather: Lowering(gather.lower_gather, epilogue=True, fused_inputs=True),
+    GatherAdd: Lowering(gather.lower_gather_add, epilogue=True, fused_inputs=True),
     Conv: Lowering(nn.lower_conv, epilogue=True, strided_inputs=True),
     ConvInputGrad: Lowering(nn.lower_conv_input_grad, epilogue=True, strided_inputs=True),
     ConvWeightGrad: Lowering(nn.lower_conv_weight_grad, epilogue=True, strided_inputs=True),
