@@ -14,6 +14,7 @@ from .ir import DisconnectedGradientError, DTypeError, GraphcError, Node, ShapeE
 from .ops import (
     abs, add, arange, argmax, argmin, argsort, broadcast_to, cast, ceil, clip, concatenate, constant,
     cumprod, cumsum, dot, einsum, eq, expand_dims, eye, flatten, flip, floor, full, full_like, ge,
+    index_add, take, take_along_axis,
     get_value, gt, isfinite, isnan, le, linspace, logical_and, logical_not, logical_or,
     logical_xor, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, pad,
     permute, power, reciprocal, relu, reshape, round, scalar, seed,

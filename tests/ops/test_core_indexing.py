@@ -67,7 +67,9 @@ def test_indexing_errors():
         x[..., 0, ...]
     with pytest.raises(gc.ShapeError, match="getitem: slice step cannot be zero"):
         x[::0]
-    with pytest.raises(TypeError, match="getitem: only ints, slices, None and Ellipsis are supported, got list"):
-        x[[0, 1]]
+    with pytest.raises(gc.DTypeError, match=r"getitem: index arrays must be integers, got float64 \(2,\)"):
+        x[[0.5, 1]]
+    with pytest.raises(TypeError, match="getitem: indices are ints, slices, None, Ellipsis or integer arrays, got str"):
+        x["a"]
     with pytest.raises(TypeError, match="got bool"):
         x[True]

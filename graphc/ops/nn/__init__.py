@@ -1,4 +1,4 @@
-"""Neural-network ops: convolution, pooling, softmax, one-hot, losses, normalisations, activations,
+"""Neural-network ops: convolution, pooling, softmax, one-hot, embedding, losses, normalisations, activations,
 dropout, resampling.
 
 Users reach the functions as `graphc.nn`; the op classes are here for rewrites and backends.
@@ -6,6 +6,7 @@ Users reach the functions as `graphc.nn`; the op classes are here for rewrites a
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d
 from .activations import LogSoftmax, Softmax, log_softmax, softmax
 from .conv import Conv, ConvInputGrad, ConvWeightGrad, conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .embedding import embedding
 from .encoding import OneHot, one_hot
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .normalization import batch_moments, batch_norm
@@ -22,6 +23,7 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "LogSoftmax", "Softmax", "log_softmax", "softmax",
     "Conv", "ConvInputGrad", "ConvWeightGrad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "embedding",
     "OneHot", "one_hot",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
     "batch_moments", "batch_norm",
