@@ -98,6 +98,10 @@ class IndexMap:
         return tuple(np.broadcast_to(p, out) for p in at_x)
 
 
+def _axes_text(axes: Sequence[int]) -> str:
+    return f"axis {axes[0]}" if len(axes) == 1 else f"axes {tuple(axes)}"
+
+
 def _check_indices(label: str, indices: Sequence[TensorType]) -> None:
     for idx in indices:
         if not is_integer(idx.dtype):
@@ -154,7 +158,7 @@ class GatherAdd(Op):
             raise ShapeError(
                 f"{self.where.label}: values have shape {format_shape(values.shape)}, but x "
                 f"{format_shape(template.shape)} with indices {', '.join(format_shape(i.shape) for i in indices)} "
-                f"along axes {self.where.axes} needs values of shape {format_shape(expected)}")
+                f"along {_axes_text(self.where.axes)} needs values of shape {format_shape(expected)}")
         return TensorType(values.dtype, template.shape)
 
     def reference(self, values: np.ndarray, template: np.ndarray, *indices: np.ndarray) -> np.ndarray:
