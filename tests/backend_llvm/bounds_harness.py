@@ -13,13 +13,16 @@ arena intermediates and per-thread scratch) in memory of its own:
 
 Outputs and intermediates start filled with a sentinel, so an element a kernel
 never writes shows up too. Cases are named families with JSON parameters so a
-child process can rebuild them.
+child process can rebuild them. A case may expect the call to fail (`raises`: a
+run-time check, e.g. an index out of range): then it must fail with that message
+and still touch nothing outside its buffers.
 """
 from __future__ import annotations
 
 import ctypes
 import json
 import mmap
+import re
 import subprocess
 import sys
 from typing import Any, Callable, Sequence
@@ -101,9 +104,10 @@ def _filled(memory: Memory, label: str, shape: Sequence[int], dtype: str, value:
 
 
 def run(inputs: Sequence[gc.Node], outputs: Sequence[gc.Node], values: Sequence[np.ndarray], memory: Memory,
-        threads: int = 1, scale: float = 4.0) -> None:
-    """Compile `outputs` as gc.function would, run them on `memory`, compare with the reference."""
-    want = gc.function(list(inputs), list(outputs), backend="numpy", simplify=False)(*values)
+        threads: int = 1, scale: float = 4.0, raises: str | None = None) -> None:
+    """Compile `outputs` as gc.function would, run them on `memory`, compare with the reference
+    (or, with `raises`, expect the call to fail with a ValueError matching it)."""
+    want = [] if raises else gc.function(list(inputs), list(outputs), backend="numpy", simplify=False)(*values)
     program, plan = build_program(list(inputs), simplify(list(outputs)), threads, "bounds")
     compiled = compile_program(program)
     feeds = dict(zip(plan.inputs, values))
@@ -115,7 +119,13 @@ def run(inputs: Sequence[gc.Node], outputs: Sequence[gc.Node], values: Sequence[
     scratch = [b for b in program.params if b.scope == "scratch"]
     # per-thread scratch is owned by the CompiledProgram: hand it watched memory instead
     compiled._scratch_mem = (threads, [memory.raw(b.name, scratch_stride(b) * threads) for b in scratch])
-    compiled(*(arrays[b.name] for b in program.params if b.scope == "param"), nthreads=threads)
+    try:
+        compiled(*(arrays[b.name] for b in program.params if b.scope == "param"), nthreads=threads)
+    except ValueError as exc:
+        if raises is None or not re.search(raises, str(exc)):
+            raise
+    else:
+        assert raises is None, f"the call did not fail with {raises!r}"
     memory.check()
     for k, (name, expected) in enumerate(zip(plan.outputs, want)):
         try:
@@ -214,6 +224,24 @@ def _softmax(p, x):
             gc.max(x, axis)]
 
 
+def _gather(p, x, idx):
+    """A gather (p["kind"]: take, take_along_axis, x[idx] with slices around, index_add,
+    embedding) along p["axis"] with the integer input idx, a fused consumer, and gradients
+    through scatter-adds (with repeated indices when idx repeats)."""
+    kind, axis = p["kind"], p.get("axis", 0)
+    if kind == "take":
+        y = gc.take(x, idx, axis)
+    elif kind == "along":
+        y = gc.take_along_axis(x, idx, axis)
+    elif kind == "getitem":
+        y = x[(slice(None, None, -1),) * axis + (idx,)]
+    elif kind == "embedding":
+        y = gc.nn.embedding(idx, x)
+    else:
+        y = gc.index_add(x, axis, idx, gc.take(gc.tanh(x), idx, axis) * 2.0)
+    return [y, y * 2.0 + 1.0] + gc.grad(gc.sum(gc.tanh(y) * y), [x])
+
+
 def _elementwise(p, x, y):
     return [gc.tanh(x) * y + 1.0, gc.sum(x * y, 0)]
 
@@ -234,18 +262,24 @@ FAMILIES: dict[str, tuple[Callable[[dict], list[list[int]]], Callable[..., list[
     "matmul": (lambda p: [p["a"], p["b"]], _matmul),
     "softmax": (lambda p: [p["shape"]], _softmax),
     "elementwise": (lambda p: [p["shape"], p["shape"]], _elementwise),
+    "gather": (lambda p: [p["shape"]], _gather),
 }
 
 
 def run_case(family: str, params: dict, memory: Memory, seed: int = 0) -> None:
-    """Build the case `family(params)` in params["dtype"] (default float32) and `run` it."""
+    """Build the case `family(params)` in params["dtype"] (default float32) and `run` it.
+    params["index"] (nested lists of ints) is one more input, of params["index_dtype"]
+    (default int64), after the others."""
     shapes_of, outputs_of = FAMILIES[family]
     dtype = params.get("dtype", "float32")
     shapes = [tuple(s) for s in shapes_of(params)]
     inputs = [gc.tensor(f"x{k}", s, dtype) for k, s in enumerate(shapes)]
     rng = np.random.default_rng(seed)
     values = [rand(rng, s, dtype) for s in shapes]
-    run(inputs, outputs_of(params, *inputs), values, memory, params.get("threads", 1))
+    if "index" in params:
+        values.append(np.asarray(params["index"], params.get("index_dtype", "int64")))
+        inputs.append(gc.tensor(f"x{len(shapes)}", values[-1].shape, values[-1].dtype))
+    run(inputs, outputs_of(params, *inputs), values, memory, params.get("threads", 1), raises=params.get("raises"))
 
 
 # ------------------------------------------------------------------ guard pages in a child process

@@ -1,6 +1,8 @@
 """Generated code stays inside its buffers: slicing with negative steps, scatter, pad,
-flip, concatenate, pooling windows at borders, convolution padding, matmul edges and
-softmax, at random odd shapes, each buffer between red zones (bounds_harness.py).
+flip, concatenate, pooling windows at borders, convolution padding, matmul edges,
+softmax, and gathers and scatter-adds through index arrays (also with an index out of
+range, which must fail the call without a stray access), at random odd shapes, each
+buffer between red zones (bounds_harness.py).
 
 test_semantics_guard_pages.py runs a fixed set of these under guard pages.
 """
@@ -125,6 +127,45 @@ def test_matmul_edges(m, k, n, dtype):
 def test_softmax_and_reductions(data, dtype):
     shape = data.draw(SHAPES)
     _run("softmax", {"shape": shape, "axis": data.draw(st.integers(0, len(shape) - 1)), "dtype": dtype})
+
+
+@st.composite
+def gather_case(draw, out_of_range=False):
+    """Parameters of the "gather" family: a kind, an axis and index values (negative ones
+    and repeats included); with `out_of_range` one index is outside the axis, and the case
+    expects the call to fail naming it."""
+    kind = draw(st.sampled_from(["take", "along", "getitem", "index_add", "embedding"]))
+    shape = draw(st.lists(DIM, min_size=2 if kind == "embedding" else 1, max_size=2 if kind == "embedding" else 3))
+    axis = 0 if kind == "embedding" else draw(st.integers(0, len(shape) - 1))
+    n = shape[axis]
+    if kind == "along":
+        index_shape = [draw(st.integers(1, 4)) if d == axis else draw(st.sampled_from([1, m])) for d, m in enumerate(shape)]
+    elif kind == "index_add":
+        index_shape = [draw(st.integers(1 if out_of_range else 0, 5))]
+    else:
+        index_shape = draw(st.lists(st.integers(1, 3), max_size=2))
+    count = int(np.prod(index_shape, dtype=np.int64))
+    values = draw(st.lists(st.integers(-n, n - 1), min_size=count, max_size=count))
+    params = {"shape": shape, "axis": axis, "kind": kind, "dtype": draw(DTYPES),
+              "index_dtype": draw(st.sampled_from(["int64", "int32"]))}
+    if out_of_range:
+        bad = draw(st.sampled_from([n, n + 3, -n - 1]))
+        values[draw(st.integers(0, count - 1))] = bad
+        params["raises"] = rf"\w+: index {bad} is out of range for axis {axis} of size {n}"
+    params["index"] = np.reshape(np.array(values, np.int64), index_shape).tolist()
+    return params
+
+
+@FEW
+@given(params=gather_case())
+def test_gathers_and_scatter_adds(params):
+    _run("gather", params)
+
+
+@FEW
+@given(params=gather_case(out_of_range=True))
+def test_an_index_out_of_range_fails_the_call_without_a_stray_access(params):
+    _run("gather", params)
 
 
 def test_red_zones_catch_a_stray_write():

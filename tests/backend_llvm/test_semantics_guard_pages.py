@@ -32,6 +32,17 @@ CASES = [
     ("matmul", {"a": [2, 3, 17, 5], "b": [5, 9]}),
     ("softmax", {"shape": [5, 7, 3], "axis": 1}),
     ("elementwise", {"shape": [1031, 1021], "threads": 2}),
+    ("gather", {"shape": [5, 7], "axis": 1, "kind": "take", "index": [[6, -7, 0], [3, 3, -1]]}),
+    ("gather", {"shape": [4, 3, 5], "axis": 2, "kind": "along", "index": [[[4, -5]], [[0, 0]], [[1, 2]], [[3, -1]]],
+                "dtype": "float64", "index_dtype": "int32"}),
+    ("gather", {"shape": [9, 3], "kind": "embedding", "index": [[8, 0, 8, -9]]}),
+    ("gather", {"shape": [3, 6], "axis": 1, "kind": "index_add", "index": [5, 0, 5, -6]}),
+    ("gather", {"shape": [5, 7], "axis": 1, "kind": "take", "index": [[0, 7]],
+                "raises": "take: index 7 is out of range for axis 1 of size 7"}),
+    ("gather", {"shape": [3, 6], "axis": 1, "kind": "index_add", "index": [1, -7],
+                "raises": "index -7 is out of range for axis 1 of size 6"}),
+    ("gather", {"shape": [2, 0, 3], "axis": 1, "kind": "take", "index": [[2]],
+                "raises": "take: index 2 is out of range for axis 1 of size 0"}),
 ]
 
 
