@@ -175,13 +175,17 @@ def gather(label: str, x: Node, indices: Sequence[Node], axes: Sequence[int], at
     """x read through index arrays on `axes` (see IndexMap); constant indices outside a
     known axis size are refused now rather than when run."""
     where = IndexMap(label, tuple(axes), at, along)
+    _refuse_constants_out_of_range(where, x, indices)
+    return Node.make(Gather(where), [x, *indices])
+
+
+def _refuse_constants_out_of_range(where: IndexMap, x: Node, indices: Sequence[Node]) -> None:
     for axis, idx in zip(where.axes, indices):
         values, n = constant_value(idx), x.type.shape[axis]
         if values is not None and n is not None and is_integer(values.dtype):
             bad = (values < -n) | (values >= n)
             if np.any(bad):
                 raise ShapeError(where.out_of_range(values[bad].flat[0], axis, n))
-    return Node.make(Gather(where), [x, *indices])
 
 
 def take(x: Any, indices: Any, axis: Optional[int] = None) -> Node:
@@ -219,4 +223,5 @@ def index_add(x: Any, axis: int, indices: Any, values: Any, alpha: Any = 1) -> N
     if not (isinstance(alpha, (int, float)) and alpha == 1):
         values = values * alpha
     where = IndexMap("index_add", (axis,), axis)
+    _refuse_constants_out_of_range(where, x, [indices])
     return x + Node.make(GatherAdd(where), [values, x, indices])
