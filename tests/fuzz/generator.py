@@ -487,6 +487,32 @@ def step_index(b: Builder) -> gc.Node:
     return b.add(node, f"getitem{tuple(index)}")
 
 
+def step_gather(b: Builder) -> gc.Node:
+    """take, take_along_axis, index_add or x[..., idx, ...] along a random axis, with an
+    integer index input (negative indices and repeats included, none out of range)."""
+    x = b.operand(min_ndim=1)
+    shape = b.shape_of(x)
+    axis = int(b.rng.integers(-x.ndim, x.ndim))
+    n, kind = shape[axis], b.pick(["take", "take_along_axis", "index_add", "getitem"])
+    if kind == "take_along_axis":
+        index_shape = tuple(b.dim(False) if d == axis % x.ndim else b.pick([1, s]) for d, s in enumerate(shape))
+    elif kind == "index_add":
+        index_shape = (b.dim(False),)
+    else:
+        index_shape = b.shape(b.pick([0, 1, 1, 2]))
+    index = b.input(index_shape, b.pick(["int64", "int32"]), value=b.rng.integers(-n, n, index_shape))
+    if kind == "take":
+        node = gc.take(x, index, None if b.chance(0.2) else axis)
+    elif kind == "take_along_axis":
+        node = gc.take_along_axis(x, index, axis)
+    elif kind == "index_add":
+        values_shape = shape[:axis % x.ndim] + index_shape + shape[axis % x.ndim + 1:]
+        node = gc.index_add(x, axis, index, b.input(values_shape))
+    else:
+        node = x[(slice(None),) * (axis % x.ndim) + (index,)]
+    return b.add(node, f"{kind}(axis={axis}, indices {index_shape})")
+
+
 def step_matmul(b: Builder) -> gc.Node:
     x = b.operand()
     shape = b.shape_of(x)
@@ -698,7 +724,7 @@ STEPS: list[tuple[Callable[[Builder], gc.Node], float]] = [
     (step_unary, 3.0), (step_binary, 3.0), (step_where, 1.5), (step_clip, 0.5), (step_reduce, 2.5),
     (step_shape, 2.5), (step_index, 1.5), (step_matmul, 1.5), (step_conv, 1.0), (step_pool, 1.0),
     (step_softmax, 1.0), (step_loss, 0.8), (step_norm, 0.5), (step_cast, 0.5), (step_dropout, 0.2),
-    (step_int, 0.6), (step_activation, 0.8), (step_scan, 0.8),
+    (step_int, 0.6), (step_activation, 0.8), (step_scan, 0.8), (step_gather, 0.8),
 ]
 
 
