@@ -1,6 +1,7 @@
 """Rules for data movement and reductions: composed layout ops collapse, sums of
-broadcasts, of scaled tensors and over size-1 axes become cheaper sums, and reductions of
-uniform constants are constants."""
+broadcasts, of scaled tensors and over size-1 axes become cheaper sums, reductions of
+uniform constants are constants, and gathers and scatter-adds through evenly stepping
+constant indices are slices."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,8 +11,9 @@ import numpy as np
 from ..ir import Node
 from ..ir.dtypes import is_float
 from ..ops.elementwise import Elemwise, apply, neg
-from ..ops.indexing import ScatterInto
-from ..ops.leaves import constant
+from ..ops.gather import Gather, GatherAdd, IndexMap
+from ..ops.indexing import GetItem, ScatterInto
+from ..ops.leaves import constant, constant_value
 from ..ops.nn import OneHot
 from ..ops.reduce import CountOf, Reduce, reduce_sum
 from ..ops.shape import (
@@ -190,6 +192,46 @@ def scatter_everywhere(node: Node) -> Optional[Node]:
     if ranges is None or any(r != (0, n) for r, n in zip(ranges, node.type.shape)):
         return None
     return fit(node.inputs[0], node)
+
+
+def _progression(where: IndexMap, shape: tuple, index: Node) -> Optional[tuple]:
+    """The basic index equal to reading through `index` along where's one axis when index is
+    a constant int, or a 1-d constant stepping evenly whose axis stays in place; else None."""
+    values = constant_value(index)
+    if where.along or len(where.axes) != 1 or values is None or values.ndim > 1 or values.size == 0:
+        return None
+    (axis,), n = where.axes, shape[where.axes[0]]
+    if n is None or (values.ndim == 1 and where.at != axis) or np.any((values < -n) | (values >= n)):
+        return None
+    wrapped = np.where(values < 0, values + n, values).astype(np.int64)
+    items = [("slice", None, None, None)] * len(shape)
+    if values.ndim == 0:
+        items[axis] = ("int", int(wrapped))
+        return tuple(items)
+    step = int(wrapped[1] - wrapped[0]) if wrapped.size > 1 else 1
+    if step == 0 or np.any(np.diff(wrapped) != step):
+        return None
+    stop = int(wrapped[0]) + step * wrapped.size
+    items[axis] = ("slice", int(wrapped[0]), stop if stop >= 0 else None, step)
+    return tuple(items)
+
+
+@rule(RULES, Gather)
+def take_progression(node: Node) -> Optional[Node]:
+    """take(x, [a, a+s, ..., a+(m-1)s], axis) -> x[..., a:a+ms:s, ...] and a constant int
+    index -> x[..., i, ...] (a view, computed inside its consumers)"""
+    x, *indices = node.inputs
+    items = _progression(node.op.where, x.type.shape, indices[0]) if len(indices) == 1 else None
+    return None if items is None else fit(Node.make(GetItem(items), [x]), node)
+
+
+@rule(RULES, GatherAdd)
+def scatter_add_progression(node: Node) -> Optional[Node]:
+    """scatter_add(g, t, evenly stepping constant indices) -> scatter_into(g, t) (distinct
+    places: nothing accumulates)"""
+    g, template, *indices = node.inputs
+    items = _progression(node.op.where, template.type.shape, indices[0]) if len(indices) == 1 else None
+    return None if items is None else fit(Node.make(ScatterInto(items), [g, template]), node)
 
 
 @rule(RULES, Reduce)

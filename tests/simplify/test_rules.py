@@ -82,6 +82,10 @@ CASES: dict[str, tuple[Callable[[], Node], bool]] = {
     "sum_broadcast": (lambda: gc.sum(gc.broadcast_to(gc.exp(v), (3, 4)), axis=0) + gc.sum(gc.broadcast_to(gc.expand_dims(v, 0), d), axis=(0, 1)), False),
     "add_adjacent_scatters": (lambda: gc.grad(gc.sum(gc.exp(gc.split(x, [1, 3], 1)[0])) + gc.sum(gc.sin(gc.split(x, [1, 3], 1)[1])), [x])[0], False),
     "scatter_everywhere": (lambda: gc.grad(gc.sum(gc.exp(x[:, 0:4])), [x])[0], False),
+    "take_progression": (lambda: gc.take(x, np.array([3, 2, -3]), 1) * 2.0 + gc.take(x, np.array(-1), 0).sum()
+                         + gc.take(x, np.array([0, 1, 2]), 0).sum(), False),
+    "scatter_add_progression": (lambda: gc.grad(gc.sum(gc.exp(gc.take(x64, np.array([2, 0]), 0))), [x64])[0]
+                                + gc.index_add(x64, 1, np.array([-4, -3]), x64[:, :2]), False),
     "reduce_uniform_constant": (lambda: gc.sum(x, 1) * gc.prod(gc.ones((3, 4), "float32"), 1) + gc.min(gc.full((3,), 2.5, "float32")), False),
     "sum_scaled": (lambda: gc.sum(gc.mul(x64.sum(), gc.exp(x64)), axis=1) + gc.sum(gc.exp(x64) / x64[0:1, 0:1]), False),
     "sum_neg": (lambda: gc.sum(-x, axis=0), False),

@@ -9,8 +9,6 @@ through to distinct places of the result are vectorised or split over threads.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from ....ir import Node
 from ....ops.gather import IndexMap
 from .. import schedule as S
@@ -37,40 +35,29 @@ def _position(ctx: LowerContext, where: IndexMap, raw: Expr, axis: int, n: int) 
 
 
 def _x_index(ctx: LowerContext, node: Node, o: tuple[Expr, ...], x_shape: tuple[int, ...],
-             first_index: int) -> Optional[tuple[Expr, ...]]:
-    """The index into x of output (or values) element `o`, its indices checked; None when an
-    indexed axis is empty (every index then fails its check and x is never read)."""
+             first_index: int) -> tuple[Expr, ...] | Expr:
+    """The index into x of output (or values) element `o`, its indices checked; when an
+    indexed axis is empty, instead the check that fails (an int64 0), so x is never touched."""
     where: IndexMap = node.op.where
     indices = node.inputs[first_index:]
     at_x, at_idx = where.sources(o, x_shape, [_shape(i) for i in indices], const(0))
     for j, (axis, pos) in enumerate(zip(where.axes, at_idx)):
-        at_x[axis] = _position(ctx, where, ctx.load(first_index + j, pos), axis, x_shape[axis])
+        raw, n = ctx.load(first_index + j, pos), x_shape[axis]
+        if n == 0:
+            return check(const(True, "bool"), where.out_of_range("{}", axis, 0), const(0), raw)
+        at_x[axis] = _position(ctx, where, raw, axis, n)
     return tuple(at_x)
-
-
-def _empty_axis_failure(ctx: LowerContext, node: Node, o: tuple[Expr, ...], x_shape: tuple[int, ...],
-                        first_index: int, value: Expr) -> Expr:
-    """`value` after failing the check of the first index into an empty axis."""
-    where: IndexMap = node.op.where
-    indices = node.inputs[first_index:]
-    _, at_idx = where.sources(o, x_shape, [_shape(i) for i in indices], const(0))
-    j = next(j for j, axis in enumerate(where.axes) if x_shape[axis] == 0)
-    raw = ctx.load(first_index + j, at_idx[j])
-    return check(const(True, "bool"), where.out_of_range("{}", where.axes[j], 0), value, raw)
-
-
-def _has_empty_axis(where: IndexMap, x_shape: tuple[int, ...]) -> bool:
-    return any(x_shape[a] == 0 for a in where.axes)
 
 
 def lower_gather(node: Node, ctx: LowerContext) -> list[Kernel]:
     x_shape, dtype = _shape(node.inputs[0]), node.dtype.name
     if size(_shape(node)) == 0:
         return []
-    if _has_empty_axis(node.op.where, x_shape):
-        value = lambda o: _empty_axis_failure(ctx, node, o, x_shape, 1, const(0, dtype))  # noqa: E731
-    else:
-        value = lambda o: ctx.load(0, _x_index(ctx, node, o, x_shape, 1))  # noqa: E731
+
+    def value(o: tuple[Expr, ...]) -> Expr:
+        at = _x_index(ctx, node, o, x_shape, 1)
+        return ctx.load(0, at) if isinstance(at, tuple) else Cast(at, dtype)
+
     stmt, _ = store_result(ctx, value, "g")
     return [Kernel(ctx.name(node.op.name), stmt, flops=size(_shape(node)))]
 
@@ -100,14 +87,12 @@ def _scatter(node: Node, ctx: LowerContext, acc: Buffer) -> Stmt:
     """acc[x index of o] += values[o] for every o, serially except over pass-through axes."""
     out_shape, v_shape, dtype = _shape(node), _shape(node.inputs[0]), acc.dtype
     vars_ = [Var(f"sa{k}") for k in range(len(v_shape))]
-    o = tuple(vars_)
-    if _has_empty_axis(node.op.where, out_shape):  # every index fails; nothing is added
-        sink = ctx.workspace("sink", dtype, (1,))
-        stmt: Stmt = Store(sink, const(0), _empty_axis_failure(ctx, node, o, out_shape, 2, const(0, dtype)))
-    else:
-        v = ctx.load(0, o)
-        v = v if v.type.dtype == dtype else Cast(v, dtype)
-        stmt = Accumulate(acc, acc.index(*_x_index(ctx, node, o, out_shape, 2)), "add", v)
+    at = _x_index(ctx, node, tuple(vars_), out_shape, 2)
+    if isinstance(at, tuple):
+        v = ctx.load(0, vars_)
+        stmt: Stmt = Accumulate(acc, acc.index(*at), "add", v if v.type.dtype == dtype else Cast(v, dtype))
+    else:  # an empty axis: every index fails and nothing is added
+        stmt = Store(ctx.workspace("failed", "int64", (1,)), const(0), at)
     for var, n in reversed(list(zip(vars_, v_shape))):
         stmt = loop(var, n, stmt)
     last = len(v_shape) - 1
