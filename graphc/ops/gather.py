@@ -22,6 +22,7 @@ from ..ir.types import Shape
 from .convert import as_node
 from .leaves import constant_value
 from .shape import reshape
+from .tangents import linear
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class Gather(Op):
         x, *indices = node.inputs
         return [Node.make(GatherAdd(self.where), [grad, x, *indices])] + [None] * len(indices)
 
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
+
 
 @dataclass(frozen=True)
 class GatherAdd(Op):
@@ -169,6 +173,9 @@ class GatherAdd(Op):
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         _, _, *indices = node.inputs
         return [Node.make(Gather(self.where), [grad, *indices]), None] + [None] * len(indices)
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        return linear(node, tangents)
 
 
 def gather(label: str, x: Node, indices: Sequence[Node], axes: Sequence[int], at: int, along: bool = False) -> Node:

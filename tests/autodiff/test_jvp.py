@@ -108,6 +108,8 @@ CASES: dict[str, Case] = {
     "topk": Case(lambda x: gc.topk(x, 2, axis=1)[0] * gc.topk(x, 3, axis=1, largest=False)[0][:, 1:], [(3, 5)]),
     "gather_scatter_along": Case(lambda x, g: _scatter_top2(x, g * Node.make(GatherAlong(1), [x, _top2(x)])),
                                  [(3, 5), (3, 2)]),
+    "gather_scatter_add": Case(lambda x, v: gc.index_add(x, 1, np.array([3, 0, 3]), v) + x[[2, 0, 0], ::-1]
+                               * gc.take_along_axis(x, np.array([[1], [3], [-1]]), 1), [(3, 4), (3, 3)]),
     # linear algebra
     "matmul_batched": Case(lambda a, b: a @ b, [(2, 1, 3, 4), (5, 4, 2)]),
     "matmul_vector": Case(lambda a, b: gc.tanh(a @ b), [(4,), (4, 3)]),
