@@ -78,6 +78,10 @@ class IndexMap:
             at_x.append(None if d in self.axes else rest.pop(0))
         return at_x, at_idx
 
+    def params_str(self) -> str:
+        """The placement as text for listings: `axes=(1,), at=1` or `axes=(2,), along`."""
+        return f"axes={self.axes}" + (", along" if self.along else f", at={self.at}")
+
     def out_of_range(self, index: Any, axis: int, size: int) -> str:
         """The run-time error for an index outside an axis ("{}" stands for the index when
         compiled code fills it in)."""
@@ -121,8 +125,7 @@ class Gather(Op):
         return self.where.label
 
     def params_str(self) -> str:
-        w = self.where
-        return f"axes={w.axes}" + (", along" if w.along else f", at={w.at}")
+        return self.where.params_str()
 
     def infer_type(self, x: TensorType, *indices: TensorType) -> TensorType:
         _check_indices(self.where.label, indices)
@@ -152,7 +155,7 @@ class GatherAdd(Op):
         return "scatter_add"
 
     def params_str(self) -> str:
-        return Gather.params_str(self)  # type: ignore[arg-type]
+        return self.where.params_str()
 
     def infer_type(self, values: TensorType, template: TensorType, *indices: TensorType) -> TensorType:
         _check_indices(self.where.label, indices)
