@@ -4,6 +4,8 @@ installed), their gradients by finite differences, and clear errors for bad argu
 when built and (indices out of range) when run."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphc as gc
 from graphc.ops import is_constant
@@ -203,3 +205,43 @@ def test_take_of_constants_folds_to_a_constant():
     folded = gc.simplify(gc.take(gc.constant(np.arange(6.0).reshape(2, 3)), np.array([2, 0]), 1))
     assert is_constant(folded)
     np.testing.assert_array_equal(folded.eval(), [[2.0, 0.0], [5.0, 3.0]])
+
+
+@st.composite
+def _mixed_index(draw):
+    """A shape and a numpy index over it mixing ints, slices, None, an Ellipsis and integer
+    arrays of broadcasting shapes (adjacent or apart)."""
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
+    block = draw(st.lists(st.integers(1, 3), max_size=2))
+    items = []
+    for n in shape:
+        kind = draw(st.sampled_from(["array", "array", "int", "slice", "all"]))
+        if kind == "array":
+            sub = [draw(st.sampled_from([1, b])) for b in block][draw(st.integers(0, len(block))):]
+            items.append(np.asarray(draw(st.lists(st.integers(-n, n - 1), min_size=int(np.prod(sub, dtype=int)),
+                                                  max_size=int(np.prod(sub, dtype=int))))).reshape(sub))
+        elif kind == "int":
+            items.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            items.append(slice(draw(st.sampled_from([None, 0, 1, -1])), draw(st.sampled_from([None, 2, -1])),
+                               draw(st.sampled_from([None, 1, 2, -1]))))
+        else:
+            items.append(slice(None))
+    for _ in range(draw(st.integers(0, 2))):
+        items.insert(draw(st.integers(0, len(items))), None)
+    if draw(st.booleans()) and len(items) > 1:
+        k = draw(st.integers(1, len(items)))
+        items = [Ellipsis] + items[k:] if draw(st.booleans()) else items[:k] + [Ellipsis]
+    return tuple(shape), tuple(items)
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=_mixed_index())
+def test_random_mixed_indexes_match_numpy(case):
+    shape, index = case
+    value = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    x = gc.tensor("x", shape, "float64")
+    want = value[index]
+    got = x[index]
+    assert got.type.shape == want.shape
+    np.testing.assert_array_equal(got.eval({x: value}), want)
