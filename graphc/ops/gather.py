@@ -159,6 +159,9 @@ class GatherAdd(Op):
 
     def infer_type(self, values: TensorType, template: TensorType, *indices: TensorType) -> TensorType:
         _check_indices(self.where.label, indices)
+        if values.dtype == bool:
+            raise DTypeError(f"{self.where.label}: cannot add bool values {format_shape(values.shape)}: cast them "
+                             f"to a number type first")
         expected = self.where.out_shape(template.shape, [i.shape for i in indices])
         if len(expected) != values.ndim or any(
                 e is not None and v is not None and e != v for e, v in zip(expected, values.shape)):

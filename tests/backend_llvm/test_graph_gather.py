@@ -1,5 +1,5 @@
 """Gathers and scatter-adds (x[idx], take, take_along_axis, index_add, embedding) and their
-gradients compiled by the llvm backend, float32, float64 and integer x with int64 and
+gradients compiled by the llvm backend, float32, float64, integer and bool x with int64 and
 int32 indices, at odd shapes, against the numpy reference; the parallel scatter; and
 what the kernels look like (no numpy fallback, a serial scatter over repeated indices)."""
 import numpy as np
@@ -16,7 +16,7 @@ def _indices(rng, n, shape, dtype="int64"):
     return rng.integers(-n, n, shape).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", FLOATS + ["int64", "int32"])
+@pytest.mark.parametrize("dtype", FLOATS + ["int64", "int32", "bool"])
 @pytest.mark.parametrize("index_dtype", ["int64", "int32"])
 def test_gathers_match_the_reference(dtype, index_dtype, rng):
     x = gc.tensor("x", (3, 7, 5), dtype)

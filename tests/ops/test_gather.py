@@ -170,6 +170,8 @@ def test_bad_arguments_are_build_time_errors():
         gc.index_add(x, 1, [0, 1], np.zeros(SHAPE, "float32"))
     with pytest.raises(gc.ShapeError, match=r"index_add: indices must be 1-d or a scalar, got \(1, 2\)"):
         gc.index_add(x, 1, [[0, 1]], np.zeros((3, 2, 5), "float32"))
+    with pytest.raises(gc.DTypeError, match=r"index_add: cannot add bool values \(3, 1, 5\): cast them to a number"):
+        gc.index_add(gc.tensor("m", SHAPE, "bool"), 1, [0], np.ones((3, 1, 5), bool))
     with pytest.raises(gc.ShapeError, match=r"embedding: weight must be 2-d \(num_embeddings, embedding_dim\), got \(3, 4, 5\)"):
         gc.nn.embedding([0], x)
 
