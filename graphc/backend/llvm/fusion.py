@@ -19,10 +19,11 @@ from ...ir import Node
 from ...ops.elementwise import Cast as CastOp, Elemwise
 from ...ops.indexing import GetItem
 from ...ops.nn.encoding import OneHot
-from ...ops.random import RandomUniform
+from ...ops.random import SECOND_SALT, RandomDraw, RandomUniform
 from ...ops.reduce import CountOf
 from ...ops.shape import BroadcastTo, ExpandDims, Flip, MatchShape, Reshape, Squeeze, Transpose
 from .kernels import scalar_fns
+from .kernels.random_draw import draw_expr
 from .layout import VIEW_OPS
 from .loopir import Bin, Cast, Const, Expr, Let, Load, Var, binop, check, const, contiguous_strides
 
@@ -236,16 +237,29 @@ def mix32(x: Expr) -> Expr:
     return Let(a, x, Let(b, step(a, 16) * _i32(0x7FEB352D), Let(c, step(b, 15) * _i32(0x846CA68B), step(c, 16))))
 
 
-@inline(RandomUniform)
-def _random_uniform(node: Node, r: Reader, idx: Index) -> Expr:
-    key = r.value(node.inputs[0], ())
+def random_bits(key: Expr, salt: int, position: Expr) -> Expr:
+    """graphc.ops.random.uniform_bits at `position` (int32): 24 random bits."""
     key_lo = Cast(key, "int32")
     key_hi = Cast(Bin("shr", key, const(32)), "int32")
-    seed = mix32(binop("xor", key_lo, mix32(key_hi + _i32(node.op.salt))))
+    seed = mix32(binop("xor", key_lo, mix32(key_hi + _i32(salt))))
+    return _shr(mix32(binop("xor", position, seed)), 8)
+
+
+@inline(RandomUniform)
+def _random_uniform(node: Node, r: Reader, idx: Index) -> Expr:
     position = Cast(flat_index(_shape(node), idx), "int32")
-    bits = _shr(mix32(binop("xor", position, seed)), 8)
+    bits = random_bits(r.value(node.inputs[0], ()), node.op.salt, position)
     dtype = node.dtype.name
     return Cast(bits, dtype) * const(2.0 ** -24, dtype)
+
+
+@inline(RandomDraw)
+def _random_draw(node: Node, r: Reader, idx: Index) -> Expr:
+    key, shape, salt = r.value(node.inputs[0], ()), _shape(node), node.op.salt
+    position = Cast(flat_index(shape, idx), "int32")
+    loc, scale = (r.value(p, broadcast_index(_shape(p), shape, idx)) for p in node.inputs[2:])
+    return draw_expr(node.op.kind, random_bits(key, salt, position), random_bits(key, salt + SECOND_SALT, position),
+                     loc, scale, node.dtype.name, salt)
 
 
 @inline(OneHot)
