@@ -28,6 +28,7 @@ from .creation import zeros
 from .elementwise import add, cast, lt
 from .leaves import constant, shared
 from .reduce import sum_to
+from .tangents import linear
 
 _M32 = np.uint64(0xFFFFFFFF)
 
@@ -189,6 +190,10 @@ class RandomDraw(Op):
         if self.kind == "uniform":
             return [None, None, sum_to(grad * (1.0 - standard), loc), sum_to(grad * standard, scale)]
         return [None, None, sum_to(grad, loc), sum_to(grad * standard, scale)]
+
+    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
+        """The draw is linear in its two parameters jointly: the same draw of their tangents."""
+        return linear(node, tangents, (2, 3))
 
 
 class RandomStream:

@@ -53,6 +53,13 @@ def _scatter_top2(x: Node, g: Node) -> Node:
     return Node.make(ScatterAlong(1), [g, _top2(x), x])
 
 
+def _draws(mean: Node, std: Node) -> Node:
+    """A normal and a uniform draw from a constant key (so that no call advances it)."""
+    key, op = gc.constant(np.int64(5)), gc.ops.random.RandomDraw
+    normal = Node.make(op("normal", 1, mean.dtype), [key, mean, mean, std])
+    return normal * Node.make(op("uniform", 2, mean.dtype), [key, mean, std, mean + 2.0])
+
+
 def _pool(x: Node) -> Node:
     return gc.nn.max_pool2d(x, 3, stride=2, padding=1)  # (2, 3, 7, 8) -> (2, 3, 4, 4), overlapping
 
@@ -110,6 +117,7 @@ CASES: dict[str, Case] = {
                                  [(3, 5), (3, 2)]),
     "gather_scatter_add": Case(lambda x, v: gc.index_add(x, 1, np.array([3, 0, 3]), v) + x[[2, 0, 0], ::-1]
                                * gc.take_along_axis(x, np.array([[1], [3], [-1]]), 1), [(3, 4), (3, 3)]),
+    "random_draws": Case(_draws, [(3, 4), (4,)]),
     # linear algebra
     "matmul_batched": Case(lambda a, b: a @ b, [(2, 1, 3, 4), (5, 4, 2)]),
     "matmul_vector": Case(lambda a, b: gc.tanh(a @ b), [(4,), (4, 3)]),
