@@ -23,7 +23,7 @@ from .reduce import (
     reduce_max, reduce_min, reduce_prod, reduce_sum, std, sum_to, var,
 )
 from .scan import Scan, cumprod, cumsum
-from .sort import Argsort, GatherAlong, ScatterAlong, Sort, argsort, sort, topk
+from .sort import Argsort, Sort, argsort, sort, topk
 from .shape import (
     BroadcastTo, Concatenate, ExpandDims, Flip, Pad, Reshape, Squeeze, Transpose,
     broadcast_to, concatenate, expand_dims, flatten, flip, full_like, ones_like, permute,

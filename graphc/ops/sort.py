@@ -3,9 +3,9 @@
 One order serves all three: ascending or descending along `axis`, a NaN larger than any
 number (numpy puts NaNs last, torch.topk takes them first), ties kept in their original
 order (stable). `Sort` gives the first `k` values in that order, `Argsort` their
-positions. A value's gradient goes back to the position it came from: `ScatterAlong`
-writes it there, and `GatherAlong` (its adjoint) reads positions back, so derivatives of
-any order stay within these ops.
+positions. A value's gradient goes back to the position it came from (a scatter-add
+along the axis, the adjoint of take_along_axis; graphc.ops.gather), and its tangent is
+read from there.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape, normalize_axis
 from ..ir.dtypes import is_bool
 from .convert import as_node
-from .tangents import linear
+from .gather import Gather, GatherAdd, IndexMap
 
 INDEX = np.dtype("int64")
 
@@ -72,13 +72,18 @@ class Sort(SortOrder):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         x = node.inputs[0]
-        positions = Node.make(Argsort(self.axis, self.k, self.descending), [x])
-        return [Node.make(ScatterAlong(self.axis), [grad, positions, x])]
+        return [Node.make(GatherAdd(self._along()), [grad, x, self._positions(x)])]
 
     def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
         """The tangent at the positions the values came from (where the vjp sends them back)."""
-        positions = Node.make(Argsort(self.axis, self.k, self.descending), [node.inputs[0]])
-        return Node.make(GatherAlong(self.axis), [tangents[0], positions])
+        return Node.make(Gather(self._along()), [tangents[0], self._positions(node.inputs[0])])
+
+    def _positions(self, x: Node) -> Node:
+        return Node.make(Argsort(self.axis, self.k, self.descending), [x])
+
+    def _along(self) -> IndexMap:
+        """take_along_axis's map: the gradient's scatter-add and the tangent's gather."""
+        return IndexMap("take_along_axis", (self.axis,), 0, along=True)
 
 
 class Argsort(SortOrder):
@@ -96,67 +101,6 @@ class Argsort(SortOrder):
 
     def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
         return [None]
-
-
-def _check_positions(op: str, positions: TensorType, source: TensorType, axis: int) -> None:
-    """`positions` indexes `source` along `axis`: int64, same rank, same sizes off the axis."""
-    if positions.dtype != INDEX or positions.ndim != source.ndim:
-        raise ShapeError(f"{op}: positions must be int64 of rank {source.ndim}, got {positions}")
-    for d, (p, s) in enumerate(zip(positions.shape, source.shape)):
-        if d != axis and p is not None and s is not None and p != s:
-            raise ShapeError(f"{op}: positions {format_shape(positions.shape)} do not fit "
-                             f"{format_shape(source.shape)} off axis {axis}")
-
-
-@dataclass(frozen=True)
-class GatherAlong(Op):
-    """x's values at `positions` along `axis` (numpy's take_along_axis, same rank)."""
-
-    axis: int
-
-    def infer_type(self, x: TensorType, positions: TensorType) -> TensorType:
-        _check_positions(self.name, positions, x, self.axis)
-        return TensorType(x.dtype, positions.shape)
-
-    def reference(self, x: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(np.take_along_axis(x, positions, self.axis))
-
-    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
-        x, positions = node.inputs
-        return [Node.make(ScatterAlong(self.axis), [grad, positions, x]), None]
-
-    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
-        return linear(node, tangents)
-
-
-@dataclass(frozen=True)
-class ScatterAlong(Op):
-    """Zeros shaped like the template with `g` added at `positions` along `axis` (the
-    adjoint of GatherAlong)."""
-
-    axis: int
-    shape_only_inputs = (2,)
-
-    def infer_type(self, g: TensorType, positions: TensorType, template: TensorType) -> TensorType:
-        _check_positions(self.name, positions, template, self.axis)
-        if g.shape != positions.shape and None not in g.shape + positions.shape:
-            raise ShapeError(f"{self.name}: values {format_shape(g.shape)} and positions "
-                             f"{format_shape(positions.shape)} differ")
-        return TensorType(g.dtype, template.shape)
-
-    def reference(self, g: np.ndarray, positions: np.ndarray, template: np.ndarray) -> np.ndarray:
-        out = np.zeros(template.shape, g.dtype)
-        rows = np.indices(positions.shape, sparse=True)
-        index = tuple(positions if d == self.axis else r for d, r in enumerate(rows))
-        np.add.at(out, index, g)
-        return out
-
-    def vjp(self, node: Node, grad: Node) -> Sequence[Optional[Node]]:
-        positions = node.inputs[1]
-        return [Node.make(GatherAlong(self.axis), [grad, positions]), None, None]
-
-    def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
-        return linear(node, tangents)
 
 
 def _ordered(cls: type, opname: str, x: Any, axis: Any, k: Optional[int], descending: bool) -> Node:
@@ -190,4 +134,4 @@ def topk(x: Any, k: int, axis: int = -1, largest: bool = True) -> tuple[Node, No
     return values, Node.make(Argsort(op.axis, op.k, op.descending), values.inputs)
 
 
-__all__ = ["Argsort", "GatherAlong", "ScatterAlong", "Sort", "SortOrder", "argsort", "sort", "topk"]
+__all__ = ["Argsort", "Sort", "SortOrder", "argsort", "sort", "topk"]

@@ -10,8 +10,7 @@ import pytest
 
 import graphc as gc
 from graphc.ir import Node, Op, TensorType, toposort
-from graphc.ops import SCALAR_FNS, Argmax, Argsort, Constant, CountOf, GatherAlong, Input, RandomUniform, \
-    ScatterAlong, Scan, Shared
+from graphc.ops import SCALAR_FNS, Argmax, Argsort, Constant, CountOf, Input, RandomUniform, Scan, Shared
 from graphc.ops.nn import AvgPoolGrad, ConvInputGrad, ConvWeightGrad, MaxPoolGather, MaxPoolGrad, OneHot
 from graphc.ops.indexing import ScatterInto
 from graphc.ops.shape import BroadcastTo, MatchShape, Reshape
@@ -43,14 +42,6 @@ class Case:
 
 def _labels() -> Node:
     return gc.constant(np.array([2, 0, 3, 1, 3]))
-
-
-def _top2(x: Node) -> Node:
-    return gc.topk(x, 2, axis=1)[1]
-
-
-def _scatter_top2(x: Node, g: Node) -> Node:
-    return Node.make(ScatterAlong(1), [g, _top2(x), x])
 
 
 def _draws(mean: Node, std: Node) -> Node:
@@ -113,8 +104,6 @@ CASES: dict[str, Case] = {
                           + gc.cast(gc.any(x > 0.5, 1), "float64") * gc.sum(x, 1), [(3, 4)]),
     "sort": Case(lambda x: gc.sort(x, 0) ** 2, [(4, 3)]),
     "topk": Case(lambda x: gc.topk(x, 2, axis=1)[0] * gc.topk(x, 3, axis=1, largest=False)[0][:, 1:], [(3, 5)]),
-    "gather_scatter_along": Case(lambda x, g: _scatter_top2(x, g * Node.make(GatherAlong(1), [x, _top2(x)])),
-                                 [(3, 5), (3, 2)]),
     "gather_scatter_add": Case(lambda x, v: gc.index_add(x, 1, np.array([3, 0, 3]), v) + x[[2, 0, 0], ::-1]
                                * gc.take_along_axis(x, np.array([[1], [3], [-1]]), 1), [(3, 4), (3, 3)]),
     "random_draws": Case(_draws, [(3, 4), (4,)]),

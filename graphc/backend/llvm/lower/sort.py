@@ -1,4 +1,4 @@
-"""Sorting along an axis (sort, argsort, topk) and its gradient's gather and scatter.
+"""Sorting along an axis: sort, argsort and topk.
 
 Each row (the elements along the axis at one index of the other axes) is copied into a
 per-thread workspace and sorted there by a bottom-up merge sort: pass w merges runs of
@@ -15,10 +15,9 @@ from ....ir import Node
 from ....ops.sort import Argsort, SortOrder
 from .. import schedule as S
 from ..fusion import unravel
-from ..loopir import (Accumulate, Buffer, Cast, Expr, For, Kernel, Select, Stmt, Store, Var, binop,
-                      block, check, const, is_float, loop, maximum, minimum)
-from ..nest import loop_nest
-from .common import size, store_result
+from ..loopir import (Buffer, Cast, Expr, For, Kernel, Select, Stmt, Store, Var, binop,
+                      block, const, is_float, loop, maximum, minimum)
+from .common import size
 from .registry import LowerContext
 
 #: Merge steps (elements times passes) from which a sort's rows are split over threads.
@@ -168,48 +167,3 @@ def lower_sort(node: Node, ctx: LowerContext) -> list[Kernel]:
     work = size(shape) * max(len(widths), 1)
     body = over_rows(shape, axis, row, ctx, work, "sort")
     return [Kernel(ctx.name(op.name), body, flops=work)]
-
-
-def clamped_position(ctx: LowerContext, k: int, idx: tuple[Expr, ...], n: int, what: str) -> Expr:
-    """Input k's position at `idx`, checked to lie in [0, n) and clamped there."""
-    p = ctx.load(k, idx)
-    outside = binop("or", p.lt(0), p.ge(n))
-    return check(outside, f"{what}: position {{}} is outside [0, {n})", minimum(maximum(p, const(0)), const(n - 1)), p)
-
-
-def lower_gather_along(node: Node, ctx: LowerContext) -> list[Kernel]:
-    axis, n = node.op.axis, node.inputs[0].type.shape[node.op.axis]
-    if size(node.type.shape) == 0:
-        return []
-
-    def value(idx: tuple[Expr, ...]) -> Expr:
-        where = clamped_position(ctx, 1, idx, n, "gather_along")
-        return ctx.load(0, idx[:axis] + (where,) + idx[axis + 1:])
-
-    stmt, count = store_result(ctx, value, "ga")
-    return [Kernel(ctx.name("gather_along"), stmt, flops=count)]
-
-
-def lower_scatter_along(node: Node, ctx: LowerContext) -> list[Kernel]:
-    """Zeros, then each value added at its position, row by row (rows on the thread pool)."""
-    axis, shape, dtype = node.op.axis, tuple(node.type.shape), node.dtype.name
-    g_shape = tuple(node.inputs[0].type.shape)
-    if size(shape) == 0:
-        return []
-    in_place = ctx.epilogue is None and ctx.out.dtype == dtype
-    acc = ctx.out if in_place else ctx.workspace("scatter", dtype, shape)
-    zero, _ = loop_nest(shape, lambda i: Store(acc, acc.index(*i), const(0, dtype)), "sz", dtype, ctx.threads)
-
-    def row(at: RowIndex) -> Stmt:
-        j = Var("sa")
-        where = clamped_position(ctx, 1, at(j), shape[axis], "scatter_along")
-        idx = at(j)
-        value = ctx.load(0, idx)
-        value = value if value.type.dtype == dtype else Cast(value, dtype)
-        return loop(j, g_shape[axis], Accumulate(acc, acc.index(*(idx[:axis] + (where,) + idx[axis + 1:])),
-                                                 "add", value))
-
-    stmt = block(zero, over_rows(g_shape, axis, row, ctx, size(g_shape), "scatter"))
-    if not in_place:
-        stmt = block(stmt, store_result(ctx, lambda i: acc[i], "so")[0])
-    return [Kernel(ctx.name("scatter_along"), stmt, flops=size(g_shape))]

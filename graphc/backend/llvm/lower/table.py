@@ -18,7 +18,7 @@ from ....ops.nn.pool import AvgPool, AvgPoolGrad, MaxPool, MaxPoolGather, MaxPoo
 from ....ops.reduce import Argmax, LogSumExp, Reduce
 from ....ops.scan import Scan
 from ....ops.shape import Concatenate, Pad
-from ....ops.sort import GatherAlong, ScatterAlong, SortOrder
+from ....ops.sort import SortOrder
 from . import collective, data, gather, matmul, nn, reduce, scan, softmax, sort
 from .registry import Lowering
 
@@ -29,8 +29,6 @@ LOWERINGS: dict[type, Lowering] = {
     Argmax: Lowering(reduce.lower_argmax, epilogue=True, fused_inputs=True),
     Scan: Lowering(scan.lower_scan, epilogue=True, fused_inputs=True),
     SortOrder: Lowering(sort.lower_sort, epilogue=True, fused_inputs=True),   # Sort and Argsort
-    GatherAlong: Lowering(sort.lower_gather_along, epilogue=True, fused_inputs=True),
-    ScatterAlong: Lowering(sort.lower_scatter_along, epilogue=True, fused_inputs=True),
     MatMul: Lowering(matmul.lower_matmul, epilogue=True, fused_inputs=True),
     Softmax: Lowering(softmax.lower_softmax, epilogue=True),
     LogSoftmax: Lowering(softmax.lower_log_softmax, epilogue=True),
