@@ -7,32 +7,36 @@ graph; `hvp` is forward over reverse (the jvp of a gradient).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ..ir import DTypeError, Node, ancestors, toposort
 from ..ir.dtypes import is_float
 from ..ops.convert import as_node
+from ..ops.shape import zeros_like
 from .grad import ONLY_INTEGER_PATHS, Disconnected, check_disconnected, fit_shape, grad, pick
 
 
-def pushforward(seeds: dict[Node, Node], outputs: Sequence[Node]) -> dict[Node, Node]:
+def pushforward(seeds: dict[Node, Node], outputs: Sequence[Node]) -> dict[Node, Optional[Node]]:
     """Propagate the tangents `seeds` (node -> tangent of its shape and dtype) to every float
-    node of the outputs' graph they reach; returns the tangents found, seeds included.
+    node of the outputs' graph they reach; returns the tangents found, seeds included, None
+    for a node reached with a zero tangent (through floor, say: connected, as for grad).
     A seeded node's tangent is its seed whatever its inputs' tangents are."""
-    tangents = dict(seeds)
+    tangents: dict[Node, Optional[Node]] = dict(seeds)
     for node in toposort(outputs):
         if node in tangents or not is_float(node.dtype):
             continue
         shape_only = node.op.shape_only_inputs
-        given = [None if i in shape_only else tangents.get(x) for i, x in enumerate(node.inputs)]
-        if all(t is None for t in given):
+        reached = [x in tangents and i not in shape_only for i, x in enumerate(node.inputs)]
+        if not any(reached):
             continue
-        t = node.op.jvp(node, given)
+        given = [tangents[x] if r else None for x, r in zip(node.inputs, reached)]
+        t = None if all(g is None for g in given) else node.op.jvp(node, given)
         if t is not None:
             if t.dtype != node.dtype:
                 raise DTypeError(f"{node.op.name}: the forward rule gave a tangent of dtype {t.dtype} "
                                  f"for an output of dtype {node.dtype}")
-            tangents[node] = fit_shape(t, node, f"{node.op.name}: tangent shape", "output shape")
+            t = fit_shape(t, node, f"{node.op.name}: tangent shape", "output shape")
+        tangents[node] = t
     return tangents
 
 
@@ -57,7 +61,8 @@ def jvp(
         if not is_float(o.dtype):
             raise DTypeError(f"jvp: outputs must be float (only float values have tangents), got {o!r}")
     seeds = _seeds(inputs, tangents)
-    results = pick(pushforward(seeds, outs), outs, disconnected,
+    found = {o: zeros_like(o) if t is None else t for o, t in pushforward(seeds, outs).items() if o in outs}
+    results = pick(found, outs, disconnected,
                    lambda o: f"jvp: the output {o!r} does not depend on the inputs"
                    + (ONLY_INTEGER_PATHS.format("tangent") if any(i in ancestors([o]) for i in seeds) else ""))
     return results[0] if single else results

@@ -18,7 +18,8 @@ from ..ir.dtypes import as_dtype, is_bool, is_float
 from . import formula as F
 from .convert import as_nodes
 from .scalar_fn import SCALAR_FNS, GradRule, Lowering, ScalarFn, register
-from .shape import zeros_like
+from .leaves import constant_value
+from .shape import BroadcastTo, zeros_like
 from .tangents import total
 
 
@@ -89,17 +90,28 @@ class Elemwise(Op):
     def jvp(self, node: Node, tangents: Sequence[Optional[Node]]) -> Optional[Node]:
         """sum_i df/dx_i * t_i. The Jacobian is diagonal, so the record's derivative serves
         both modes: called with t_i in place of the output's gradient, its i-th part is the
-        i-th term."""
+        i-th term. A zero derivative (floor, sign) gives no tangent rather than zeros, which
+        would meet inf or nan partials downstream (sqrt(floor(x)) at 0.5: 0 / 0) where the
+        vjp, which drops the gradient there, gives 0."""
         from .shape import broadcast_to
 
         rule = self.scalar.grad
         if rule is None or not is_float(node.dtype):
             return None
-        t = total([rule(node, t, *node.inputs)[i] for i, t in enumerate(tangents) if t is not None])
+        terms = [rule(node, t, *node.inputs)[i] for i, t in enumerate(tangents) if t is not None]
+        t = total([term for term in terms if not _is_zeros(term)])
         if t is None:
             return None
         t = cast(t, node.dtype)  # equal static shapes are equal when run: unknown sizes never broadcast
         return t if t.type.shape == node.type.shape else broadcast_to(t, node)
+
+
+def _is_zeros(node: Optional[Node]) -> bool:
+    """A zero constant, broadcast or not (what zeros_like builds)."""
+    while node is not None and isinstance(node.op, BroadcastTo):
+        node = node.inputs[0]
+    value = None if node is None else constant_value(node)
+    return value is not None and not np.any(value)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 the llvm backend against the reference, torch.func.jvp on a small CNN, and gc.hvp."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.ir import Node, Op, TensorType, toposort
+from graphc.ir import Node, Op, TensorType, ancestors, toposort
 from graphc.ops import SCALAR_FNS, Argmax, Argsort, Constant, CountOf, Input, RandomUniform, Scan, Shared
 from graphc.ops.nn import AvgPoolGrad, ConvInputGrad, ConvWeightGrad, MaxPoolGather, MaxPoolGrad, OneHot
 from graphc.ops.indexing import ScatterInto
@@ -350,6 +352,51 @@ def test_disconnected_outputs_raise_or_give_zeros_or_none():
         gc.jvp(gc.exp(u), x, np.ones(2), disconnected="none")
     np.testing.assert_array_equal(zero[0].eval({u: np.ones(2)}), [0.0, 0.0])
     assert none is None
+
+
+def test_a_zero_derivative_gives_a_connected_zero_not_nan():
+    x = gc.tensor("x", (3,), "float64")
+    xv = np.array([0.5, 0.0, 4.2])  # floor 0 and 0: sqrt's partial 1 / (2 sqrt(0)) is inf there
+    for y in [gc.sqrt(gc.floor(x)), gc.nn.log_softmax(gc.ceil(gc.log(x)))]:
+        tangent = gc.jvp(y, x, np.ones(3))  # connected through floor / ceil, as for grad: no error
+        np.testing.assert_array_equal(tangent.eval({x: xv}), np.zeros(3))
+        double, u = _double_vjp(y, [x], [gc.constant(np.ones(3))])
+        np.testing.assert_array_equal(double.eval({x: xv, u: np.ones(3)}), np.zeros(3))
+
+
+def test_jvp_equals_the_double_vjp_on_the_fuzzers_random_graphs():
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from fuzz.generator import SHORT, build_case
+    from fuzz.oracle import n_forward
+
+    checked = 0
+    for seed in range(120):
+        with np.errstate(all="ignore"):
+            case = build_case(seed, SHORT)
+        outs = [o for o in case.outputs[:n_forward(case)] if o.dtype.kind == "f"]
+        xs = [i for i in case.inputs if i.dtype.kind == "f" and i in ancestors(outs)]
+        if case.special or not outs or not xs:  # inf and nan inputs: 0 * inf differs between the forms
+            continue
+        rng = np.random.default_rng(seed)
+        ts = [gc.tensor(f"t{i}", x.shape, x.dtype) for i, x in enumerate(xs)]
+        feed = {**dict(zip(case.inputs, case.values)),
+                **{t: rng.standard_normal(case.values[case.inputs.index(x)].shape).astype(x.dtype)
+                   for t, x in zip(ts, xs)}}
+        forward = gc.jvp(outs, xs, ts, disconnected="zero")
+        us = [gc.tensor(f"u{i}", o.shape, o.dtype) for i, o in enumerate(outs)]
+        vs = gc.grad(sum((gc.sum(o * u) for o, u in zip(outs, us)), gc.constant(np.float32(0))), xs,
+                     disconnected="zero")
+        inner = sum((gc.sum(v * t) for v, t in zip(vs, ts)), gc.constant(np.float32(0)))
+        double = gc.grad(inner, us, disconnected="zero")
+        with np.errstate(all="ignore"):
+            feed.update({u: np.ones(o.shape, o.dtype) for u, o in zip(us, gc.evaluate(outs, feed))})
+            for got, want in zip(gc.evaluate(forward, feed), gc.evaluate(double, feed)):
+                tol = 1e-3 if got.dtype == np.float32 else 1e-8
+                scale = 1 + np.nanmax(np.abs(want), initial=0)
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale,
+                                           err_msg=f"fuzz case {seed}: {', '.join(case.ops)}")
+        checked += 1
+    assert checked > 80
 
 
 def test_tangents_print_simplify_and_differentiate_again():
