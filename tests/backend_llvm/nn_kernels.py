@@ -34,13 +34,9 @@ def run_builder(build: Callable[..., list[Kernel]], inputs: Sequence[np.ndarray]
     return result, kernels
 
 
-def conv_micros(kind, stride):
+def conv_micros(kind):
     """The micro-kernels that can run `kind` (None: chosen by shape)."""
-    if kind == "weight_grad":
-        return [None]
-    if kind == "forward" and any(s != 1 for s in stride):
-        return [None, "channels"]
-    return [None, "channels", "positions"]
+    return [None] if kind == "weight_grad" else [None, "channels", "positions"]
 
 
 def assert_matches(got: np.ndarray, want: np.ndarray, dtype: Optional[str] = None) -> None:

@@ -5,7 +5,7 @@ every micro-kernel, both dtypes, threaded."""
 import numpy as np
 import pytest
 
-from graphc.backend.llvm.kernels import conv
+from graphc.backend.llvm.kernels import conv, depthwise
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -42,7 +42,7 @@ def _case(kind, x_shape, w_shape, stride, padding, dilation, groups, dtype):
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", SHAPES, ids=IDS)
 def test_matches_reference(x_shape, w_shape, stride, padding, dilation, groups, kind, dtype):
     build, inputs, want = _case(kind, x_shape, w_shape, stride, padding, dilation, groups, dtype)
-    for micro in conv_micros(kind, stride):
+    for micro in conv_micros(kind):
         options = {} if micro is None else {"micro": micro}
         got, _ = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, **options)
@@ -57,4 +57,37 @@ def test_threaded_groups(kind, monkeypatch):
                                 "float32")
     got, _ = run_builder(build, inputs, want.shape, "float32", stride=(1, 1), padding=((1, 1), (1, 1)),
                          dilation=(2, 1), groups=4, threads=2, nthreads=2)
+    assert_matches(got, want)
+
+
+DEPTHWISE = [s for s in SHAPES if s[0][1] == s[5]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", DEPTHWISE,
+                         ids=[i for s, i in zip(SHAPES, IDS) if s in DEPTHWISE])
+def test_depthwise_weight_grad(x_shape, w_shape, stride, padding, dilation, groups, dtype):
+    """The depthwise kernel (taps in lanes along the output pixels) with and without
+    stride, dilation and a channel multiplier."""
+    assert depthwise.applies(x_shape, w_shape, groups)
+    _, inputs, want = _case("weight_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    got, kernels = run_builder(depthwise.weight_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
+                               dilation=dilation, groups=groups)
+    assert any("dw_wgrad" in k.name for k in kernels)
+    assert_matches(got, want)
+
+
+def test_depthwise_applies_only_to_one_channel_per_group():
+    assert depthwise.applies((2, 8, 9, 9), (16, 1, 3, 3), 8)
+    assert not depthwise.applies((2, 8, 9, 9), (8, 2, 3, 3), 4)       # two input channels per group
+    assert not depthwise.applies((2, 1, 9, 9), (4, 1, 3, 3), 1)       # an ordinary convolution
+    assert not depthwise.applies((2, 8, 40, 40), (8, 1, 11, 11), 8)   # more taps than registers
+
+
+def test_threaded_depthwise_weight_grad(monkeypatch):
+    monkeypatch.setattr(depthwise, "PARALLEL_MIN_FLOPS", 0)
+    args = ((3, 6, 11, 10), (12, 1, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 6)
+    _, inputs, want = _case("weight_grad", *args, "float32")
+    got, _ = run_builder(depthwise.weight_grad, inputs, want.shape, "float32", stride=(2, 2),
+                         padding=((1, 1), (1, 1)), groups=6, threads=2, nthreads=2)
     assert_matches(got, want)

@@ -134,7 +134,9 @@ class Correlation:
     `grid`, `shift` and `out_at` may then use variables named in `phase_vars`,
     each given as a function of the phase index, and `grid_max` bounds `grid`.
     `filt` is the packed filter (pack_filter); `src_at` and `out_at` say where
-    a source element and an output live.
+    a source element and an output live; `tap_at`, if given, replaces the elements
+    from a window's origin to tap (i, j) (a source split into stride phases is not
+    affine in the tap).
     """
 
     batch: int
@@ -154,6 +156,7 @@ class Correlation:
     phases: int = 1
     phase_vars: tuple[tuple[str, Callable[[Expr], Expr]], ...] = ()
     grid_max: Optional[tuple[int, int]] = None
+    tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
 
     @property
     def bound(self) -> tuple[int, int]:
@@ -171,6 +174,8 @@ class Correlation:
 
     def tap_offset(self, i: Expr, j: Expr) -> Expr:
         """Elements from a window's origin to its tap (i, j)."""
+        if self.tap_at is not None:
+            return self.tap_at(i, j)
         rs, cs = self.src_strides
         return i * (self.dilation[0] * rs) + j * (self.dilation[1] * cs)
 
@@ -456,34 +461,71 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
     return filt, Kernel(space.name("pack_filter"), S.vectorize(body, "j", host_simd().lanes(dtype)))
 
 
+def padded_plane(store: Callable[[Expr, Expr, Expr], Stmt], value_at: Callable[[Expr, Expr], Expr],
+                  shape: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int], dtype: str) -> Stmt:
+    """store(i, j, value) for every i < L, j < M of `shape` (L, M): value_at(i, j) for i in
+    [rows) and j in [cols), else 0. Zero and copied runs are loops of their own, so no
+    element is tested."""
+    L, M = shape
+    (ilo, ihi), (jlo, jhi) = rows, cols
+    zero = const(0.0, dtype)
+    i0, i1, i2, ja, jb, jc, jz0, jz2 = (Var(n) for n in ("i0", "i1", "i2", "ja", "jb", "jc", "jz0", "jz2"))
+    copy_row = block(
+        loop(ja, jlo, store(i1, ja, zero)),
+        loop(jb, jhi - jlo, store(i1, jb, cast_to(value_at(i1, jb), dtype)), start=jlo),
+        loop(jc, M - jhi, store(i1, jc, zero), start=jhi))
+    return block(
+        loop(i0, ilo, loop(jz0, M, store(i0, jz0, zero))),
+        loop(i1, ihi - ilo, copy_row, start=ilo),
+        loop(i2, L - ihi, loop(jz2, M, store(i2, jz2, zero)), start=ihi))
+
+
+def copy_kernel(space: Space, tag: str, body: Stmt, dtype: str, parallel: bool) -> Kernel:
+    """A nest of padded_plane copies over images b, with its column loops vectorised and
+    parallel over images if `parallel`."""
+    lanes = host_simd().lanes(dtype)
+    for name in ("jz0", "jz2", "ja", "jb", "jc"):
+        body = S.vectorize(body, name, lanes)
+    return Kernel(space.name(tag), S.parallel(body, "b") if parallel else body)
+
+
+def _valid_run(length: int, first: int, step: int, size: int) -> tuple[int, int]:
+    """[lo, hi) of the k < length with 0 <= k * step + first < size."""
+    lo = min(max(-(-(-first) // step), 0), length)
+    return lo, min(max((size - 1 - first) // step + 1, lo), length)
+
+
 def pad_copy(space: Space, dtype: str, shape: tuple[int, int, int, int], value_at: SrcIndex,
              size: tuple[int, int], shift: tuple[int, int], threads: int = 1) -> tuple[Buffer, Kernel]:
     """dst[b, c, i, j] = value_at(b, c, i - shift_h, j - shift_w) where that lies inside the
     source's `size`, else 0; dst has `shape` (B, C, L, M)."""
     B, C, L, M = shape
     dst = space.workspace("padded", dtype, shape)
-    (H, Wd), (ah, aw) = size, shift
-    ilo = min(max(ah, 0), L)
-    ihi = min(max(ah + H, ilo), L)
-    jlo = min(max(aw, 0), M)
-    jhi = min(max(aw + Wd, jlo), M)
+    (ah, aw), b, c = shift, Var("b"), Var("c")
+    plane = padded_plane(lambda i, j, v: dst.store((b, c, i, j), v), lambda i, j: value_at(b, c, i - ah, j - aw),
+                          (L, M), _valid_run(L, -ah, 1, size[0]), _valid_run(M, -aw, 1, size[1]), dtype)
+    parallel = threads > 1 and B > 1 and B * C * L * M >= 1 << 18
+    return dst, copy_kernel(space, "pad", loop(b, B, loop(c, C, plane)), dtype, parallel)
+
+
+def phase_copy(space: Space, dtype: str, shape: tuple[int, int, int, int], value_at: SrcIndex,
+               size: tuple[int, int], padding: tuple[int, int], stride: tuple[int, int],
+               threads: int = 1) -> tuple[Buffer, Kernel]:
+    """The zero-padded source split into its stride phases, so strided taps become
+    unit-stride reads: dst[b, c, ph, i, j] = xpad[b, c, i*sh + ph // sw, j*sw + ph % sw]
+    with xpad[r, q] = value_at(b, c, r - pad_h, q - pad_w) inside `size`, else 0. Each
+    phase plane is `shape`'s (L, M)."""
+    B, C, L, M = shape
+    (sh, sw), (ph_, pw) = stride, padding
+    dst = space.workspace("phased", dtype, (B, C, sh * sw, L, M))
     b, c = Var("b"), Var("c")
-    zero = const(0.0, dtype)
-    i0, i1, i2, ja, jb, jc, jz0, jz2 = (Var(n) for n in ("i0", "i1", "i2", "ja", "jb", "jc", "jz0", "jz2"))
-    copy_row = block(
-        loop(ja, jlo, dst.store((b, c, i1, ja), zero)),
-        loop(jb, jhi - jlo, dst.store((b, c, i1, jb), cast_to(value_at(b, c, i1 - ah, jb - aw), dtype)), start=jlo),
-        loop(jc, M - jhi, dst.store((b, c, i1, jc), zero), start=jhi))
-    body = loop(b, B, loop(c, C, block(
-        loop(i0, ilo, loop(jz0, M, dst.store((b, c, i0, jz0), zero))),
-        loop(i1, ihi - ilo, copy_row, start=ilo),
-        loop(i2, L - ihi, loop(jz2, M, dst.store((b, c, i2, jz2), zero)), start=ihi))))
-    lanes = host_simd().lanes(dtype)
-    for name in ("jz0", "jz2", "ja", "jb", "jc"):
-        body = S.vectorize(body, name, lanes)
-    if threads > 1 and B > 1 and B * C * L * M >= 1 << 18:
-        body = S.parallel(body, "b")
-    return dst, Kernel(space.name("pad"), body)
+    planes = [
+        padded_plane(lambda i, j, v, k=rh * sw + rw: dst.store((b, c, k, i, j), v),
+                      lambda i, j, rh=rh, rw=rw: value_at(b, c, i * sh + rh - ph_, j * sw + rw - pw), (L, M),
+                      _valid_run(L, rh - ph_, sh, size[0]), _valid_run(M, rw - pw, sw, size[1]), dtype)
+        for rh in range(sh) for rw in range(sw)]
+    parallel = threads > 1 and B > 1 and B * C * sh * sw * L * M >= 1 << 18
+    return dst, copy_kernel(space, "pad", loop(b, B, loop(c, C, block(*planes))), dtype, parallel)
 
 
 def fill_kernel(name: str, out: Buffer, grid: tuple[ExprLike, ...], coords: Callable[..., tuple[Expr, ...]],
@@ -524,13 +566,25 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     dtype = dtype or out.dtype
     g = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     (plh, phh), (plw, phw) = g.padding
+    (sh, sw), (dh, dw) = g.stride, g.dilation
     rows, cols = g.size[0] + plh + phh, g.size[1] + plw + phw
-    plan = plan_for(dtype, g.cout, g.out[1], cols if g.stride == (1, 1) else None, micro)
+    split = (-(-rows // sh), -(-cols // sw))           # a stride phase's plane
+    plan = plan_for(dtype, g.cout, g.out[1], split[1], micro)
     kernels = []
-    if g.padded or x.dtype != dtype or plan.kind == "positions":
+    load_x = lambda b, c, i, j: Load(x, g.at(x, b, c, i, j))  # noqa: E731
+    tap_at = None
+    if plan.kind == "positions" and g.stride != (1, 1):
+        # unit-stride reads: output (gh, gw) and tap (i, j) read phase (i*dh % sh, j*dw % sw)
+        # at (gh + i*dh // sh, gw + j*dw // sw)
+        shape = (g.batch, g.cin * groups, split[0] + slack_rows(plan, split[1]), split[1])
+        src, k = phase_copy(space, dtype, shape, load_x, g.size, (plh, plw), g.stride, threads)
+        src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), 0, i, j)  # noqa: E731
+        tap_at = lambda i, j: src.index(0, 0, (i * dh) % sh * sw + (j * dw) % sw,  # noqa: E731
+                                        (i * dh) // sh, (j * dw) // sw)
+        kernels.append(k)
+    elif g.padded or x.dtype != dtype or plan.kind == "positions":
         shape = (g.batch, g.cin * groups, rows + slack_rows(plan, cols), cols)
-        src, k = pad_copy(space, dtype, shape, lambda b, c, i, j: Load(x, g.at(x, b, c, i, j)),
-                          g.size, (plh, plw), threads)
+        src, k = pad_copy(space, dtype, shape, load_x, g.size, (plh, plw), threads)
         kernels.append(k)
         src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), i, j)  # noqa: E731
     else:
@@ -541,7 +595,8 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     flops = 2 * g.batch * g.cout * groups * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
     spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out,
                        lambda b, o, i, j: g.coords(b, g.in_group(o, g.cout), i, j), flops,
-                       step=g.stride, dilation=g.dilation, phases=groups, phase_vars=groups_as_phases(groups))
+                       step=(1, 1) if tap_at else g.stride, dilation=g.dilation, phases=groups,
+                       phase_vars=groups_as_phases(groups), tap_at=tap_at)
     kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv"), threads))
     return kernels
 

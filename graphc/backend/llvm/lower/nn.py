@@ -8,7 +8,7 @@ copy; the kernels copy what they pack anyway (zero-padded sources, filters).
 from __future__ import annotations
 
 from ....ir import Node
-from ..kernels import conv, pool
+from ..kernels import conv, depthwise, pool
 from ..loopir import Kernel
 from .registry import LowerContext
 
@@ -37,7 +37,8 @@ def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
 
 def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy, _ = ctx.inputs
-    return conv.conv_weight_grad(x, gy, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
+    build = depthwise.weight_grad if depthwise.applies(x.shape, ctx.out.shape, node.op.groups) else conv.conv_weight_grad
+    return build(x, gy, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
 
 
 def lower_max_pool(node: Node, ctx: LowerContext) -> list[Kernel]:
