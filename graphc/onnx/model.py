@@ -14,10 +14,11 @@ from ..ops import constant, shared, tensor
 from ..ops.convert import as_node
 from .dtypes import to_numpy
 from .importer import convert_graph
-from .registry import OnnxError
+from .registry import NEWEST_OPSET, OnnxError
 
-#: The opsets of the default domain that the converters cover.
-OPSETS = range(7, 23)
+#: The oldest opset of the default domain that the converters cover (see registry.NEWEST_OPSET
+#: for the newest).
+OLDEST_OPSET = 7
 
 Source = Union[str, Path, bytes, Any]
 
@@ -48,8 +49,7 @@ class Model:
         self.input_names = [i.name for i in graph_inputs]
         self.output_names = [o.name for o in graph.output]
         self.inputs = [tensor(i.name, *_input_type(i)) for i in graph_inputs]
-        outputs = self._build(self.inputs)
-        self.outputs = outputs
+        self.outputs = self._build(self.inputs)
 
     def __call__(self, *inputs: Any) -> Union[Node, list[Node]]:
         """The model's output(s) computed from `inputs` (nodes, or values made constants), one
@@ -102,8 +102,9 @@ def _default_opset(proto: Any) -> int:
     if not versions:
         raise OnnxError("the model imports no opset of the default ONNX domain")
     opset = versions[0]
-    if opset not in OPSETS:
-        raise OnnxError(f"the model uses opset {opset}; graphc imports opsets {OPSETS[0]} to {OPSETS[-1]}")
+    if opset < OLDEST_OPSET:
+        raise OnnxError(f"the model uses opset {opset}; graphc imports opsets {OLDEST_OPSET} and later "
+                        f"(operators as defined up to opset {NEWEST_OPSET})")
     return opset
 
 

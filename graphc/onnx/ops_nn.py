@@ -136,15 +136,19 @@ def instance_normalization(v: NodeView) -> Node:
 
 
 @converter("LayerNormalization", since=17, attributes=("axis", "epsilon", "stash_type"))
-def layer_normalization(v: NodeView) -> Node:
-    """Normalise over the axes from `axis` on; scale and bias broadcast against them."""
+def layer_normalization(v: NodeView) -> list[Node]:
+    """Normalise over the axes from `axis` on; scale and bias broadcast against them. The
+    optional outputs are the mean and 1 / standard deviation, keeping the reduced axes."""
     x, scale, bias = v.input(0), v.input(1), v.optional_input(2)
     axis = v.axis(v.attr("axis", -1), x.ndim)
     normalized = x.type.shape[axis:]
     if None in normalized:
         v.fail(f"the normalised sizes of {format_shape(x.shape)} from axis {axis} must be known")
-    y = nn.layer_norm(x, normalized, eps=v.attr("epsilon", 1e-5)) * scale
-    return y if bias is None else y + bias
+    eps = v.attr("epsilon", 1e-5)
+    y = nn.layer_norm(x, normalized, eps=eps) * scale
+    axes = tuple(range(axis, x.ndim))
+    inverse_std = ops.rsqrt(ops.var(x, axes, keepdims=True) + ops.constant(eps, x.dtype))
+    return [y if bias is None else y + bias, ops.mean(x, axes, keepdims=True), inverse_std]
 
 
 @converter("LRN", attributes=("alpha", "beta", "bias", "size"))
@@ -159,11 +163,12 @@ def lrn(v: NodeView) -> Node:
 
 
 @converter("Dropout", attributes=("ratio", "seed"))
-def dropout(v: NodeView) -> Node:
-    """The identity of inference; training mode is refused."""
+def dropout(v: NodeView) -> list[Node]:
+    """The identity of inference, and a mask of all true; training mode is refused."""
     if v.opset >= 12 and v.has_input(2) and bool(v.static(2, "training_mode")):
         v.fail("training_mode=true is not supported (import the inference graph)")
-    return v.input(0)
+    x = v.input(0)
+    return [x, ops.cast(ops.ones_like(x), "bool")]
 
 
 ACTIVATIONS: dict[str, tuple[tuple[str, ...], Callable[[NodeView, Node], Node]]] = {

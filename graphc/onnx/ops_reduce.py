@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from .. import ops
 from ..ir import Node
 from .registry import NodeView, converter
@@ -31,11 +33,18 @@ for _op_type, (_fn, _since) in REDUCTIONS.items():
 
 
 def _arg_reduce(fn: Callable[..., Node]) -> Callable[[NodeView], Node]:
+    """Ties pick the first index, or the last with select_last_index (the first of the
+    reversed axis, counted from the end)."""
     def convert(v: NodeView) -> Node:
-        if v.attr("select_last_index", 0):
-            v.fail("select_last_index=1 is not supported (ties pick the first index)")
         x = v.input(0)
-        return fn(x, v.axis(v.attr("axis", 0), x.ndim), keepdims=bool(v.attr("keepdims", 1)))
+        axis = v.axis(v.attr("axis", 0), x.ndim)
+        keepdims = bool(v.attr("keepdims", 1))
+        if not v.attr("select_last_index", 0):
+            return fn(x, axis, keepdims=keepdims)
+        size = x.type.shape[axis]
+        if size is None:
+            v.fail(f"select_last_index=1 needs the size of axis {axis} known, got {x.type.shape}")
+        return ops.constant(np.int64(size - 1)) - fn(ops.flip(x, axis), axis, keepdims=keepdims)
     return convert
 
 

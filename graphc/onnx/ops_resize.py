@@ -11,7 +11,7 @@ from ..ir.types import format_shape
 from ..ops.nn.axis_maps import map_spatial
 from .registry import NodeView, converter
 
-TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+TRANSFORMS = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric")
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 
@@ -24,7 +24,10 @@ def source_coordinates(transform: str, size: int, out: int, scale: float) -> np.
         return dst / scale
     if transform == "pytorch_half_pixel" and out == 1:
         return np.zeros(out)
-    return (dst + 0.5) / scale - 0.5
+    offset = 0.0
+    if transform == "half_pixel_symmetric":  # centred when out is size * scale rounded down
+        offset = size / 2 * (1 - out / (size * scale))
+    return offset + (dst + 0.5) / scale - 0.5
 
 
 def resample_matrix(mode: str, nearest_mode: str, transform: str, size: int, out: int, scale: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from ..ir.types import format_shape
 from ..ops.indexing import slice_axis
 from ..ops.nn import one_hot
 from .dtypes import to_numpy
-from .registry import NodeView, converter
+from .registry import NodeView, StaticValueError, converter
 
 #: ONNX's "to the end" bounds (INT64_MAX / INT64_MIN or anything this large) mean no bound.
 HUGE = 2 ** 31
@@ -58,8 +58,9 @@ def shape(v: NodeView) -> Node:
     x = v.input(0)
     dims = x.type.shape[slice(v.attr("start", 0), v.attr("end"))]
     if None in dims:
-        v.fail(f"the sizes {format_shape(dims)} of input {format_shape(x.type.shape)} must be known when "
-               "importing (graphc folds shape computations); call the model on inputs of known shape")
+        raise StaticValueError(f"{v.description}: the sizes {format_shape(dims)} of input {format_shape(x.type.shape)} "
+                               "must be known when importing (graphc folds shape computations); call the model on "
+                               "inputs of known shape")
     return ops.constant(np.array(dims, dtype=np.int64))
 
 
@@ -183,11 +184,7 @@ def gather(v: NodeView) -> Node:
     size = data.type.shape[axis]
     indices = v.input(1)
     if ops.constant_value(indices) is None:
-        if axis != 0 or size is None:
-            v.fail("indices known only when run are supported on axis 0 of data of known size")
-        rows = ops.reshape(data, (size, -1)) if data.ndim != 2 else data
-        picked = one_hot(indices, size, data.dtype) @ rows
-        return ops.reshape(picked, tuple(-1 if d is None else d for d in indices.type.shape + data.type.shape[1:]))
+        return _gather_run_time(v, data, axis, indices)
     idx = v.static(1, "indices").astype(np.int64)
     if (idx < 0).any():
         if size is None:
@@ -206,6 +203,20 @@ def gather(v: NodeView) -> Node:
     if None in shape and shape.count(None) == 1:
         shape = tuple(-1 if d is None else d for d in shape)
     return picked if picked.type.shape == shape else ops.reshape(picked, shape)
+
+
+def _gather_run_time(v: NodeView, data: Node, axis: int, indices: Node) -> Node:
+    """data's rows at indices known only when run: one-hot rows of the indices times the data
+    with `axis` first, the picked rows' axes then moved to `axis`."""
+    size, others = data.type.shape[axis], data.type.shape[:axis] + data.type.shape[axis + 1:]
+    if size is None or None in others:
+        v.fail(f"indices known only when run need the data's shape known, got {format_shape(data.shape)}")
+    order = [axis] + [a for a in range(data.ndim) if a != axis]
+    rows = ops.reshape(ops.transpose(data, order), (size, int(np.prod(others, dtype=np.int64))))
+    indices = ops.where(indices < 0, indices + size, indices)
+    picked = ops.reshape(one_hot(indices, size, data.dtype) @ rows, tuple(indices.type.shape) + others)
+    k = indices.ndim
+    return ops.transpose(picked, list(range(k, k + axis)) + list(range(k)) + list(range(k + axis, picked.ndim)))
 
 
 @converter("Expand", since=8)
@@ -241,7 +252,7 @@ def pad(v: NodeView) -> Node:
     """Pads (before..., after...) as attributes before opset 11 and inputs from it on (with
     `axes` from 18); negative pads crop."""
     x = v.input(0)
-    mode = v.choice("mode", "constant", ("constant", "reflect", "edge"))
+    mode = v.choice("mode", "constant", ("constant", "reflect", "edge", "wrap"))
     if v.opset < 11:
         pads, value, axes = list(v.attr("pads")), v.attr("value", 0.0), list(range(x.ndim))
     else:
@@ -253,6 +264,21 @@ def pad(v: NodeView) -> Node:
     widths = [(0, 0)] * x.ndim
     for axis, before, after in zip(axes, pads[:len(axes)], pads[len(axes):]):
         widths[axis] = (before, after)
-    padded = ops.pad(x, [(max(b, 0), max(a, 0)) for b, a in widths], mode, value)
+    grown = [(max(b, 0), max(a, 0)) for b, a in widths]
+    padded = _wrap(v, x, grown) if mode == "wrap" else ops.pad(x, grown, mode, value)
     crop = tuple(slice(-min(b, 0), None if a >= 0 else a) for b, a in widths)
     return padded[crop] if any(min(w) < 0 for w in widths) else padded
+
+
+def _wrap(v: NodeView, x: Node, widths: list[tuple[int, int]]) -> Node:
+    """Circular padding (opset 19): each axis continued by its other end."""
+    for axis, (before, after) in enumerate(widths):
+        size = x.type.shape[axis]
+        if not (before or after):
+            continue
+        if size is None or max(before, after) > size:
+            v.fail(f"wrap padding {widths} needs axis {axis} of {format_shape(x.shape)} known and at least as long")
+        parts = [slice_axis(x, axis, size - before, size)] if before else []
+        parts += [x] + ([slice_axis(x, axis, 0, after)] if after else [])
+        x = ops.concatenate(parts, axis)
+    return x

@@ -8,19 +8,26 @@ understands are declared, so one it does not know raises instead of being ignore
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import numpy as np
 
 from ..ir import GraphcError, Node
 from ..ops import constant_value
 
-Converted = "Node | Sequence[Optional[Node]]"
-
 
 class OnnxError(GraphcError):
     """An ONNX model graphc cannot import or export: the message names the node, operator,
     attribute or dtype, and what is supported."""
+
+
+class StaticValueError(OnnxError):
+    """A value the importer needs (an axis list, a shape, bounds) is known only when run;
+    `value_name` is the ONNX value it needed, when one value would have done."""
+
+    def __init__(self, message: str, value_name: Optional[str] = None):
+        super().__init__(message)
+        self.value_name = value_name
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,16 @@ class Converter:
 
 #: op_type -> converters, newest opset first.
 CONVERTERS: dict[str, list[Converter]] = {}
+#: The newest opset whose operator definitions the converters follow.
+NEWEST_OPSET = 22
+#: Revisions after NEWEST_OPSET that changed only element types (refused by the dtype checks
+#: unless graphc has them) or added attributes (refused by the attribute checks): a model of a
+#: later opset imports when each of its operators is at most at one of these revisions.
+REVIEWED_REVISIONS = {
+    **{op: (23, 24, 25) for op in ("Constant", "ConstantOfShape", "Flatten", "Identity", "Pad", "Reshape", "Shape",
+                                   "Size", "Squeeze", "Transpose", "Unsqueeze")},
+    "Cast": (23, 24, 25, 28),
+}
 
 
 def converter(op_type: str, since: int = 1, attributes: Sequence[str] = ()) -> Callable:
@@ -66,6 +83,7 @@ def find_converter(view: "NodeView") -> Converter:
         view.fail(f"the operator domain {view.domain!r} is not supported (only the default ONNX domain)")
     if not entries:
         view.fail(f"the operator {view.op_type} is not supported; supported: {', '.join(supported_ops())}")
+    _check_revision(view)
     for entry in entries:
         if entry.since <= view.opset:
             unknown = sorted(set(view.attributes) - entry.attributes)
@@ -75,7 +93,22 @@ def find_converter(view: "NodeView") -> Converter:
                           f"(supported: {known})")
             return entry
     view.fail(f"{view.op_type} is supported from opset {entries[-1].since}, the model uses opset {view.opset}")
-    raise AssertionError  # fail raises
+
+
+def _check_revision(view: "NodeView") -> None:
+    """Refuse an operator whose definition at the model's opset is newer than what the
+    converters follow (and not a reviewed type-only revision)."""
+    if view.opset <= NEWEST_OPSET:
+        return
+    from onnx import defs
+
+    try:
+        revision = defs.get_schema(view.op_type, view.opset).since_version
+    except defs.SchemaError:
+        view.fail(f"the installed onnx package does not know opset {view.opset} of {view.op_type}")
+    if revision > NEWEST_OPSET and revision not in REVIEWED_REVISIONS.get(view.op_type, ()):
+        view.fail(f"{view.op_type} was revised in opset {revision}; graphc follows its definitions up to opset "
+                  f"{NEWEST_OPSET} (export the model at opset {NEWEST_OPSET} or lower)")
 
 
 class NodeView:
@@ -98,7 +131,7 @@ class NodeView:
         name = f" {self.proto.name!r}" if self.proto.name else ""
         return f"ONNX node{name} ({self.op_type}, outputs {list(self.proto.output)})"
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         """Raise an OnnxError about this node."""
         raise OnnxError(f"{self.description}: {message}")
 
@@ -129,9 +162,10 @@ class NodeView:
         if value is None:
             value = self._initial_values.get(self.proto.input[i])
         if value is None:
-            self.fail(f"the {what} (input {i}, {self.proto.input[i]!r}) must be known when importing, but it is "
-                      "computed from inputs of unknown value or shape; give the model inputs static shapes "
-                      "(call the model on gc.tensor(...) nodes of known shape)")
+            raise StaticValueError(
+                f"{self.description}: the {what} (input {i}, {self.proto.input[i]!r}) must be known when importing, "
+                "but it is computed from inputs of unknown value or shape; give the model inputs static shapes "
+                "(call the model on gc.tensor(...) nodes of known shape)", self.proto.input[i])
         return np.asarray(value)
 
     def static_ints(self, i: int, what: str) -> list[int]:

@@ -13,7 +13,7 @@ import pytest
 from onnx_helpers import TensorProto, helper, make_model
 
 import graphc as gc
-from graphc.onnx import OnnxError
+from graphc.onnx import OnnxError, registry
 
 X = np.ones((1, 2, 4, 4), np.float32)
 
@@ -78,8 +78,19 @@ def test_unsupported_dtype_names_it():
 def test_unsupported_opset():
     proto = gc.onnx.load(relu_model()).proto
     proto.opset_import[0].version = 5
-    with pytest.raises(OnnxError, match="opset 5; graphc imports opsets 7 to 22"):
+    with pytest.raises(OnnxError, match="opset 5; graphc imports opsets 7 and later"):
         gc.onnx.load(proto)
+
+
+def test_later_opsets_import_unless_an_operator_was_revised_after_22(monkeypatch):
+    """Reshape's revisions 23-25 only added element types: a model of opset 23 imports; were
+    they not reviewed, the node would be refused by name."""
+    nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="flat")]
+    model = make_model(nodes, {"x": X}, ["y"], opset=23, initializers={"s": np.array([1, -1])})
+    assert gc.onnx.load(model).outputs[0].shape == (1, 32)
+    monkeypatch.setitem(registry.REVIEWED_REVISIONS, "Reshape", ())
+    with pytest.raises(OnnxError, match=r"'flat' \(Reshape.*Reshape was revised in opset 23; graphc follows"):
+        gc.onnx.load(model)
 
 
 def test_wrong_input_shape_or_dtype_at_call_time():

@@ -1,0 +1,48 @@
+"""onnx's own node tests (onnx.backend.test) run against graphc.onnx.backend, for every test
+whose model uses only operators graphc imports. What graphc does not support is excluded
+below by pattern, each with its reason; everything else must pass."""
+from __future__ import annotations
+
+import warnings
+
+import onnx_helpers  # noqa: F401 - skips without onnx and onnxruntime
+import onnx.backend.test
+from onnx.backend.test.loader import load_model_tests
+
+from graphc.onnx import supported_ops
+from graphc.onnx.backend import GraphcBackend
+
+#: pattern (a regular expression on the test name) -> why graphc does not pass it.
+EXCLUDED = {
+    r"(?i)(float16|fp16|bfloat16|float8|float4e2m1|e8m0|_u?int4|_u?int2(_|$)|_u?int8|_u?int16|_uint32|_uint64|string)":
+        "element types graphc does not compute with (it has float32, float64, int32, int64 and bool)",
+    r"^test_resize_.*cubic": "Resize's cubic mode",
+    r"^test_resize_.*antialias": "Resize's antialias",
+    r"^test_resize_.*tf_crop_and_resize": "Resize's tf_crop_and_resize coordinates (with a region of interest)",
+    r"^test_resize_.*_not_(larger|smaller)_cpu$": "Resize's keep_aspect_ratio_policy other than stretch",
+    r"^test_resize_downsample_scales_linear_align_corners": "onnx's reference takes the unrounded resized length "
+        "in align_corners (2.4, not 2); graphc follows onnxruntime and the spec's output length",
+    r"^test_(averagepool|maxpool)_3d": "3-D pooling (gc.nn's pools are 1-D and 2-D)",
+    r"^test_averagepool_2d_dilations": "dilated average pooling (gc.nn's average pools have no dilation)",
+    r"^test_averagepool_2d_pads_cpu$": "average pooling with pads beyond half the kernel and count_include_pad=0",
+    r"^test_maxpool_with_argmax": "MaxPool's Indices output",
+    r"^test_causal_conv_with_state": "grouped convolution (gc.nn.conv2d has no groups yet)",
+    r"^test_training_dropout": "training-mode Dropout (random masks at import)",
+    r"^test_batchnorm_.*training_mode": "training-mode BatchNormalization (its running-statistics outputs)",
+    r"^test_not_\dd": "models of opset 1 (graphc imports opset 7 and later)",
+    r"^test_identity_(opt|sequence)": "optional and sequence values (graphc values are tensors)",
+    r"^test_reduce_m(ax|in)_empty_set": "max and min over a zero-size axis (graphc refuses them: no identity)",
+}
+
+SUPPORTED = set(supported_ops())
+with warnings.catch_warnings():  # building the cases computes expected values with numpy warnings
+    warnings.simplefilter("ignore")
+    CASES = [case for case in load_model_tests(kind="node")
+             if case.model is not None and all(n.op_type in SUPPORTED for n in case.model.graph.node)]
+
+backend_test = onnx.backend.test.BackendTest(GraphcBackend, __name__)
+for _case in CASES:
+    backend_test.include(rf"^{_case.name}_cpu$")
+for _pattern in EXCLUDED:
+    backend_test.exclude(_pattern)
+globals().update(backend_test.test_cases)
