@@ -472,3 +472,37 @@ def test_jvp_of_a_small_cnn_matches_torch_func_jvp(rng):
     for g, c, e in zip(got, compiled, expected):
         np.testing.assert_allclose(g, e.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(c, e.numpy(), rtol=1e-10, atol=1e-12)
+
+
+#: (graphc function, torch function, input shapes, values): torch.func.jvp as a second oracle.
+TORCH_CASES = {
+    "softmax_log_softmax": (lambda x: gc.nn.softmax(x, 0) * gc.nn.log_softmax(x, 1),
+                            lambda T, x: T.softmax(x, 0) * T.log_softmax(x, 1), [(3, 4)], None),
+    "logsumexp": (lambda x: gc.logsumexp(x * 20.0, 1), lambda T, x: T.logsumexp(x * 20.0, 1), [(3, 4)], None),
+    "prod_cumprod_zeros": (lambda x: gc.prod(x, 1)[:, None] * gc.cumprod(x, 1),
+                           lambda T, x: T.prod(x, 1)[:, None] * T.cumprod(x, 1), [ZEROS.shape], [ZEROS]),
+    "sort_topk": (lambda x: gc.sort(x, 0)[:2] * gc.topk(x, 2, axis=0)[0],
+                  lambda T, x: T.sort(x, 0)[0][:2] * T.topk(x, 2, dim=0)[0], [(4, 3)], None),
+    "max_avg_pool": (lambda x: gc.nn.max_pool2d(x, 3, 2, 1) + gc.nn.avg_pool2d(x, 3, 2, 1),
+                     lambda T, x: T.nn.functional.max_pool2d(x, 3, 2, 1) + T.nn.functional.avg_pool2d(x, 3, 2, 1),
+                     [(2, 3, 7, 8)], None),
+    "conv1d_stride": (lambda x, w: gc.nn.conv1d(x, w, stride=2, padding=1),
+                      lambda T, x, w: T.nn.functional.conv1d(x, w, stride=2, padding=1), [(1, 2, 9), (3, 2, 4)], None),
+    "layer_norm_gelu": (lambda x: gc.nn.gelu(gc.nn.layer_norm(x, (5,))),
+                        lambda T, x: T.nn.functional.gelu(T.nn.functional.layer_norm(x, (5,))), [(3, 5)], None),
+    "transcendental": (lambda x: gc.erf(x) * gc.tan(x) + gc.rsqrt(x) * gc.log10(x) + gc.expm1(x) ** x,
+                       lambda T, x: T.erf(x) * T.tan(x) + T.rsqrt(x) * T.log10(x) + T.expm1(x) ** x, [(2, 3)], None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_jvp_matches_torch_func_jvp(name, rng):
+    torch = pytest.importorskip("torch", reason="torch is an optional oracle")
+    fn, torch_fn, shapes, values = TORCH_CASES[name]
+    values = values or [rng.uniform(0.2, 1.2, s) for s in shapes]
+    directions = [rng.standard_normal(s) for s in shapes]
+    xs = [gc.tensor(f"x{i}", s, "float64") for i, s in enumerate(shapes)]
+    got = gc.jvp(fn(*xs), xs, directions).eval(dict(zip(xs, values)))
+    _, want = torch.func.jvp(lambda *a: torch_fn(torch, *a), tuple(torch.from_numpy(v) for v in values),
+                             tuple(torch.from_numpy(d) for d in directions))
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12)
