@@ -10,6 +10,8 @@ bn-sync-BACKEND:   fit a small CNN with batch norm (after a convolution and afte
                    the outputs of the training-mode model (synchronised statistics) on its share
                    of the first global batch, and its inference outputs.
 bn-local-BACKEND:  the same with each rank's own batch-norm statistics (sync_batch_norm=False).
+bn-raise-BACKEND:  bn-sync, but rank 1 raises before its third step, while rank 0 waits for it in an
+                   allreduce inside its compiled step; every rank must end, non-zero.
 bn-single-BACKEND: the same in one plain process (distributed=False, batch norm of the batch).
 """
 from __future__ import annotations
@@ -55,6 +57,16 @@ def batch_norm_model() -> gc.nn.Layer:
     )
 
 
+def failing_schedule(group: dist.ProcessGroup):
+    """A per-batch learning rate schedule that raises on rank 1 before the third step."""
+    def schedule(step: int) -> float:
+        if group.rank == 1 and step == 2:
+            raise RuntimeError("rank 1 cannot read its shard")
+        return 0.01
+    schedule.per_batch = True
+    return schedule
+
+
 def train_synchronised(scenario: str, group: dist.ProcessGroup, out: Path) -> None:
     _, kind, backend = scenario.split("-")
     distributed = kind != "single"
@@ -62,8 +74,9 @@ def train_synchronised(scenario: str, group: dist.ProcessGroup, out: Path) -> No
     x = x * 2 + 1  # statistics away from 0 and 1
     net = batch_norm_model()
     trainer = gc.nn.Trainer(net, optimizer="adam", lr=0.01, backend=backend, distributed=distributed,
-                            sync_batch_norm=kind == "sync")
-    trainer.fit(x, y, epochs=EPOCHS, batch_size=BATCH, progress=False, verbose=False)
+                            sync_batch_norm=kind in ("sync", "raise"))
+    schedule = failing_schedule(group) if kind == "raise" else None
+    trainer.fit(x, y, epochs=EPOCHS, batch_size=BATCH, lr_schedule=schedule, progress=False, verbose=False)
     xs = gc.tensor("x", (None,) + x.shape[1:])
     training_mode = gc.function([xs], net(xs, training=True), backend=backend)
     start, stop = shard(BATCH, trainer.group)
@@ -79,13 +92,7 @@ def main(scenario: str, out: Path) -> None:
     x, y = data()
     net = model(width=8 if scenario == "mismatch" and group.rank == 1 else 4)
     trainer = gc.nn.Trainer(net, optimizer="adam", lr=0.01, distributed=scenario != "single")
-    schedule = None
-    if scenario == "raise":
-        def schedule(step: int) -> float:
-            if group.rank == 1 and step == 2:
-                raise RuntimeError("rank 1 cannot read its shard")
-            return 0.01
-        schedule.per_batch = True
+    schedule = failing_schedule(group) if scenario == "raise" else None
     history = trainer.fit(x, y, epochs=EPOCHS, batch_size=BATCH, lr_schedule=schedule, progress=False,
                           validation_data=(x[:33], y[:33]))
     np.savez(out / f"rank{group.rank}.npz", loss=history.loss, val_accuracy=history.val_accuracy,

@@ -257,8 +257,9 @@ def _zombie(pid: int) -> bool:
 
 
 @needs_mpi
-def test_a_rank_that_raises_ends_every_rank_with_its_message(tmp_path):
-    result = run_ranks("raise", tmp_path)
+@pytest.mark.parametrize("scenario", ["raise", "bn-raise-llvm"])  # bn-raise: rank 0 waits inside its compiled step
+def test_a_rank_that_raises_ends_every_rank_with_its_message(tmp_path, scenario):
+    result = run_ranks(scenario, tmp_path)
     assert result.returncode != 0
     assert "rank 1 of 2 failed with RuntimeError: rank 1 cannot read its shard" in result.stderr
     pids = [int(p.read_text()) for p in sorted(tmp_path.glob("rank*.pid"))]
