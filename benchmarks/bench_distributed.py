@@ -18,7 +18,11 @@ For 2x1 it also reports the allreduce's share of the step: the time rank 0 spend
 Trainer's allreduce (which includes waiting for the slower rank), and the same allreduce of the
 same buffer timed alone after a barrier (the transfer itself).
 
-    python benchmarks/bench_distributed.py [--repeats 30] [--rounds 3]
+`--batch-norm` puts a BatchNorm after each convolution (no conv bias) and compares 1x2, 2x1
+with each rank's own statistics and 2x1 with `sync_batch_norm=True`, whose step makes 16 small
+allreduces inside the compiled call (4 per layer); it reports the time rank 0 spends in them.
+
+    python benchmarks/bench_distributed.py [--repeats 30] [--rounds 3] [--batch-norm]
     python benchmarks/bench_distributed.py --cost-model [--step-ms 120]
 
 `--cost-model` prints the paper model of docs/distributed.md instead: bytes allreduced per step
@@ -45,23 +49,37 @@ sys.path.insert(0, str(ROOT))
 from bench_compile import cpu_name  # noqa: E402 - the benchmarks' shared CPU label
 
 GLOBAL_BATCH = 64
-CONFIGS = {"1x2": (1, 2), "1x1": (1, 1), "2x1": (2, 1)}  # name: (processes, threads per process)
+#: name: (processes, threads per process, sync_batch_norm)
+CONFIGS = {"1x2": (1, 2, False), "1x1": (1, 1, False), "2x1": (2, 1, False)}
+BATCH_NORM_CONFIGS = {"1x2": (1, 2, False), "2x1": (2, 1, False), "2x1 sync": (2, 1, True)}
 
 
-def cnn_model():
-    """bench_compile.py's `cnn` as gc.nn layers."""
+def cnn_model(batch_norm: bool = False):
+    """bench_compile.py's `cnn` as gc.nn layers; with `batch_norm`, a BatchNorm after each convolution."""
     import graphc as gc
 
     rng = np.random.default_rng(0)
-    conv = lambda i, o: gc.nn.Conv2d(i, o, 3, padding=1, rng=rng)  # noqa: E731
+
+    def conv(i: int, o: int) -> list:
+        layer = gc.nn.Conv2d(i, o, 3, padding=1, bias=not batch_norm, rng=rng)
+        return [layer, gc.nn.BatchNorm(o), gc.nn.ReLU()] if batch_norm else [layer, gc.nn.ReLU()]
+
     return gc.nn.Sequential(
-        conv(3, 32), gc.nn.ReLU(), conv(32, 32), gc.nn.ReLU(), gc.nn.MaxPool2d(2),
-        conv(32, 64), gc.nn.ReLU(), conv(64, 64), gc.nn.ReLU(), gc.nn.MaxPool2d(2),
+        *conv(3, 32), *conv(32, 32), gc.nn.MaxPool2d(2), *conv(32, 64), *conv(64, 64), gc.nn.MaxPool2d(2),
         gc.nn.Flatten(), gc.nn.Dense(4096, 256, rng=rng), gc.nn.ReLU(), gc.nn.Dense(256, 10, rng=rng),
     )
 
 
-def child(distributed: bool, repeats: int) -> None:
+def timed(fn, seconds: list):
+    """fn(buffer), appending the seconds each call takes to `seconds`."""
+    def call(buffer: np.ndarray) -> None:
+        start = time.perf_counter()
+        fn(buffer)
+        seconds.append(time.perf_counter() - start)
+    return call
+
+
+def child(distributed: bool, repeats: int, batch_norm: bool = False, sync: bool = False) -> None:
     """Time the step in this process (a rank of mpiexec when distributed); rank 0 prints JSON."""
     import graphc as gc
     import graphc.distributed as dist
@@ -69,19 +87,15 @@ def child(distributed: bool, repeats: int) -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(GLOBAL_BATCH, 3, 32, 32)).astype(np.float32)
     y = rng.integers(0, 10, GLOBAL_BATCH)
-    trainer = gc.nn.Trainer(cnn_model(), optimizer="sgd", lr=0.01, distributed=distributed)
+    trainer = gc.nn.Trainer(cnn_model(batch_norm), optimizer="sgd", lr=0.01, distributed=distributed,
+                            sync_batch_norm=sync)
     trainer.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH, progress=False, verbose=False)  # compile, warm up
     group = trainer.group or dist.SingleProcess()
-    in_allreduce = []
+    in_allreduce, in_batch_norm = [], []
     if distributed:
         allreduce = group.allreduce_sum
-
-        def timed_allreduce(buffer: np.ndarray) -> None:
-            start = time.perf_counter()
-            allreduce(buffer)
-            in_allreduce.append(time.perf_counter() - start)
-
-        group.allreduce_sum = timed_allreduce
+        group.allreduce_sum = timed(allreduce, in_allreduce)
+        gc.ops.set_communicator(timed(allreduce, in_batch_norm))  # synchronised batch norm's, in the step
     steps = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -95,6 +109,8 @@ def child(distributed: bool, repeats: int) -> None:
         result["allreduce_alone_ms"] = 1e3 * alone(group, buffer, repeats)
         result["buffer_bytes"] = buffer.nbytes
         result["threads"] = gc.num_threads()
+        result["batch_norm_allreduces"] = len(in_batch_norm) / repeats
+        result["in_batch_norm_ms"] = 1e3 * sum(in_batch_norm) / repeats
     if group.rank == 0:
         print(json.dumps(result))
 
@@ -110,10 +126,11 @@ def alone(group, buffer: np.ndarray, repeats: int) -> float:
     return statistics.median(times)
 
 
-def run_config(name: str, repeats: int) -> dict:
-    processes, threads = CONFIGS[name]
+def run_config(name: str, repeats: int, batch_norm: bool) -> dict:
+    processes, threads, sync = (BATCH_NORM_CONFIGS if batch_norm else CONFIGS)[name]
     env = {**os.environ, "GRAPHC_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     command = [sys.executable, __file__, "--child", "--repeats", str(repeats)]
+    command += ["--batch-norm"] * batch_norm + ["--sync"] * sync
     if processes > 1:
         command = ["mpiexec", "-n", str(processes)] + command + ["--distributed"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
@@ -124,18 +141,20 @@ def run_config(name: str, repeats: int) -> dict:
 
 def measure(args: argparse.Namespace) -> None:
     print(f"CPU: {cpu_name()} ({os.cpu_count()} logical cores)")
-    print(f"step: bench_compile's cnn, SGD, global batch {GLOBAL_BATCH}; {args.repeats} steps per run, "
+    configs = BATCH_NORM_CONFIGS if args.batch_norm else CONFIGS
+    model = "bench_compile's cnn" + (" with a BatchNorm after each convolution" if args.batch_norm else "")
+    print(f"step: {model}, SGD, global batch {GLOBAL_BATCH}; {args.repeats} steps per run, "
           f"{args.rounds} rounds, medians")
-    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
     for round_ in range(args.rounds):
-        for name in CONFIGS:
-            runs[name].append(run_config(name, args.repeats))
+        for name in configs:
+            runs[name].append(run_config(name, args.repeats, args.batch_norm))
             print(f"  round {round_ + 1} {name}: {runs[name][-1]['step_ms']:.1f} ms/step", flush=True)
     median = {name: statistics.median(r["step_ms"] for r in results) for name, results in runs.items()}
     fastest = {name: min(r["step_ms"] for r in results) for name, results in runs.items()}
     print(f"\n{'configuration':<36} ms/step (median, fastest round)  speed vs 1x2 (median, fastest)")
-    for name, (processes, threads) in CONFIGS.items():
-        label = f"{name} ({processes} process(es) x {threads} thread(s))"
+    for name, (processes, threads, sync) in configs.items():
+        label = f"{name} ({processes} process(es) x {threads} thread(s){', sync BN' if sync else ''})"
         print(f"{label:<36} {median[name]:7.1f} {fastest[name]:7.1f}"
               f"{median['1x2'] / median[name]:23.2f}x {fastest['1x2'] / fastest[name]:6.2f}x")
     distributed = runs["2x1"]
@@ -145,6 +164,13 @@ def measure(args: argparse.Namespace) -> None:
     print(f"\nallreduce of {size / 1e6:.2f} MB per step (2x1): {inside:.2f} ms inside the step "
           f"({100 * inside / median['2x1']:.1f}% of it, waiting for the other rank included); "
           f"{transfer:.2f} ms alone ({100 * transfer / median['2x1']:.1f}%, {size / transfer / 1e6:.2f} GB/s)")
+    if "2x1 sync" in runs:
+        synced = runs["2x1 sync"]
+        inside = statistics.median(r["in_batch_norm_ms"] for r in synced)
+        print(f"synchronised batch norm (2x1 sync): {synced[0]['batch_norm_allreduces']:.0f} allreduces per step, "
+              f"{inside:.2f} ms in them ({100 * inside / median['2x1 sync']:.1f}% of its step, waiting for the other "
+              f"rank included); its step takes {median['2x1 sync'] / median['2x1']:.2f}x that of 2x1 with each "
+              f"rank's own statistics")
 
 
 # -- the cost model on paper ------------------------------------------------------------------
@@ -244,11 +270,14 @@ def main() -> None:
                         help="--cost-model: sustained training GFLOP/s of one machine (default 80: this 2-core "
                              "machine on the CIFAR CNN step)")
     parser.add_argument("--batch", type=int, default=32, help="--cost-model: rows per machine (default 32)")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="the cnn with batch norm: 1x2, 2x1 and 2x1 with sync_batch_norm=True")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sync", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.distributed, args.repeats)
+        child(args.distributed, args.repeats, args.batch_norm, args.sync)
     elif args.cost_model:
         cost_model(args.gflops, args.batch)
     else:

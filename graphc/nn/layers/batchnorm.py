@@ -51,12 +51,10 @@ class BatchNorm(Layer):
         else:
             y = batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var, training, self.eps,
                            self.axis)
-        if training:
-            if not self.sync:
-                mean, var = batch_moments(x, self.axis)
-                axis = normalize_axis("BatchNorm", self.axis, x.ndim)
-                n = count(x, tuple(a for a in range(x.ndim) if a != axis), var.dtype)
-            self._updates[y] = self._running_updates(mean, var, n)
+            if not training:
+                return y
+            mean, var, n = local_batch_moments(x, self.axis)
+        self._updates[y] = self._running_updates(mean, var, n)
         return y
 
     def _running_updates(self, mean: Node, var: Node, n: Node) -> list[Update]:
@@ -79,15 +77,26 @@ class BatchNorm(Layer):
         return scale, shift
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}" + ("" if self.axis == 1 else f", axis={self.axis}") + (", sync" if self.sync else "")
+        axis = "" if self.axis == 1 else f", axis={self.axis}"
+        return f"{self.num_features}{axis}" + (", sync" if self.sync else "")
+
+
+def local_batch_moments(x: Node, axis: int = 1) -> tuple[Node, Node, Node]:
+    """Per-channel mean and biased variance (C,) of this process's batch, and its number of values
+    per channel."""
+    mean, var = batch_moments(x, axis)
+    channel = normalize_axis("BatchNorm", axis, x.ndim)
+    return mean, var, count(x, tuple(a for a in range(x.ndim) if a != channel), var.dtype)
 
 
 def global_batch_moments(x: Node, channels: int, axis: int = 1) -> tuple[Node, Node, Node]:
     """Per-channel mean and biased variance (C,) of x summed over the processes, and the number
     of values per channel in all, in two passes as in one process: the processes add their
     per-channel sums and counts (one allreduce), then their sums of squared deviations from the
-    global mean (another). Gradients flow back through allreduce_sum's own vjp."""
+    global mean (another). Gradients flow back through allreduce_sum's own vjp. `channels` is
+    the size of the channel axis where x's shape does not say."""
     x, reduced = float_channels("BatchNorm", x, axis)
+    channels = x.type.shape[normalize_axis("BatchNorm", axis, x.ndim)] or channels
     local = concatenate([reduce_sum(x, reduced), reshape(count(x, reduced, x.dtype), (1,))])
     totals = allreduce_sum(local)
     n = totals[channels]
