@@ -111,6 +111,7 @@ def child(distributed: bool, repeats: int, batch_norm: bool = False, sync: bool 
         result["threads"] = gc.num_threads()
         result["batch_norm_allreduces"] = len(in_batch_norm) / repeats
         result["in_batch_norm_ms"] = 1e3 * sum(in_batch_norm) / repeats
+        result["small_allreduce_alone_ms"] = 1e3 * alone(group, np.zeros(65, np.float32), repeats)
     if group.rank == 0:
         print(json.dumps(result))
 
@@ -171,6 +172,8 @@ def measure(args: argparse.Namespace) -> None:
               f"{inside:.2f} ms in them ({100 * inside / median['2x1 sync']:.1f}% of its step, waiting for the other "
               f"rank included); its step takes {median['2x1 sync'] / median['2x1']:.2f}x that of 2x1 with each "
               f"rank's own statistics")
+        small = statistics.median(r["small_allreduce_alone_ms"] for r in synced)
+        print(f"an allreduce of 65 float32 alone, after a barrier: {1e3 * small:.1f} us (x 16 = {16 * small:.2f} ms)")
 
 
 # -- the cost model on paper ------------------------------------------------------------------
