@@ -161,6 +161,9 @@ def test_inspection_lists_kernels_ir_assembly_and_profile(rng):
     assert [row.kernel.name for row in profile] == [k.name for k in kernels]
     assert all(row.seconds >= 0 for row in profile) and profile.total > 0
     assert "total" in str(profile)
+    memory = f.inspect.memory()
+    assert memory.outputs == (64 * 32 + 64) * 4 and memory.constants == 0 and memory.arena > 0
+    assert memory.peak == memory.arena + memory.outputs and "arena" in str(memory)
 
 
 def test_loop_ir_prints_as_indented_pseudo_code():

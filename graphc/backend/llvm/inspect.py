@@ -31,6 +31,27 @@ class KernelTime:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Memory:
+    """Bytes one call holds beyond its arguments: the arena (intermediates and kernel
+    workspaces, placed so that buffers whose lifetimes do not overlap share bytes), the
+    outputs it allocates and the constants it keeps. `peak` is their sum, an upper
+    bound on what a call adds to the caller's memory."""
+
+    arena: int
+    outputs: int
+    constants: int
+
+    @property
+    def peak(self) -> int:
+        return self.arena + self.outputs + self.constants
+
+    def __str__(self) -> str:
+        rows = [("arena", self.arena), ("outputs", self.outputs), ("constants", self.constants),
+                ("peak", self.peak)]
+        return "\n".join(f"{name:<10} {nbytes / 2 ** 20:>10.2f} MiB" for name, nbytes in rows)
+
+
 class Profile(list):
     """Per-kernel times of one call (a list of KernelTime) that prints as a table."""
 
@@ -66,6 +87,13 @@ class Inspector:
         """How the program is called: its arguments, arena plan and kernels."""
         spec = self._ex.specialised(self._shapes())
         return spec.plan or self._ex.program(self._shapes())[1]
+
+    def memory(self) -> Memory:
+        """What a call allocates: arena, outputs and constants in bytes (prints in MiB)."""
+        plan = self.plan()
+        outputs = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+                      for shape, dtype in (plan.output_types[name] for name in dict.fromkeys(plan.outputs)))
+        return Memory(plan.arena_bytes, outputs, sum(int(v.nbytes) for v in plan.constants.values()))
 
     def compile_times(self) -> CompileTimes:
         """Seconds per phase of compiling (or loading from the disk cache) the program:
