@@ -251,8 +251,8 @@ def cost_model(gflops: float, per_machine_batch: int) -> None:
         cells = []
         for gbit in LINKS_GBIT:
             extra_ms = 1e3 * sync_batch_norm_seconds(name, MACHINES[-1], gbit)
-            speedups = [p * compute / (compute + allreduce_seconds(nbytes, p, gbit) + sync_batch_norm_seconds(name, p, gbit))
-                        for p in MACHINES]
+            speedups = [p * compute / (compute + allreduce_seconds(nbytes, p, gbit)
+                                       + sync_batch_norm_seconds(name, p, gbit)) for p in MACHINES]
             cells.append(f"{extra_ms:.1f}; " + ", ".join(f"{s:.1f}" for s in speedups))
         print(f"| {name} | {SYNC_BN_ALLREDUCES * layers} | " + " | ".join(cells) + " |")
 

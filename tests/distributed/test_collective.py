@@ -84,7 +84,8 @@ def test_compiled_code_sums_on_the_calling_thread_after_its_parallel_copy(commun
     fn = gc.function([x], [allreduce_sum(x * 2)], threads=2)
     value = np.ones(1 << 22, np.float32)
     assert fn(value)[0][[0, -1]].tolist() == [6, 6]
-    assert "[parallel]" in fn.inspect.loop_ir()
+    listing = fn.inspect.loop_ir()
+    assert "[parallel]" in listing and "allreduce_sum(out0[0:4194304])  # a call back into the process" in listing
     assert communicator.threads == [threading.get_ident()]
 
 
@@ -184,7 +185,8 @@ def test_a_distributed_trainer_with_sync_batch_norm_makes_its_batch_norms_synchr
 
 
 @pytest.mark.parametrize("rows, batch_size, size, refused", [
-    (130, 64, 2, False), (130, 64, 3, True), (134, 64, 3, False), (129, 64, 2, True), (128, 64, 64, False), (10, 2, 3, True),
+    (130, 64, 2, False), (130, 64, 3, True), (134, 64, 3, False), (129, 64, 2, True), (128, 64, 64, False),
+    (10, 2, 3, True),
 ])
 def test_sync_batch_norm_refuses_batches_that_leave_a_rank_without_rows(rows, batch_size, size, refused):
     if not refused:

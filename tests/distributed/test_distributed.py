@@ -198,8 +198,8 @@ def rank_results(out: Path, ranks: int) -> tuple[dict[str, np.ndarray], list[str
     """Rank 0's saved arrays, with the training-mode outputs of every rank's share joined in rank
     order, and each rank's digest of all it saved but those outputs."""
     saved = [dict(np.load(out / f"rank{r}.npz")) for r in range(ranks)]
-    digests = [hashlib.sha256(b"".join(s[name].tobytes() for name in sorted(s) if name != "training_output")).hexdigest()
-               for s in saved]
+    digests = [hashlib.sha256(b"".join(s[name].tobytes() for name in sorted(s) if name != "training_output"))
+               .hexdigest() for s in saved]
     return {**saved[0], "training_output": np.concatenate([s["training_output"] for s in saved])}, digests
 
 

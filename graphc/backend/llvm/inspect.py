@@ -14,8 +14,8 @@ import numpy as np
 from ...ir import DTypeError, ShapeError, format_shape
 from .build import CallPlan, KernelInfo
 from .canonical import renamed
-from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Call, Cast, Check, Const, Fma, For, If,
-                     Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
+from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Call, Cast, Check, Const, Fma, For,
+                     HostCall, If, Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
                      contiguous_strides)
 from .runtime import CompileTimes, kernel_assembly, kernel_ir
 
@@ -232,6 +232,8 @@ def _stmt(s: Stmt, depth: int, lines: list[str]) -> None:
     elif isinstance(s, Accumulate):
         op = _ACCUMULATE.get(s.op, f"{s.op}=")
         lines.append(f"{pad}{_place(s.buf, s.index, s.value.type.lanes)} {op} {_expr(s.value)}")
+    elif isinstance(s, HostCall):
+        lines.append(f"{pad}{s.function}({s.buf.name}[0:{s.buf.size}])  # a call back into the process")
     else:
         lines.append(f"{pad}{s!r}")
 
