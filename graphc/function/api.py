@@ -1,6 +1,7 @@
 """`function`: from symbolic inputs and outputs to a callable on numpy arrays."""
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -39,12 +40,16 @@ class Function:
         self.backend_name = backend
         computed = self.outputs + [v for _, v in self.updates]
         self.program = get_backend(backend)(self.inputs, computed, Simplifier() if simplify else None, **options)
+        #: per update, the value it replaced at the last call when nothing else refers to it:
+        #: the next call writes the new value there (no allocation, no page faults)
+        self._spare: list[Optional[np.ndarray]] = [None] * len(self.updates)
 
     def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
         arrays = check_arguments(self.inputs, args, self.casting)
         held = [var.op.container.value for var in self._shared]
-        results = self.program(arrays)
+        replaced = [var.op.container.value for var, _ in self.updates]
         n = len(self.outputs)
+        results = self.program(arrays, [None] * n + self._spare)
         stored: list[np.ndarray] = []
         for (var, _), value in zip(self.updates, results[n:]):
             stored.append(_owned(value, arrays + stored))
@@ -53,6 +58,8 @@ class Function:
         outs: list[np.ndarray] = []
         for o in results[:n]:  # no output may share memory with a variable, an argument or another output
             outs.append(_owned(o, held + outs))
+        del held, results
+        self._spare = _spares(replaced, stored)
         return outs[0] if self._single else outs
 
     @property
@@ -72,6 +79,26 @@ class Function:
     def __repr__(self) -> str:
         names = ", ".join(i.name or "?" for i in self.inputs)
         return f"<graphc.Function ({names}) -> {len(self.outputs)} output(s), backend={self.backend_name}>"
+
+
+def _references(items: list, k: int) -> int:
+    """sys.getrefcount of items[k] as seen from here (compared between lists, so the
+    interpreter's own counting cancels out)."""
+    item = items[k]
+    return sys.getrefcount(item)
+
+
+#: What _references counts for an object only one list refers to.
+_ALONE = _references([np.empty(0)], 0)
+
+
+def _spares(replaced: list, stored: list[np.ndarray]) -> list[Optional[np.ndarray]]:
+    """Per update, the value it replaced if nothing but `replaced` refers to it any more
+    (not a view, not stored again): storage the next call may overwrite."""
+    alone = [_references(replaced, k) == _ALONE for k in range(len(replaced))]  # before naming any of them
+    return [old if alone[k] and isinstance(old, np.ndarray) and old.base is None
+            and not any(old is s for s in stored) and sum(1 for r in replaced if r is old) == 1 else None
+            for k, old in enumerate(replaced)]
 
 
 def _owned(array: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:

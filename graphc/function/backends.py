@@ -15,13 +15,15 @@ from ..backend.reference import Program
 from ..ir import Node
 from .prepare import Simplifier
 
-Executor = Callable[[list[np.ndarray]], list[np.ndarray]]
+#: executor(arrays, storage=None) -> outputs; `storage` may offer, per output, an array the
+#: caller no longer needs to write that output into (an executor may ignore it).
+Executor = Callable[..., list[np.ndarray]]
 
 
 def _numpy_backend(inputs: Sequence[Node], outputs: Sequence[Node], prepare: Optional[Simplifier]) -> Executor:
     program = Program(list(outputs) if prepare is None else prepare(outputs))
 
-    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    def run(arrays: list[np.ndarray], storage: Optional[Sequence[Optional[np.ndarray]]] = None) -> list[np.ndarray]:
         return program.run(dict(zip(inputs, arrays)))
 
     return run

@@ -127,6 +127,41 @@ def test_stored_values_do_not_alias_the_callers_arrays():
     np.testing.assert_array_equal(w.get_value(), [1.0, 2.0])
 
 
+def test_updates_reuse_storage_nothing_else_refers_to():
+    """An update's new value goes into the array it replaced two calls before, once nothing
+    but the function refers to that array: no allocation per step (two buffers alternate)."""
+    w = gc.shared(np.zeros(4, np.float32), "w")
+    step = gc.function([], [], updates={w: w + 1})
+    step()
+    first = w.get_value(borrow=True).__array_interface__["data"][0]
+    step()
+    step()
+    assert w.get_value(borrow=True).__array_interface__["data"][0] == first
+    np.testing.assert_array_equal(w.get_value(), [3, 3, 3, 3])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_updates_never_overwrite_an_array_someone_holds(backend):
+    """A value taken with get_value(borrow=True), or stored in two variables, keeps its
+    contents whatever later calls do."""
+    w = gc.shared(np.zeros(3), "w")
+    v = gc.shared(np.zeros(3), "v")
+    step = gc.function([], [], updates={w: w + 1, v: v + 2}, backend=backend)
+    kept = []
+    for _ in range(4):
+        kept.append(w.get_value(borrow=True))
+        step()
+    assert [float(k[0]) for k in kept] == [0.0, 1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(v.get_value(), [8, 8, 8])
+    same = gc.shared(np.zeros(2), "same")
+    swap = gc.function([], [], updates={same: same + 1}, backend=backend)
+    held = same.get_value(borrow=True)
+    for _ in range(3):
+        swap()
+    np.testing.assert_array_equal(held, [0, 0])
+    np.testing.assert_array_equal(same.get_value(), [3, 3])
+
+
 def test_repr_and_unknown_backend():
     x = gc.tensor("x", (2,))
     assert repr(gc.function([x], x * 2)) == "<graphc.Function (x) -> 1 output(s), backend=llvm>"

@@ -80,8 +80,9 @@ class Bound:
         """The last profiled call's clock readings (ns): before each kernel, after the last."""
         return self._linked.clock
 
-    def __call__(self, arrays: Sequence[np.ndarray], nthreads: int, profile: bool = False) -> list[np.ndarray]:
-        outs = [np.empty(shape, dtype) for shape, dtype in self._out_types]
+    def __call__(self, arrays: Sequence[np.ndarray], nthreads: int, profile: bool = False,
+                 storage: Optional[Sequence[Optional[np.ndarray]]] = None) -> list[np.ndarray]:
+        outs = [self._output_array(k, storage) for k in range(len(self._out_types))]
         with self._lock:
             ptrs = self._ptrs
             for k, a in zip(self._in_slots, arrays):
@@ -90,6 +91,18 @@ class Bound:
                 ptrs[k] = _address(a)
             self._linked(self._table, nthreads, profile)
         return [outs[k] for k in self._out_pick]
+
+
+    def _output_array(self, k: int, storage: Optional[Sequence[Optional[np.ndarray]]]) -> np.ndarray:
+        """Where output k goes: an array `storage` offers for one of its positions when it
+        fits (shape, dtype, C order, writable), else a new one."""
+        shape, dtype = self._out_types[k]
+        for position, slot in enumerate(self._out_pick):
+            offered = storage[position] if storage is not None and slot == k else None
+            if (offered is not None and offered.shape == tuple(shape) and offered.dtype == dtype
+                    and offered.flags.c_contiguous and offered.flags.writeable):
+                return offered
+        return np.empty(shape, dtype)
 
 
 class Prepare(Protocol):
@@ -199,7 +212,10 @@ class LLVMExecutor:
                     found = self._bound[shapes] = Bound(loaded.plan, loaded.linked)
         return found
 
-    def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, arrays: Sequence[np.ndarray],
+                 storage: Optional[Sequence[Optional[np.ndarray]]] = None) -> list[np.ndarray]:
+        """The outputs for `arrays`; `storage` may offer, per output, an array to write it
+        into (one the caller no longer needs; used when its shape and dtype fit)."""
         shapes = self.last_shapes = tuple(a.shape for a in arrays)
         program = self._bound.get(shapes) or self.bound(shapes)
-        return program(self.values(arrays), self.threads)
+        return program(self.values(arrays), self.threads, storage=storage)
