@@ -10,6 +10,7 @@ from ..ir import DTypeError, Node, Op, ShapeError, TensorType, format_shape, nor
 from ..ir.dtypes import as_dtype, float_of, is_bool, is_float
 from ..ir.types import Shape
 from .convert import as_node
+from .indexing import getitem
 from .elementwise import cast, eq, exp, ne, neg, sqrt, square, sub, truediv, where
 from .leaves import constant
 from .shape import broadcast_to, expand_dims, match_shape
@@ -221,19 +222,27 @@ def mean(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
 
 
 def var(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
-    """Variance over `axis` (numpy's `ddof`)."""
+    """Variance over `axis` (numpy's `ddof`), centred on the mean computed as
+    first + mean(x - first) (first: the first element along the axes; shifted data): equal
+    values give exactly 0 in every backend, whatever its summation order (their plain mean
+    need not round back to the value), and a mean far from 0 cancels less."""
     x = as_node(x)
     axes = normalize_axes("var", axis, x.ndim)
     dtype = _statistic_dtype(x.dtype)
     xf = cast(x, dtype)
-    centred = sub(xf, broadcast_to(mean(xf, axes, keepdims=True), xf))
-    total = reduce_sum(square(centred), axes, keepdims)
+    first = getitem(xf, tuple(slice(0, 1) if d in axes else slice(None) for d in range(xf.ndim)))
+    first = broadcast_to(reduce_sum(first, axes, keepdims=True), xf)     # known size 1 on the axes
+    centre = first + broadcast_to(mean(sub(xf, first), axes, keepdims=True), xf)
+    total = reduce_sum(square(sub(xf, centre)), axes, keepdims)
     return truediv(total, sub(count(x, axes, dtype), ddof) if ddof else count(x, axes, dtype))
 
 
 def std(x: Any, axis: AxisArg = None, keepdims: bool = False, ddof: int = 0) -> Node:
-    """Standard deviation over `axis` (numpy's `ddof`)."""
-    return sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation over `axis` (numpy's `ddof`). Its gradient is 0 where the variance
+    is 0 (as torch's), rather than 0 / 0: sqrt's derivative is not taken there."""
+    v = var(x, axis, keepdims, ddof)
+    zero = eq(v, 0)
+    return where(zero, constant(np.zeros((), v.dtype)), sqrt(where(zero, constant(np.ones((), v.dtype)), v)))
 
 
 def logsumexp(x: Any, axis: AxisArg = None, keepdims: bool = False) -> Node:
