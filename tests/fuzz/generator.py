@@ -513,6 +513,24 @@ def step_gather(b: Builder) -> gc.Node:
     return b.add(node, f"{kind}(axis={axis}, indices {index_shape})")
 
 
+def step_sort(b: Builder) -> gc.Node:
+    """sort, argsort or topk (largest or smallest, k from 1 to the axis) along a random
+    axis. Positions are compared exactly, so they are outputs only for an input's own
+    values: a computed operand may round a near tie the other way in one backend."""
+    x = b.operand(min_ndim=1)
+    axis = int(b.rng.integers(-x.ndim, x.ndim))
+    n, kind = b.shape_of(x)[axis], b.pick(["sort", "argsort", "topk", "topk"])
+    if kind == "topk":
+        k, largest = int(b.rng.integers(1, n + 1)) if n else 1, b.chance(0.5)
+        values, indices = gc.topk(x, k, axis, largest)
+        what = f"topk(k={k}, axis={axis}, largest={largest})"
+    else:
+        values, indices, what = gc.sort(x, axis), gc.argsort(x, axis), f"{kind}(axis={axis})"
+    if kind != "sort" and gc.ops.is_input(x) and b.chance(0.5):
+        b.extra_outputs.append(b.add(indices, what + " indices"))
+    return b.add(values, what)
+
+
 def step_matmul(b: Builder) -> gc.Node:
     x = b.operand()
     shape = b.shape_of(x)
@@ -725,6 +743,7 @@ STEPS: list[tuple[Callable[[Builder], gc.Node], float]] = [
     (step_shape, 2.5), (step_index, 1.5), (step_matmul, 1.5), (step_conv, 1.0), (step_pool, 1.0),
     (step_softmax, 1.0), (step_loss, 0.8), (step_norm, 0.5), (step_cast, 0.5), (step_dropout, 0.2),
     (step_int, 0.6), (step_activation, 0.8), (step_scan, 0.8), (step_gather, 0.8),
+    (step_sort, 0.8),
 ]
 
 
