@@ -1,4 +1,5 @@
-"""`graphc inspect`: print a built-in model's loss gradient before and after simplification."""
+"""`graphc inspect`: print a built-in model's loss gradient before and after simplification, or
+an ONNX file's imported graph, simplified, and a parameter's gradient (graphc/onnx/inspect.py)."""
 from __future__ import annotations
 
 import argparse
@@ -7,24 +8,37 @@ import sys
 from .arguments import writable_path
 
 NAME = "inspect"
-HELP = "print a built-in model's loss gradient before and after simplification"
+HELP = ("print a built-in model's loss gradient before and after simplification, or an ONNX model's "
+        "imported and simplified graph")
 MODELS = ("logistic", "mlp", "cnn")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=MODELS, default="logistic",
+    parser.add_argument("onnx_file", nargs="?", metavar="MODEL.onnx",
+                        help="an ONNX model to import and print instead of a built-in model (needs onnx)")
+    parser.add_argument("--model", choices=MODELS, default=None,
                         help="logistic regression, a one-hidden-layer MLP, or the demo CNN (default logistic)")
-    parser.add_argument("--wrt", metavar="PARAM",
-                        help="the parameter to differentiate with respect to (default: the first layer's weight)")
+    parser.add_argument("--wrt", "--grad", dest="wrt", metavar="PARAM",
+                        help="the parameter to differentiate with respect to (default: the first layer's weight; "
+                             "for an ONNX model, an initializer's name, and the cost is the sum of the first output)")
     parser.add_argument("--dot", metavar="PATH", type=writable_path,
                         help="write the simplified gradient graph to PATH in DOT format")
     parser.add_argument("--explain", action="store_true", help="list the rewrites the simplifier applied")
 
 
+def check(args: argparse.Namespace) -> str | None:
+    """A problem with the command line, found before any work."""
+    if args.onnx_file and args.model:
+        return "give a built-in --model or an ONNX file, not both"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     import graphc as gc
 
-    model = _build(gc.nn.models, args.model)
+    if args.onnx_file:
+        return _run_onnx(gc, args)
+    model = _build(gc.nn.models, args.model or "logistic")
     params = {p.name: p for p in model.parameters()}
     wrt = params.get(args.wrt or next(iter(params)))
     if wrt is None:
@@ -45,6 +59,19 @@ def run(args: argparse.Namespace) -> int:
     if args.dot:
         return _write_dot(gc.to_dot(simplified, name=f"grad_{wrt.name.replace('.', '_')}"), args.dot)
     return 0
+
+
+def _run_onnx(gc, args: argparse.Namespace) -> int:
+    """Print the ONNX model's report; exit status 2 when it cannot be imported."""
+    from ..onnx.inspect import inspect_model
+
+    try:
+        text, shown = inspect_model(args.onnx_file, args.wrt, args.explain)
+    except (gc.GraphcError, ImportError) as error:
+        print(f"graphc inspect: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    return _write_dot(gc.to_dot(shown, name="onnx"), args.dot) if args.dot else 0
 
 
 def _write_dot(text: str, path: str) -> int:

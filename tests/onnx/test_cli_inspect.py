@@ -1,0 +1,45 @@
+"""`graphc inspect model.onnx [--grad PARAM]`: the imported graph, its simplified form and a
+parameter's simplified gradient; clear refusals."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from onnx_helpers import helper, make_model
+
+from graphc.cli import main
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
+    path = tmp_path / "tiny.onnx"
+    path.write_bytes(make_model(nodes, {"x": np.ones((2, 3), np.float32)}, ["y"],
+                                initializers={"w": np.ones((3, 4), np.float32)}))
+    return path
+
+
+def test_prints_the_graph_its_simplified_form_and_a_gradient(capsys, model_file, tmp_path):
+    dot = tmp_path / "g.dot"
+    assert main(["inspect", str(model_file), "--grad", "w", "--dot", str(dot)]) == 0
+    out = capsys.readouterr().out
+    for heading in ("== the imported graph ==", "== simplified ==", "== d sum(y) / d w, simplified =="):
+        assert heading in out
+    assert "parameters: w" in out and "relu" in out and "matmul" in out
+    assert dot.read_text().startswith("digraph")
+
+
+def test_unknown_parameter_and_bad_file_exit_2(capsys, model_file, tmp_path):
+    assert main(["inspect", str(model_file), "--grad", "b"]) == 2
+    assert "no parameter 'b'; its parameters: w" in capsys.readouterr().err
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage")
+    assert main(["inspect", str(bad)]) == 2
+    assert "graphc inspect:" in capsys.readouterr().err
+
+
+def test_a_file_and_a_builtin_model_are_refused_together(capsys, model_file):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", str(model_file), "--model", "mlp"])
+    assert exit_info.value.code == 2
+    assert "give a built-in --model or an ONNX file, not both" in capsys.readouterr().err
