@@ -10,7 +10,7 @@ from ..ir import Node
 from ..ir.dtypes import promote
 from ..ops import Cast, Concatenate, Elemwise, ExpandDims, Flip, GetItem, MatMul, Pad, Reshape, Squeeze, Transpose
 from ..ops.nn.activations import LogSoftmax, Softmax
-from ..ops.nn.conv import Conv
+from ..ops.nn.conv import Conv, ConvInputGrad
 from ..ops.nn.pool import AvgPool, MaxPool
 from ..ops.reduce import Argmax, LogSumExp, Reduce
 from ..ops.shape import BroadcastTo, MatchShape
@@ -146,6 +146,19 @@ def _window_attributes(op) -> dict:
     return dict(strides=list(op.stride), pads=pads)
 
 
+def _conv_transpose(e: Emitter, node: Node, xs: list[str]) -> str:
+    """A convolution's input gradient (conv_transpose) is ConvTranspose; the template input's
+    spatial sizes give the output padding."""
+    op, (gy, w, template) = node.op, node.inputs
+    kernel, sizes = w.shape[2:], template.shape[2:]
+    if None in sizes or None in gy.shape[2:]:
+        raise OnnxError(f"onnx.save: {op} needs its spatial sizes known, got {gy.shape} -> {template.shape}")
+    extra = [size - ((n - 1) * s - lo - hi + (k - 1) * d + 1)
+             for size, n, k, s, d, (lo, hi) in zip(sizes, gy.shape[2:], kernel, op.stride, op.dilations, op.padding)]
+    return e.add("ConvTranspose", xs[:2], kernel_shape=list(kernel), dilations=list(op.dilations), group=op.groups,
+                 output_padding=extra, **_window_attributes(op))
+
+
 def _max_pool(e: Emitter, node: Node, xs: list[str]) -> str:
     op = node.op
     return e.add("MaxPool", xs, kernel_shape=list(op.kernel), dilations=list(op.dilations), **_window_attributes(op))
@@ -178,7 +191,9 @@ EMITTERS: dict[type, Emit] = {
                                                keepdims=int(n.op.keepdims)),
     Softmax: lambda e, n, xs: e.add("Softmax", xs, axis=n.op.axis),
     LogSoftmax: lambda e, n, xs: e.add("LogSoftmax", xs, axis=n.op.axis),
-    Conv: lambda e, n, xs: e.add("Conv", xs, kernel_shape=list(n.inputs[1].shape[2:]), **_window_attributes(n.op)),
+    Conv: lambda e, n, xs: e.add("Conv", xs, kernel_shape=list(n.inputs[1].shape[2:]), dilations=list(n.op.dilations),
+                                 group=n.op.groups, **_window_attributes(n.op)),
+    ConvInputGrad: _conv_transpose,
     MaxPool: _max_pool,
     AvgPool: _avg_pool,
 }

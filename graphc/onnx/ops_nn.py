@@ -60,11 +60,45 @@ def conv(v: NodeView) -> Node:
     rank = spatial_rank(v, x, (1, 2))
     kernel = list(v.attr("kernel_shape", w.type.shape[2:]))
     strides, pads, dilations = window_geometry(v, x, kernel)
-    _require_ones(v, "dilations", dilations, "gc.nn.conv2d has no dilation yet")
-    if v.attr("group", 1) != 1:
-        v.fail(f"group={v.attr('group')} is not supported (gc.nn.conv2d has no groups yet; supported: group=1)")
     fn = nn.conv1d if rank == 1 else nn.conv2d
-    return fn(x, w, b, stride=strides, padding=pads)
+    return fn(x, w, b, stride=strides, padding=pads, dilation=dilations, groups=v.attr("group", 1))
+
+
+@converter("ConvTranspose", attributes=WINDOW_ATTRIBUTES + ("group", "output_padding", "output_shape"))
+def conv_transpose(v: NodeView) -> Node:
+    """Pads from the attribute, or from `output_shape` / auto_pad SAME_* (output size
+    input * stride): the total split as the spec says (SAME_UPPER: the extra pixel at the end)."""
+    x, w, b = v.input(0), v.input(1), v.optional_input(2)
+    rank = spatial_rank(v, x, (1, 2))
+    kernel = list(v.attr("kernel_shape", w.type.shape[2:]))
+    strides = tuple(v.attr("strides", [1] * rank))
+    dilations = tuple(v.attr("dilations", [1] * rank))
+    extra = tuple(v.attr("output_padding", [0] * rank))
+    auto_pad = v.choice("auto_pad", "NOTSET", AUTO_PADS)
+    spatial = x.type.shape[2:]
+    wanted = v.attr("output_shape")
+    if wanted is None and auto_pad in ("SAME_UPPER", "SAME_LOWER") and None not in spatial:
+        wanted = [n * s for n, s in zip(spatial, strides)]
+    if wanted is not None:
+        wanted = list(wanted)[-rank:]
+        if None in spatial:
+            v.fail(f"output_shape needs the input's spatial sizes known, got {format_shape(x.shape)}")
+        pairs, grown = [], []
+        for n, k, s, d, e, out in zip(spatial, kernel, strides, dilations, extra, wanted):
+            total = s * (n - 1) + e + (k - 1) * d + 1 - out
+            lo, hi = (total // 2, total - total // 2) if auto_pad == "SAME_UPPER" else (total - total // 2, total // 2)
+            if lo < 0:
+                v.fail(f"output_shape {wanted} would add pixels before the full output of input {format_shape(x.shape)}")
+            pairs.append((lo, max(hi, 0)))
+            grown.append(e - min(hi, 0))  # a negative end padding adds pixels at the end, as output_padding
+        pads, extra = tuple(pairs), tuple(grown)
+    elif auto_pad == "VALID" or "pads" not in v.attributes:
+        pads = ((0, 0),) * rank
+    else:
+        pads = tuple(zip(v.attr("pads")[:rank], v.attr("pads")[rank:]))
+    fn = nn.conv_transpose1d if rank == 1 else nn.conv_transpose2d
+    return fn(x, w, b, stride=strides, padding=pads, output_padding=extra, groups=v.attr("group", 1),
+              dilation=dilations)
 
 
 def _pool_input(v: NodeView, x: Node, pads: Pairs, kernel: list[int], fill: float) -> tuple[Node, Pairs]:

@@ -51,6 +51,15 @@ def test_graphc_cnn_round_trips_through_onnxruntime(tmp_path, opset):
     assert {"conv1.w", "fc.b"} <= {i.name for i in model.graph.initializer}
 
 
+def test_grouped_dilated_and_transposed_convolutions_round_trip(tmp_path):
+    x = gc.tensor("image", (2, 4, 9, 8))
+    h = gc.nn.conv2d(x, param(6, 2, 3, 2, name="grouped"), stride=(2, 1), padding=((1, 2), (0, 1)), dilation=(1, 2),
+                     groups=2)
+    y = gc.nn.conv_transpose2d(h, param(6, 1, 3, 3, name="transposed"), param(3, name="tb"), stride=2, padding=1,
+                               output_padding=1, groups=3)
+    saved_equals_graphc([x], [y], [rng.standard_normal((2, 4, 9, 8)).astype(np.float32)], tmp_path)
+
+
 def test_elementwise_functions_reductions_and_dtypes_round_trip(tmp_path):
     x, k = gc.tensor("x", (3, 4)), gc.tensor("k", (4,), "int64")
     outputs = [gc.log1p(gc.abs(x)) + gc.expm1(x) * gc.rsqrt(gc.abs(x) + 1), gc.log2(gc.abs(x) + 1),

@@ -1,4 +1,5 @@
-"""Small CNNs built and exported here with torch.onnx.export: graphc's import computes what
+"""Small CNNs built and exported here with torch.onnx.export (plain, residual, MobileNetV3-like
+and MobileNetV2-like with depthwise and transposed convolutions): graphc's import computes what
 onnxruntime (and torch) compute, and the gradients of the imported parameters equal torch
 autograd's, so an imported model can be fine-tuned."""
 from __future__ import annotations
@@ -47,6 +48,21 @@ class MobileBlock(nn.Module):
         return x + self.project(h * self.gate(h))
 
 
+class DepthwiseBlock(nn.Module):
+    """MobileNetV2's inverted residual: 1x1 expansion, 3x3 depthwise conv (groups = channels),
+    relu6, 1x1 projection, plus the input."""
+
+    def __init__(self, channels: int, expanded: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, expanded, 1, bias=False), nn.BatchNorm2d(expanded), nn.ReLU6(),
+                                  nn.Conv2d(expanded, expanded, 3, padding=2, dilation=2, groups=expanded, bias=False),
+                                  nn.BatchNorm2d(expanded), nn.ReLU6(), nn.Conv2d(expanded, channels, 1, bias=False),
+                                  nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
 def small_cnn():
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 6, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(2, ceil_mode=True),
@@ -64,7 +80,15 @@ def mobile_net():
                          nn.Dropout(0.2), nn.Linear(4 * 16 * 16, 3), nn.Softmax(dim=-1))
 
 
-MODELS = {"small_cnn": small_cnn, "residual": residual_net, "mobile": mobile_net}
+def depthwise_net():
+    """Depthwise blocks and a transposed-convolution decoder (an encoder-decoder's shapes)."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), DepthwiseBlock(8, 16),
+                         nn.Conv2d(8, 8, 3, padding=1, groups=4), nn.ReLU(),
+                         nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1), nn.Tanh(),
+                         nn.ConvTranspose2d(4, 2, 2, stride=1, groups=2), nn.Flatten(), nn.Linear(2 * 17 * 17, 3))
+
+
+MODELS = {"small_cnn": small_cnn, "residual": residual_net, "mobile": mobile_net, "depthwise": depthwise_net}
 
 
 def export(net, x, opset: int = 17, dynamic_batch: bool = False) -> bytes:
