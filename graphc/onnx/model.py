@@ -3,7 +3,7 @@ rebuilt on other inputs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Model:
     (constants when frozen; integer initializers are always constants); `model(x1, ...)`
     builds the graph again on other nodes."""
 
-    def __init__(self, proto: Any, frozen: bool = False):
+    def __init__(self, proto: Any, frozen: bool = False, shapes: Optional[Mapping[str, Sequence[int]]] = None):
         self.proto = proto
         self.opset = _default_opset(proto)
         graph = proto.graph
@@ -48,7 +48,14 @@ class Model:
         graph_inputs = [i for i in graph.input if i.name not in self.initial_values]
         self.input_names = [i.name for i in graph_inputs]
         self.output_names = [o.name for o in graph.output]
-        self.inputs = [tensor(i.name, *_input_type(i)) for i in graph_inputs]
+        unknown = sorted(set(shapes or {}) - set(self.input_names))
+        if unknown:
+            raise OnnxError(f"shapes names {unknown}, which are not graph inputs; the inputs: {self.input_names}")
+        #: The inputs' types in the file, which model(x1, ...) checks its arguments against.
+        self.file_inputs = [tensor(i.name, *_input_type(i)) for i in graph_inputs]
+        self.inputs = [x if x.name not in (shapes or {}) else
+                       tensor(x.name, _override(x.name, x.shape, tuple(shapes[x.name])), x.dtype)
+                       for x in self.file_inputs]
         self.outputs = self._build(self.inputs)
 
     def __call__(self, *inputs: Any) -> Union[Node, list[Node]]:
@@ -57,7 +64,7 @@ class Model:
         if len(inputs) != len(self.inputs):
             raise OnnxError(f"the model takes {len(self.inputs)} input(s) {self.input_names}, got {len(inputs)}")
         nodes = [as_node(x) for x in inputs]
-        for name, expected, got in zip(self.input_names, self.inputs, nodes):
+        for name, expected, got in zip(self.input_names, self.file_inputs, nodes):
             _check_input(name, expected, got)
         outputs = self._build(nodes)
         return outputs[0] if len(outputs) == 1 else outputs
@@ -71,13 +78,15 @@ class Model:
         return f"<onnx Model opset {self.opset} ({ins}) -> {len(self.outputs)} output(s), {len(self.params)} params>"
 
 
-def load(source: Source, frozen: bool = False) -> Model:
+def load(source: Source, frozen: bool = False, shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Model:
     """Import an ONNX model from a path, its bytes or an onnx.ModelProto (see Model);
-    `frozen` makes the initializers constants instead of trainable shared variables."""
+    `frozen` makes the initializers constants instead of trainable shared variables;
+    `shapes` gives inputs (by name) sizes the file leaves symbolic, so that the shape
+    computations on them fold when imported."""
     import onnx
 
     if isinstance(source, onnx.ModelProto):
-        return Model(source, frozen)
+        return Model(source, frozen, shapes)
     if isinstance(source, (str, Path)):
         where = str(source)
         try:
@@ -94,7 +103,7 @@ def load(source: Source, frozen: bool = False) -> Model:
         raise OnnxError(f"{where} is not a valid ONNX model (truncated or corrupt?): {exc}") from exc
     if not proto.graph.node and not proto.graph.output:
         raise OnnxError(f"{where} holds no ONNX graph (empty, truncated or not an ONNX file)")
-    return Model(proto, frozen)
+    return Model(proto, frozen, shapes)
 
 
 def _default_opset(proto: Any) -> int:
@@ -132,6 +141,14 @@ def _input_type(value_info: Any) -> tuple[tuple[Optional[int], ...], np.dtype]:
         raise OnnxError(f"{where} has no shape in the file (graphc needs at least its rank)")
     shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
     return shape, dtype
+
+
+def _override(name: str, file_shape: tuple[Optional[int], ...], given: tuple[int, ...]) -> tuple[int, ...]:
+    """`given` for the input `name`, which must fit the file's shape (its fixed sizes)."""
+    if len(given) != len(file_shape) or any(f is not None and f != g for f, g in zip(file_shape, given)):
+        raise OnnxError(f"shapes: the input {name!r} has shape {format_shape(file_shape)} in the file (None: any "
+                        f"size), got {format_shape(given)}")
+    return given
 
 
 def _check_input(name: str, expected: Node, got: Node) -> None:

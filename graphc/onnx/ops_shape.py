@@ -59,8 +59,8 @@ def shape(v: NodeView) -> Node:
     dims = x.type.shape[slice(v.attr("start", 0), v.attr("end"))]
     if None in dims:
         raise StaticValueError(f"{v.description}: the sizes {format_shape(dims)} of input {format_shape(x.type.shape)} "
-                               "must be known when importing (graphc folds shape computations); call the model on "
-                               "inputs of known shape")
+                               "must be known when importing (graphc folds shape computations); give the inputs static "
+                               "sizes: gc.onnx.load(..., shapes={name: sizes})")
     return ops.constant(np.array(dims, dtype=np.int64))
 
 

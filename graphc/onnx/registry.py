@@ -164,8 +164,9 @@ class NodeView:
         if value is None:
             raise StaticValueError(
                 f"{self.description}: the {what} (input {i}, {self.proto.input[i]!r}) must be known when importing, "
-                "but it is computed from inputs of unknown value or shape; give the model inputs static shapes "
-                "(call the model on gc.tensor(...) nodes of known shape)", self.proto.input[i])
+                "but it is computed from inputs of unknown value or shape; give the inputs static sizes "
+                "(gc.onnx.load(..., shapes={name: sizes}), or call the model on gc.tensor(...) nodes of known shape)",
+                self.proto.input[i])
         return np.asarray(value)
 
     def static_ints(self, i: int, what: str) -> list[int]:

@@ -111,8 +111,13 @@ def test_wrong_input_shape_or_dtype_at_call_time():
 def test_shape_computation_of_unknown_sizes_says_what_to_do():
     nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Reshape", ["x", "s"], ["y"])]
     model = make_model(nodes, {"x": X}, ["y"], dynamic=["x"])
-    with pytest.raises(OnnxError, match=r"Shape.*sizes \(\?, 2, 4, 4\).*must be known.*inputs of known shape"):
+    with pytest.raises(OnnxError, match=r"Shape.*sizes \(\?, 2, 4, 4\).*must be known.*shapes=\{name: sizes\}"):
         gc.onnx.load(model)
+    assert gc.onnx.load(model, shapes={"x": (3, 2, 4, 4)}).outputs[0].shape == (3, 2, 4, 4)
+    with pytest.raises(OnnxError, match=r"input 'x' has shape \(\?, 2, 4, 4\) in the file.*got \(3, 2, 4\)"):
+        gc.onnx.load(model, shapes={"x": (3, 2, 4)})
+    with pytest.raises(OnnxError, match=r"shapes names \['z'\], which are not graph inputs; the inputs: \['x'\]"):
+        gc.onnx.load(model, shapes={"z": (1,)})
 
 
 def test_import_graphc_does_not_import_onnx():

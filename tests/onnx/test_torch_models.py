@@ -127,6 +127,35 @@ def test_exported_model_matches_onnxruntime_and_torch(name, opset):
         np.testing.assert_allclose(got, net(torch.from_numpy(x)).numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_view_on_a_dynamic_batch_folds_with_given_shapes_and_frozen_models_match():
+    """x.view(x.size(0), -1) exports Shape -> Gather -> Concat -> Reshape: with the batch
+    symbolic it folds once load is given the input's sizes, or when the model is called on
+    an input of known shape."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(4 * 6 * 6, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.conv(x))
+            return self.fc(h.view(h.size(0), -1))
+
+    torch.manual_seed(7)
+    net = Net().eval()
+    x = np.random.default_rng(8).standard_normal((5, 3, 8, 8)).astype(np.float32)
+    data = export(net, x, dynamic_batch=True)
+    want = run_onnxruntime(data, {"x": x})[0]
+    with pytest.raises(gc.onnx.OnnxError, match="shapes="):
+        gc.onnx.load(data)
+    model = gc.onnx.load(data, shapes={"x": (5, 3, 8, 8)})
+    np.testing.assert_allclose(gc.function(model.inputs, model.outputs)(x)[0], want, rtol=1e-4, atol=1e-5)
+    frozen = gc.onnx.load(data, frozen=True, shapes={"x": (5, 3, 8, 8)})
+    assert frozen.params == {} and len(model.params) == 4
+    np.testing.assert_allclose(gc.function(frozen.inputs, frozen.outputs)(x)[0], want, rtol=1e-4, atol=1e-5)
+    other = gc.tensor("batch_of_2", (2, 3, 8, 8))
+    np.testing.assert_allclose(gc.function([other], model(other))(x[:2]), want[:2], rtol=1e-4, atol=1e-5)
+
+
 def test_dynamic_batch_is_unknown_and_any_batch_runs():
     net = built("residual")
     x = np.random.default_rng(2).standard_normal((3, 3, 12, 12)).astype(np.float32)
