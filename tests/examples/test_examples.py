@@ -20,7 +20,7 @@ def run_example(name: str, cwd: Path) -> str:
 
 def test_every_example_has_a_test():
     tested = {"gradient_descent.py", "digits_cnn.py", "adversarial_fgsm.py", "saliency_map.py",
-              "alexnet_small.py", "batchnorm_folding.py"}
+              "alexnet_small.py", "batchnorm_folding.py", "onnx_finetune.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -71,3 +71,12 @@ def test_batchnorm_folding(tmp_path):
     assert float(out.split("largest difference between the logits:")[1].split()[0]) < 1e-3
     assert "same prediction on 100.0%" in out
     assert (tmp_path / "gradient.dot").read_text().startswith("digraph")
+
+
+def test_onnx_finetune_lifts_the_accuracy_of_an_imported_network(tmp_path):
+    pytest.importorskip("onnx", reason="onnx is not installed (pip install graphc[onnx])")
+    out = run_example("onnx_finetune.py", tmp_path)
+    before = float(out.split("before fine-tuning:")[1].split("%")[0])
+    after = float(out.split("after fine-tuning the last layer:")[1].split("%")[0])
+    assert before < 60 and after > 90
+    assert "convolution weights unchanged: True" in out and (tmp_path / "digits_0_to_4.onnx").exists()
