@@ -2,11 +2,10 @@
 
 The models (ResNet-18, MobileNetV2 and SqueezeNet 1.1 as torchvision defines them, random
 weights, 3x224x224) are written here in torch and exported with torch.onnx.export (opset
-17); torchvision itself is not needed. For each model the script reports the import time
-(gc.onnx.load), the compile time of the inference function (gc.function and its first
+17); torchvision itself is not needed. For each model the script reports the (gc.onnx.load), the compile time of the inference function (gc.function and its first
 call, cold disk cache), and the median time of --repeats inference calls after a warm-up,
 for graphc (GRAPHC_NUM_THREADS=1) and onnxruntime (intra_op_num_threads=1), and checks that
-the outputs agree (relative 1e-3).
+the outputs agree (relative 1e-3): graphc.onnx.bench.time_model, as `graphc bench` does.
 
     python benchmarks/bench_onnx.py                         # all models, batch 1 and 16
     python benchmarks/bench_onnx.py --only resnet18 --batch 1 --repeats 5
@@ -16,10 +15,8 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -27,11 +24,11 @@ os.environ.setdefault("GRAPHC_NUM_THREADS", "1")
 os.environ.setdefault("GRAPHC_CACHE_DIR", tempfile.mkdtemp(prefix="graphc-bench-onnx-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import graphc as gc  # noqa: E402
+from graphc.onnx.bench import time_model  # noqa: E402
 
 
 def conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, relu: str = "relu") -> nn.Sequential:
@@ -115,38 +112,13 @@ def export(name: str, batch: int) -> bytes:
     return buffer.getvalue()
 
 
-def median_ms(f, x, repeats: int) -> float:
-    f(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f(x)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
 def measure(name: str, batch: int, repeats: int) -> str:
-    import onnxruntime as ort
-
-    data = export(name, batch)
-    x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
-    start = time.perf_counter()
-    model = gc.onnx.load(data, frozen=True)
-    imported = time.perf_counter() - start
-    start = time.perf_counter()
-    f = gc.function(model.inputs, model.outputs)
-    got = f(x)[0]
-    compiled = time.perf_counter() - start
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    want = session.run(None, {"x": x})[0]
-    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+    model = gc.onnx.load(export(name, batch))
     convs = sum(n.op_type in ("Conv", "ConvTranspose") for n in model.proto.graph.node)
-    ours = median_ms(lambda v: f(v), x, repeats)
-    theirs = median_ms(lambda v: session.run(None, {"x": v}), x, repeats)
-    return (f"| {name} | {batch} | {convs} | {imported:.2f} | {compiled:.1f} | {ours:.1f} | {theirs:.1f} | "
-            f"{theirs / ours:.2f}x |")
+    t = time_model(model.proto, batch, repeats)
+    assert t.max_relative_difference < 1e-3, t
+    return (f"| {name} | {batch} | {convs} | {t.import_s:.2f} | {t.compile_s:.1f} | {t.graphc_ms:.1f} | "
+            f"{t.onnxruntime_ms:.1f} | {t.onnxruntime_ms / t.graphc_ms:.2f}x |")
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ import argparse
 from typing import Optional, Sequence
 
 from .. import __version__
-from . import demo, inspect_graph
+from . import bench, demo, inspect_graph
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="command")
-    for module in (demo, inspect_graph):
+    for module in (demo, inspect_graph, bench):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run, check=getattr(module, "check", None), command_parser=sub)

@@ -1,5 +1,6 @@
 """`graphc inspect model.onnx [--grad PARAM]`: the imported graph, its simplified form and a
-parameter's simplified gradient; clear refusals."""
+parameter's simplified gradient; `graphc bench model.onnx`: times against onnxruntime; clear
+refusals."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,3 +44,17 @@ def test_a_file_and_a_builtin_model_are_refused_together(capsys, model_file):
         main(["inspect", str(model_file), "--model", "mlp"])
     assert exit_info.value.code == 2
     assert "give a built-in --model or an ONNX file, not both" in capsys.readouterr().err
+
+
+def test_bench_times_graphc_and_onnxruntime(capsys, tmp_path):
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    path = tmp_path / "dynamic.onnx"
+    path.write_bytes(make_model(nodes, {"x": np.ones((2, 3), np.float32)}, ["y"], dynamic=["x"],
+                                initializers={"w": np.ones((3, 4), np.float32)}))
+    assert main(["bench", str(path), "--batch", "5", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "graphc" in out and "onnxruntime" in out and "outputs differ by at most" in out
+    difference = float(out.split("at most ")[1].split(" ")[0])
+    assert difference < 1e-6
+    assert main(["bench", str(tmp_path / "absent.onnx")]) == 2
+    assert "graphc bench: cannot read the ONNX file" in capsys.readouterr().err
