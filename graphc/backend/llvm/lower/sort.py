@@ -40,12 +40,13 @@ def over_rows(shape: tuple[int, ...], axis: int, body: Callable[[RowIndex], Stmt
 
 
 def before(a: Expr, b: Expr, descending: bool) -> Expr:
-    """Whether a comes strictly before b: ascending or descending, NaN the largest."""
+    """Whether a comes strictly before b: ascending or descending, NaN the largest (for
+    floats: not a >= b, which also holds when either is NaN, and a is not NaN)."""
     if descending:
         a, b = b, a
     if not is_float(a.type.dtype):
         return a.lt(b)
-    return binop("or", a.lt(b), binop("and", b.ne(b), a.eq(a)))
+    return binop("and", binop("xor", a.ge(b), const(True)), a.eq(a))
 
 
 #: A sorting network of 8 (Knuth's 19 comparators): blocks of 8 start sorted, saving three passes.
@@ -109,16 +110,23 @@ def merge_pass(keys: tuple[Buffer, Buffer], positions, width: int, n: int, desce
     lo = t * (2 * width)
     mid, hi = minimum(lo + width, const(n)), minimum(lo + 2 * width, const(n))
     taken = Buffer(f"taken{width}", "int64", (2,), scope="local")   # taken from the left run: front, back
+    choice = Buffer(f"choice{width}", "bool", (2,), scope="local")  # each end's pick, decided once
     src, dst = keys
     pairs = [keys] + ([positions] if positions else [])
+
+    def pick(end: int, at: Expr, take_first: Expr, first: Expr, second: Expr, step: tuple[int, int]) -> Stmt:
+        """Decide once (a register), then store the picked element and advance that end."""
+        chosen = choice[end]
+        return block(Store(choice, const(end), take_first),
+                     *(Store(d, at, Select(chosen, a[first], a[second])) for a, d in pairs),
+                     Store(taken, const(end), taken[end] + Select(chosen, const(step[0]), const(step[1]))))
 
     def front(p: Expr) -> Stmt:
         i = taken[0] + lo
         j = p - i + mid
         left, right = minimum(i, mid - 1), minimum(j, hi - 1)         # clamped: never outside the run
         take_right = binop("and", j.lt(hi), binop("or", i.ge(mid), before(src[right], src[left], descending)))
-        return block(*(Store(d, p, Select(take_right, a[right], a[left])) for a, d in pairs),
-                     Store(taken, const(0), taken[0] + Select(take_right, const(0), const(1))))
+        return pick(0, p, take_right, right, left, (0, 1))
 
     def back(q: Expr) -> Stmt:
         e = hi - 1 - q
@@ -126,8 +134,7 @@ def merge_pass(keys: tuple[Buffer, Buffer], positions, width: int, n: int, desce
         j = e - i + mid - 1
         left, right = maximum(i, lo), minimum(maximum(j, mid), hi - 1)
         take_left = binop("and", i.ge(lo), binop("or", j.lt(mid), before(src[right], src[left], descending)))
-        return block(*(Store(d, e, Select(take_left, a[left], a[right])) for a, d in pairs),
-                     Store(taken, const(1), taken[1] + Select(take_left, const(1), const(0))))
+        return pick(1, e, take_left, left, right, (1, 0))
 
     half = (hi - lo) // 2
     merge = block(Store(taken, const(0), const(0)), Store(taken, const(1), const(0)),
