@@ -79,3 +79,19 @@ def test_every_buffer_between_red_zones(n, rng):
     (g,) = gc.grad(gc.sum(gc.topk(x, max(1, n // 2))[0] ** 2), [x])
     outs = _outputs(x, 1) + [g] + gc.grad(gc.sum(g * g), [x])
     run([x], outs, [rng.permutation(3 * n).reshape(3, n) * 0.5], RedZones())
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "ties_and_nans"])
+@pytest.mark.parametrize("k", [4, 16])
+def test_topk_by_selection_every_element_moving_up(order, k, rng):
+    """k up to 16 of a row at least 4k long is selected, not sorted: rows already in
+    order (every element replaces the last kept and moves all the way up, or none
+    does), and ties and NaNs."""
+    x = gc.tensor("x", (3, 67), "float64")
+    if order == "ties_and_nans":
+        value = _ties_and_nans(rng, (3, 67), "float64")
+    else:
+        value = np.sort(rng.standard_normal((3, 67)), 1)
+        value = value if order == "ascending" else value[:, ::-1].copy()
+    outs = [*gc.topk(x, k), *gc.topk(x, k, largest=False)]
+    check([x], outs, [value])

@@ -15,7 +15,7 @@ from ....ir import Node
 from ....ops.sort import Argsort, SortOrder
 from .. import schedule as S
 from ..fusion import unravel
-from ..loopir import (Buffer, Cast, Expr, For, Kernel, Select, Stmt, Store, Var, binop,
+from ..loopir import (Buffer, Cast, Expr, For, If, Kernel, Select, Stmt, Store, Var, binop,
                       block, const, is_float, loop, maximum, minimum)
 from .common import size
 from .registry import LowerContext
@@ -143,34 +143,90 @@ def merge_pass(keys: tuple[Buffer, Buffer], positions, width: int, n: int, desce
     return loop(t, -(-n // (2 * width)), merge)
 
 
+#: topk with k up to this (and at most a quarter of the axis) selects instead of sorting.
+SELECT_MAX_K = 16
+
+
 def lower_sort(node: Node, ctx: LowerContext) -> list[Kernel]:
     """Sort and Argsort (and topk's values and indices): a merge sort of each row, then
-    its first k elements stored."""
+    its first k elements stored; a small k out of a long row is selected instead."""
     op: SortOrder = node.op
-    shape, axis, dtype = tuple(node.inputs[0].type.shape), op.axis, node.inputs[0].dtype.name
+    shape, axis = tuple(node.inputs[0].type.shape), op.axis
     n, k = shape[axis], node.type.shape[axis]
     if size(node.type.shape) == 0:
         return []
+    if k <= SELECT_MAX_K and 4 * k <= n:
+        row, work = select_rows(node, ctx, n, k), size(shape)
+    else:
+        row, work = sort_rows(node, ctx, n, k)
+    body = over_rows(shape, axis, row, ctx, work, "sort")
+    return [Kernel(ctx.name(op.name), body, flops=work)]
+
+
+def row_value(node: Node, ctx: LowerContext, at: RowIndex, j: Expr) -> Expr:
+    """Element j of the row, in the input's dtype."""
+    value, dtype = ctx.load(0, at(j)), node.inputs[0].dtype.name
+    return value if value.type.dtype == dtype else Cast(value, dtype)
+
+
+def store_first(node: Node, ctx: LowerContext, at: RowIndex, done: Buffer, k: int) -> Stmt:
+    """The row's k results from `done` (keys or positions) into the output."""
+    o = Var("so")
+    return loop(o, k, Store(ctx.out, ctx.out.index(*at(o)), ctx.finish(done[o], at(o))))
+
+
+def sort_rows(node: Node, ctx: LowerContext, n: int, k: int):
+    """Each row copied to a workspace, blocks of 8 sorted by the network, then merged."""
+    op: SortOrder = node.op
+    dtype = node.inputs[0].dtype.name
     keys = [ctx.scratch("keys", dtype, (n,)) for _ in range(2)]
     positions = [ctx.scratch("positions", "int64", (n,)) for _ in range(2)] if isinstance(op, Argsort) else []
     widths = [BLOCK << s for s in range(max(-(-n // BLOCK) - 1, 0).bit_length())]
 
     def row(at: RowIndex) -> Stmt:
         j = Var("sj")
-        value = ctx.load(0, at(j))
-        first = [Store(keys[0], j, value if value.type.dtype == dtype else Cast(value, dtype))]
-        if positions:
-            first.append(Store(positions[0], j, j))
+        first = [Store(keys[0], j, row_value(node, ctx, at, j))] + ([Store(positions[0], j, j)] if positions else [])
         stmts = [loop(j, n, block(*first)), network_pass(keys[0], positions[0] if positions else None, n, op.descending)]
         for s, width in enumerate(widths):
             src, dst = s % 2, 1 - s % 2
             pos = (positions[src], positions[dst]) if positions else None
             stmts.append(merge_pass((keys[src], keys[dst]), pos, width, n, op.descending))
-        done = (positions or keys)[len(widths) % 2]
-        o = Var("so")
-        out = Store(ctx.out, ctx.out.index(*at(o)), ctx.finish(done[o], at(o)))
-        return block(*stmts, loop(o, k, out))
+        return block(*stmts, store_first(node, ctx, at, (positions or keys)[len(widths) % 2], k))
 
-    work = size(shape) * max(len(widths), 1)
-    body = over_rows(shape, axis, row, ctx, work, "sort")
-    return [Kernel(ctx.name(op.name), body, flops=work)]
+    return row, size(tuple(node.inputs[0].type.shape)) * max(len(widths), 1)
+
+
+def select_rows(node: Node, ctx: LowerContext, n: int, k: int) -> Callable[[RowIndex], Stmt]:
+    """topk by selection: the best k so far kept in order; an element that beats the
+    last of them (or while fewer than k are kept) replaces it and moves up by
+    compare-and-swap steps. Elements arrive in position order and move up only past
+    worse ones, so ties keep their order. Reads of the kept slots stay in [0, k)."""
+    op: SortOrder = node.op
+    best = ctx.scratch("best", node.inputs[0].dtype.name, (k,))
+    where = ctx.scratch("best_positions", "int64", (k,))
+    kept = Buffer("kept", "int64", (1,), scope="local")
+    pair = Buffer("pair", best.dtype, (2,), scope="local")
+    pair_at = Buffer("pair_at", "int64", (2,), scope="local")
+    swap = Buffer("swap", "bool", (1,), scope="local")
+
+    def row(at: RowIndex) -> Stmt:
+        j, t = Var("sel_j"), Var("sel_t")
+        value = row_value(node, ctx, at, j)
+        last = minimum(kept[0], const(k - 1))
+        i = last - t                                     # moving up from `last`: i in [1, last]
+        up = block(Store(pair, const(0), best[i]), Store(pair, const(1), best[i - 1]),
+                   Store(pair_at, const(0), where[i]), Store(pair_at, const(1), where[i - 1]),
+                   Store(swap, const(0), before(pair[0], pair[1], op.descending)),
+                   Store(best, i, Select(swap[0], pair[1], pair[0])), Store(best, i - 1, Select(swap[0], pair[0], pair[1])),
+                   Store(where, i, Select(swap[0], pair_at[1], pair_at[0])),
+                   Store(where, i - 1, Select(swap[0], pair_at[0], pair_at[1])))
+        insert = block(Store(best, last, value), Store(where, last, j), loop(t, last, up),
+                       Store(kept, const(0), kept[0] + 1))
+        wins = binop("or", kept[0].lt(k), before(value, best[k - 1], op.descending))
+        scan = loop(j, n, If(wins, insert))
+        return block(Store(kept, const(0), const(0)), scan,
+                     store_first(node, ctx, at, where if isinstance(op, Argsort) else best, k))
+
+    return row
+
+
