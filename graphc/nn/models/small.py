@@ -1,8 +1,8 @@
-"""Built-in models used by the demo, the examples, the tests and the benchmark."""
+"""Small models of the demo, the examples and the tests: the digits CNN, logistic regression, an MLP."""
 from __future__ import annotations
 
-from .init import RngLike, as_rng
-from .layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sequential, Tanh
+from ..init import RngLike, as_rng
+from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sequential, Tanh
 
 
 def digits_cnn(
