@@ -6,7 +6,14 @@ bench_compile.py's, so both benchmarks time the same graphs):
 
 - digits: the demo's CNN (conv3x3 16-32 with max-pools, dense 10), batch 64 of 1x8x8;
 - cnn: the CIFAR-size CNN, conv3x3 32-32-pool-64-64-pool, dense 4096-256-10, batch 64;
-- alexnet: torchvision's AlexNet at 3x224x224 without dropout, batch 8.
+- alexnet: torchvision's AlexNet at 3x224x224 without dropout, batch 8;
+- resnet18: gc.nn.models.resnet18(cifar=True) (the 3x3 stem without max-pool), 10 classes, batch 32
+  of 3x32x32, BatchNorm in training mode (its running statistics updated by the step); torch
+  runs torchvision's resnet18 with the same stem and weights (from gc.nn.models.to_torchvision);
+- mobilenet_v2: gc.nn.models.mobilenet_v2 against torchvision's, 10 classes, batch 32 of 3x32x32,
+  dropout off (p = 0) so both sides compute the same step.
+
+The zoo models (resnet18, mobilenet_v2) need torchvision for the torch side.
 
 Each figure is measured in a child process of its own, with its library's threads set
 before it starts (GRAPHC_NUM_THREADS; torch.set_num_threads), as the median of --repeats
@@ -42,7 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_compile as shared  # noqa: E402 - the models' definitions
 
-MODELS = {"digits": "demo", "cnn": "cnn", "alexnet": "alexnet"}
+MODELS = {"digits": "demo", "cnn": "cnn", "alexnet": "alexnet", "resnet18": "zoo", "mobilenet_v2": "zoo"}
+ZOO_BATCH, ZOO_LR = (32, 3, 32, 32), 0.01
 
 
 def model(name: str) -> shared.Model:
@@ -52,10 +60,76 @@ def model(name: str) -> shared.Model:
 
 # -- children ---------------------------------------------------------------------------------
 
+def zoo_model(gc: Any, name: str) -> Any:
+    """The graphc zoo model of a row (seeded weights)."""
+    if name == "resnet18":
+        return gc.nn.models.resnet18(num_classes=10, cifar=True, rng=0)
+    return gc.nn.models.mobilenet_v2(num_classes=10, dropout=0.0, rng=0)
+
+
+def zoo_batch() -> tuple:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    return rng.standard_normal(ZOO_BATCH).astype(np.float32), rng.integers(0, 10, ZOO_BATCH[0]).astype(np.int64)
+
+
+def graphc_zoo(gc: Any, name: str, train: bool) -> tuple:
+    """The compiled step (SGD and BatchNorm's running statistics) or inference of a zoo row."""
+    net, (xb, yb) = zoo_model(gc, name), zoo_batch()
+    x, y = gc.tensor("x", xb.shape), gc.tensor("y", yb.shape, "int64")
+    if not train:
+        return gc.function([x], net(x), backend="llvm"), (xb,)
+    logits = net(x, training=True)
+    loss = gc.nn.cross_entropy(logits, y)
+    updates = gc.nn.sgd(net.parameters(), loss, lr=ZOO_LR) + net.state_updates(logits)
+    return gc.function([x, y], loss, updates=updates, backend="llvm"), (xb, yb)
+
+
+def torch_zoo(name: str, train: bool) -> tuple:
+    """torchvision's twin of a zoo row with graphc's weights: the step or the inference."""
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    import graphc as gc
+
+    tv = gc.nn.models.torchvision_models()
+
+    if name == "resnet18":
+        net = tv.resnet18(num_classes=10)
+        net.conv1, net.maxpool = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False), torch.nn.Identity()
+    else:
+        net = tv.mobilenet_v2(num_classes=10, dropout=0.0)
+    state = gc.nn.models.to_torchvision(zoo_model(gc, name))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    x, y = (torch.from_numpy(a) for a in zoo_batch())
+    optimizer = torch.optim.SGD(net.parameters(), lr=ZOO_LR)
+
+    def train_step() -> float:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    def infer() -> Any:
+        with torch.no_grad():
+            return net(x)
+
+    net.train(train)
+    return (train_step, None) if train else (infer, None)
+
+
 def graphc_child(name: str, train: bool, repeats: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import graphc as gc
 
+    if MODELS[name] == "zoo":
+        fn, args = graphc_zoo(gc, name, train)
+        first = fn(*args)
+        flops = sum(k.flops for k in fn.inspect.kernels())
+        return {"seconds": _median_time(lambda: fn(*args), repeats), "first": float(first.reshape(-1)[0]),
+                "flops": flops}
     m = model(name)
     values, data = shared.initial_values(m), shared.batch(m)
     if train:
@@ -73,6 +147,11 @@ def graphc_child(name: str, train: bool, repeats: int) -> dict:
 def torch_child(name: str, train: bool, repeats: int) -> dict:
     import torch
 
+    if MODELS[name] == "zoo":
+        step, _ = torch_zoo(name, train)
+        first = step()
+        first = first if train else float(first.reshape(-1)[0])
+        return {"seconds": _median_time(step, repeats), "first": first}
     m = model(name)
     values, (xb, yb) = shared.initial_values(m), shared.batch(m)
     params = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}

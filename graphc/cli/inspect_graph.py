@@ -1,23 +1,29 @@
-"""`graphc inspect`: print a built-in model's loss gradient before and after simplification, or
-an ONNX file's imported graph, simplified, and a parameter's gradient (graphc/onnx/inspect.py)."""
+"""`graphc inspect`: print a built-in model's loss gradient before and after simplification, a zoo
+model's layers and graph, or an ONNX file's imported graph, simplified, and a parameter's gradient
+(graphc/onnx/inspect.py)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from . import inspect_model
 from .arguments import writable_path
 
 NAME = "inspect"
-HELP = ("print a built-in model's loss gradient before and after simplification, or an ONNX model's "
-        "imported and simplified graph")
+HELP = ("print a built-in model's loss gradient before and after simplification, a zoo model's layers, or an "
+        "ONNX model's imported and simplified graph")
 MODELS = ("logistic", "mlp", "cnn")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("onnx_file", nargs="?", metavar="MODEL.onnx",
                         help="an ONNX model to import and print instead of a built-in model (needs onnx)")
-    parser.add_argument("--model", choices=MODELS, default=None,
-                        help="logistic regression, a one-hidden-layer MLP, or the demo CNN (default logistic)")
+    parser.add_argument("--model", choices=MODELS + inspect_model.ZOO_NAMES, default=None, metavar="NAME",
+                        help="logistic regression, a one-hidden-layer MLP, the demo CNN (default logistic; their "
+                             "gradient graphs), or a model of the zoo (its layers and graph): "
+                             + ", ".join(inspect_model.ZOO_NAMES))
+    parser.add_argument("--input-size", type=inspect_model.input_size, metavar="C,H,W",
+                        help="a zoo model's input size, C,H,W or one side S (default: the size it was designed for)")
     parser.add_argument("--wrt", "--grad", dest="wrt", metavar="PARAM",
                         help="the parameter to differentiate with respect to (default: the first layer's weight; "
                              "for an ONNX model, an initializer's name, and the cost is the sum of the first output)")
@@ -30,6 +36,8 @@ def check(args: argparse.Namespace) -> str | None:
     """A problem with the command line, found before any work."""
     if args.onnx_file and args.model:
         return "give a built-in --model or an ONNX file, not both"
+    if args.input_size is not None and args.model not in inspect_model.ZOO_NAMES:
+        return f"argument --input-size: the {args.model or 'logistic'} model takes 1x8x8 digits; give a zoo model"
     return None
 
 
@@ -38,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.onnx_file:
         return _run_onnx(gc, args)
+    if args.model in inspect_model.ZOO_NAMES:
+        return inspect_model.run(args)
     model = _build(gc.nn.models, args.model or "logistic")
     params = {p.name: p for p in model.parameters()}
     wrt = params.get(args.wrt or next(iter(params)))

@@ -10,18 +10,19 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
-def run_example(name: str, cwd: Path) -> str:
+def run_example(name: str, cwd: Path, *args: str, timeout: int = 120) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_every_example_has_a_test():
     tested = {"gradient_descent.py", "digits_cnn.py", "adversarial_fgsm.py", "saliency_map.py",
-              "alexnet_small.py", "batchnorm_folding.py", "onnx_finetune.py"}
-    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+              "alexnet.py", "resnet_cifar.py", "batchnorm_folding.py", "onnx_finetune.py"}
+    helpers = {"profile_table.py"}   # imported by the examples that profile, not run on its own
+    assert {p.name for p in EXAMPLES.glob("*.py")} == tested | helpers
 
 
 def test_gradient_descent(tmp_path):
@@ -52,16 +53,30 @@ def test_saliency_map(tmp_path):
     assert (tmp_path / "saliency.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_alexnet_small_prints_its_kernel_profile(tmp_path):
-    out = run_example("alexnet_small.py", tmp_path)
-    assert "forward + backward at batch 16 on the llvm backend" in out
+def check_profile(out: str, kinds: tuple) -> None:
+    """The example printed its kernel count, then a profile of that many kernels with these kinds."""
     kernels = int(out.split(" kernels, ")[0].split("\n")[-1])
     profile = out.split("per-kernel profile of one call")[1]
     assert f"({kernels} kernels" in profile
     by_kind = profile.split("by kind of kernel:")[1]
-    for kind in ("conv", "conv_dgrad", "conv_wgrad", "max_pool_grad", "matmul"):
+    for kind in kinds:
         assert f"\n  {kind} " in by_kind
     assert "conv2d_weight_grad" in profile  # the fused graph ops of a kernel
+
+
+def test_alexnet_of_2012_prints_its_kernel_profile(tmp_path):
+    out = run_example("alexnet.py", tmp_path, "--quick", timeout=600)
+    assert "60,965,224 parameters" not in out and "LocalResponseNorm" in out and "groups=2" in out
+    assert "forward + backward at batch 1 on the llvm backend" in out
+    check_profile(out, ("conv", "conv_dgrad", "conv_wgrad", "max_pool_grad", "matmul"))
+
+
+def test_resnet_cifar_trains_and_prints_its_kernel_profile(tmp_path):
+    out = run_example("resnet_cifar.py", tmp_path, "--quick", timeout=600)
+    first = float(out.split("step 1: loss")[1].split()[0])
+    assert 1.0 < first < 5.0 and "step 4: loss" in out
+    assert "training step at batch 8" in out
+    check_profile(out, ("conv", "conv_dgrad", "conv_wgrad"))
 
 
 def test_batchnorm_folding(tmp_path):

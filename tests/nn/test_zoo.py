@@ -3,10 +3,7 @@ the same weights (inference, both backends at small inputs), the same gradients 
 step, parameter counts; torch and torchvision are optional oracles."""
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-import types
 from collections import OrderedDict
 from pathlib import Path
 
@@ -23,34 +20,14 @@ except ImportError:
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 
 
-def _torchvision_models():
-    """torchvision.models, or a skip naming why not. A torchvision whose C extension does not load
-    with this torch (a CUDA build beside a CPU torch) fails on import while registering its
-    detection operators; the model definitions need none of them, so they are then loaded
-    without the package's __init__."""
+@pytest.fixture(scope="module")
+def tv():
     if torch is None:
         pytest.skip("torch is not installed: it and torchvision are the oracles of the zoo's outputs")
     try:
-        import torchvision.models
-        return torchvision.models
-    except ImportError:
-        pytest.skip("torchvision is not installed (pip install --no-deps torchvision matching torch)")
-    except RuntimeError as error:
-        spec = importlib.util.find_spec("torchvision")
-        sys.modules.pop("torchvision", None)
-        package = types.ModuleType("torchvision")
-        package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
-        sys.modules["torchvision"] = package
-        try:
-            import torchvision.models
-        except Exception:
-            pytest.skip(f"torchvision does not load with this torch: {error}")
-        return torchvision.models
-
-
-@pytest.fixture(scope="module")
-def tv():
-    return _torchvision_models()
+        return models.torchvision_models()
+    except ImportError as error:
+        pytest.skip(f"torchvision is needed as the oracle ({error}; pip install --no-deps torchvision matching torch)")
 
 
 # -- torch twins of the models torchvision does not have --------------------------------------
@@ -234,3 +211,33 @@ def test_parameter_counts_equal_torchvisions(tv, counts):
                  **{name: getattr(tv, name)() for name in counts if hasattr(tv, name)}}
     assert set(twins) == set(counts)
     assert {name: sum(p.numel() for p in net.parameters()) for name, net in twins.items()} == counts
+
+
+# -- graphc inspect --model NAME --------------------------------------------------------------
+
+def test_the_command_line_knows_the_zoo():
+    from graphc.cli import inspect_model
+
+    assert inspect_model.ZOO_NAMES == tuple(models.ZOO)
+
+
+def test_inspect_prints_a_zoo_models_layers_and_graph(capsys, tmp_path):
+    from graphc.cli import main
+
+    dot = tmp_path / "squeezenet.dot"
+    assert main(["inspect", "--model", "squeezenet1_1", "--input-size", "3,64,48", "--dot", str(dot)]) == 0
+    out = capsys.readouterr().out
+    assert "model squeezenet1_1 on 3x64x48 inputs" in out
+    assert "    expand3x3 " in out and "(?, 1000)" in out and "1,235,496 parameters" in out
+    assert "conv2d_weight_grad 26" in out     # 26 convolutions, each with its weight gradient
+    assert dot.read_text().startswith("digraph")
+
+
+def test_inspect_refuses_an_input_a_zoo_model_cannot_take(capsys):
+    from graphc.cli import main
+
+    assert main(["inspect", "--model", "alexnet_original", "--input-size", "224"]) == 2
+    assert "does not take 3x224x224 inputs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["inspect", "--model", "mlp", "--input-size", "32"])
+    assert "give a zoo model" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from .resnet import BasicBlock, resnet18, resnet34
 from .small import digits_cnn, logistic_regression, mlp
 from .squeezenet import Fire, squeezenet1_1
 from .summary import summary
-from .torch_names import from_torchvision, to_torchvision
+from .torch_names import from_torchvision, to_torchvision, torchvision_models
 from .vgg import vgg11, vgg11_bn, vgg16, vgg16_bn
 
 
@@ -41,5 +41,5 @@ ZOO: dict[str, ZooEntry] = {
 __all__ = [
     "digits_cnn", "logistic_regression", "mlp", "lenet5", "alexnet", "alexnet_original", "vgg11", "vgg11_bn",
     "vgg16", "vgg16_bn", "resnet18", "resnet34", "mobilenet_v2", "squeezenet1_1", "BasicBlock", "Fire",
-    "InvertedResidual", "from_torchvision", "to_torchvision", "summary", "ZOO", "ZooEntry",
+    "InvertedResidual", "from_torchvision", "to_torchvision", "torchvision_models", "summary", "ZOO", "ZooEntry",
 ]

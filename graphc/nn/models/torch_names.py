@@ -7,6 +7,10 @@ weight (out, in).
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from typing import Any, Mapping
 
 import numpy as np
@@ -64,3 +68,24 @@ def _as_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """numpy copies of a state dict's values (torch tensors or arrays)."""
     return {key: np.array(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
             for key, value in state.items()}
+
+
+def torchvision_models() -> Any:
+    """The module torchvision.models (ImportError when torchvision is absent).
+
+    A torchvision whose C extension does not load beside this torch (a CUDA build beside a
+    CPU-only torch) fails on import, while registering its detection operators; the model
+    definitions need none of them, so they are then loaded without the package's __init__."""
+    try:
+        import torchvision.models
+        return torchvision.models
+    except RuntimeError as error:
+        spec = importlib.util.find_spec("torchvision")
+        package = types.ModuleType("torchvision")
+        package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
+        sys.modules["torchvision"] = package
+        try:
+            return importlib.import_module("torchvision.models")
+        except Exception:
+            del sys.modules["torchvision"]
+            raise ImportError(f"torchvision does not load beside this torch: {error}") from error
