@@ -1,5 +1,6 @@
-"""Small CNNs built and exported here with torch.onnx.export (plain, residual, MobileNetV3-like
-and MobileNetV2-like with depthwise and transposed convolutions): graphc's import computes what
+"""Small CNNs built and exported here with torch.onnx.export (plain, residual, MobileNetV3-like,
+MobileNetV2-like with depthwise and transposed convolutions, and Inception/DenseNet/ShuffleNet
+patterns): graphc's import computes what
 onnxruntime (and torch) compute, and the gradients of the imported parameters equal torch
 autograd's, so an imported model can be fine-tuned."""
 from __future__ import annotations
@@ -63,6 +64,27 @@ class DepthwiseBlock(nn.Module):
         return x + self.body(x)
 
 
+class InceptionDenseShuffle(nn.Module):
+    """The model zoo's other patterns in one block: Inception's parallel branches (1x1, 3x3,
+    5x5, an average pool excluding padding then 1x1), DenseNet's concatenation of a layer's
+    input with its output, and ShuffleNet's channel shuffle (view, transpose, view on sizes
+    read from the tensor) after a grouped 1x1 convolution."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.b1 = nn.Conv2d(channels, 4, 1)
+        self.b3 = nn.Sequential(nn.Conv2d(channels, 4, 1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1))
+        self.b5 = nn.Conv2d(channels, 4, 5, padding=2)
+        self.pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), nn.Conv2d(channels, 4, 1))
+        self.grouped = nn.Conv2d(16 + channels, 16, 1, groups=2)
+
+    def forward(self, x):
+        h = torch.cat([self.b1(x), self.b3(x), self.b5(x), self.pool(x)], 1).relu()
+        h = self.grouped(torch.cat([x, h], 1))
+        n, c, height, width = h.size()
+        return h.view(n, 2, c // 2, height, width).transpose(1, 2).reshape(n, c, height, width)
+
+
 def small_cnn():
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 6, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(2, ceil_mode=True),
@@ -88,7 +110,14 @@ def depthwise_net():
                          nn.ConvTranspose2d(4, 2, 2, stride=1, groups=2), nn.Flatten(), nn.Linear(2 * 17 * 17, 3))
 
 
-MODELS = {"small_cnn": small_cnn, "residual": residual_net, "mobile": mobile_net, "depthwise": depthwise_net}
+def zoo_patterns_net():
+    return nn.Sequential(nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.ReLU(), InceptionDenseShuffle(6),
+                         nn.MaxPool2d(3, 2, ceil_mode=True), nn.Dropout(0.5), nn.Flatten(),
+                         nn.Linear(16 * 4 * 4, 4))
+
+
+MODELS = {"small_cnn": small_cnn, "residual": residual_net, "mobile": mobile_net, "depthwise": depthwise_net,
+          "zoo_patterns": zoo_patterns_net}
 
 
 def export(net, x, opset: int = 17, dynamic_batch: bool = False) -> bytes:
