@@ -2,7 +2,8 @@
 
 The models (ResNet-18, MobileNetV2 and SqueezeNet 1.1 as torchvision defines them, random
 weights, 3x224x224) are written here in torch and exported with torch.onnx.export (opset
-17); torchvision itself is not needed. For each model the script reports the (gc.onnx.load), the compile time of the inference function (gc.function and its first
+17); torchvision itself is not needed. For each model the script reports the import time
+(gc.onnx.load), the compile time of the inference function (gc.function and its first
 call, cold disk cache), and the median time of --repeats inference calls after a warm-up,
 for graphc (GRAPHC_NUM_THREADS=1) and onnxruntime (intra_op_num_threads=1), and checks that
 the outputs agree (relative 1e-3): graphc.onnx.bench.time_model, as `graphc bench` does.
@@ -60,7 +61,8 @@ class Inverted(nn.Module):
         super().__init__()
         hidden = cin * expand
         layers = [conv_bn(cin, hidden, 1, relu="relu6")] if expand != 1 else []
-        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, relu="relu6"), conv_bn(hidden, cout, 1, relu="none")]
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, relu="relu6"),
+                   conv_bn(hidden, cout, 1, relu="none")]
         self.body, self.residual = nn.Sequential(*layers), stride == 1 and cin == cout
 
     def forward(self, x):

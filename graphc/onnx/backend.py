@@ -26,7 +26,8 @@ class GraphcRep(BackendRep):
 
     def __init__(self, proto: Any, backend: str = "llvm"):
         self.proto, self.backend = proto, backend
-        self.input_names = [i.name for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}]
+        initialized = {t.name for t in proto.graph.initializer}
+        self.input_names = [i.name for i in proto.graph.input if i.name not in initialized]
         self._compiled: dict[tuple, tuple[list[str], Callable]] = {}
         #: The graph inputs whose values the importer needs, found as it asks for them.
         self.static_inputs: list[str] = []

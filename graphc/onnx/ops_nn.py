@@ -88,7 +88,8 @@ def conv_transpose(v: NodeView) -> Node:
             total = s * (n - 1) + e + (k - 1) * d + 1 - out
             lo, hi = (total // 2, total - total // 2) if auto_pad == "SAME_UPPER" else (total - total // 2, total // 2)
             if lo < 0:
-                v.fail(f"output_shape {wanted} would add pixels before the full output of input {format_shape(x.shape)}")
+                v.fail(f"output_shape {wanted} would add pixels before the full output of input "
+                       f"{format_shape(x.shape)}")
             pairs.append((lo, max(hi, 0)))
             grown.append(e - min(hi, 0))  # a negative end padding adds pixels at the end, as output_padding
         pads, extra = tuple(pairs), tuple(grown)

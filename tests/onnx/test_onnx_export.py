@@ -86,7 +86,8 @@ def test_imported_model_written_back_computes_the_same(tmp_path):
 
 def test_op_without_onnx_form_is_named():
     x = gc.tensor("x", (3, 4))
-    with pytest.raises(OnnxError, match=r"the op cumsum\{axis=1\} has no ONNX form here \(supported: .*Conv.*; elementwise: abs"):
+    with pytest.raises(OnnxError,
+                       match=r"the op cumsum\{axis=1\} has no ONNX form here \(supported: .*Conv.*; elementwise: abs"):
         gc.onnx.save(None, [x], [gc.cumsum(x, axis=1)])
 
 

@@ -1,8 +1,7 @@
 """Small CNNs built and exported here with torch.onnx.export (plain, residual, MobileNetV3-like,
 MobileNetV2-like with depthwise and transposed convolutions, and Inception/DenseNet/ShuffleNet
-patterns): graphc's import computes what
-onnxruntime (and torch) compute, and the gradients of the imported parameters equal torch
-autograd's, so an imported model can be fine-tuned."""
+patterns): graphc's import computes what onnxruntime (and torch) compute, and the gradients
+of the imported parameters equal torch autograd's, so an imported model can be fine-tuned."""
 from __future__ import annotations
 
 import io
