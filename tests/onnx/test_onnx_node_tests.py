@@ -1,9 +1,12 @@
-"""onnx's own node tests (onnx.backend.test) run against graphc.onnx.backend, for every test
-whose model uses only operators graphc imports. What graphc does not support is excluded
+"""onnx's own backend tests (onnx.backend.test: the node tests and the small stored models,
+simple, pytorch-converted and pytorch-operator) run against graphc.onnx.backend, for every
+test whose model uses only operators graphc imports, at opset 7 or later. What graphc does not support is excluded
 below by pattern, each with its reason; everything else must pass."""
 from __future__ import annotations
 
+import os
 import warnings
+from typing import Optional
 
 import onnx_helpers  # noqa: F401 - skips without onnx and onnxruntime
 import onnx.backend.test
@@ -11,6 +14,7 @@ from onnx.backend.test.loader import load_model_tests
 
 from graphc.onnx import supported_ops
 from graphc.onnx.backend import GraphcBackend
+from graphc.onnx.model import OLDEST_OPSET
 
 #: pattern (a regular expression on the test name) -> why graphc does not pass it.
 EXCLUDED = {
@@ -29,20 +33,42 @@ EXCLUDED = {
     r"^test_maxpool_with_argmax": "MaxPool's Indices output",
     r"^test_training_dropout": "training-mode Dropout (random masks at import)",
     r"^test_batchnorm_.*training_mode": "training-mode BatchNormalization (its running-statistics outputs)",
-    r"^test_not_\dd": "models of opset 1 (graphc imports opset 7 and later)",
     r"^test_identity_(opt|sequence)": "optional and sequence values (graphc values are tensors)",
     r"^test_reduce_m(ax|in)_empty_set": "max and min over a zero-size axis (graphc refuses them: no identity)",
 }
 
+#: The kinds of onnx's test models that ship with the package (the "real" ones are downloaded).
+KINDS = ("node", "simple", "pytorch-converted", "pytorch-operator")
 SUPPORTED = set(supported_ops())
+
+
+def model_of(case) -> Optional[onnx.ModelProto]:
+    """The case's model: built in memory (node tests) or stored beside its data."""
+    if case.model is not None:
+        return case.model
+    path = os.path.join(case.model_dir or "", "model.onnx")
+    return onnx.load(path) if case.model_dir and os.path.exists(path) else None
+
+
+def opset(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
 with warnings.catch_warnings():  # building the cases computes expected values with numpy warnings
     warnings.simplefilter("ignore")
-    CASES = [case for case in load_model_tests(kind="node")
-             if case.model is not None and all(n.op_type in SUPPORTED for n in case.model.graph.node)]
+    CASES = [case for kind in KINDS for case in load_model_tests(kind=kind)
+             if (model := model_of(case)) is not None and all(n.op_type in SUPPORTED for n in model.graph.node)
+             and opset(model) >= OLDEST_OPSET]  # the older models (most stored ones are opset 6) are left out
 
 backend_test = onnx.backend.test.BackendTest(GraphcBackend, __name__)
 for _case in CASES:
     backend_test.include(rf"^{_case.name}_cpu$")
 for _pattern in EXCLUDED:
     backend_test.exclude(_pattern)
-globals().update(backend_test.test_cases)
+INCLUDED = {f"{case.name}_cpu" for case in CASES}
+TEST_CASES = backend_test.test_cases  # a property that builds new classes at each read
+for _class in TEST_CASES.values():  # keep only the cases run or excluded with a reason
+    for _name in [n for n in vars(_class) if n.startswith("test_") and n not in INCLUDED]:
+        delattr(_class, _name)
+del _case, _pattern, _class, _name
+globals().update(TEST_CASES)
