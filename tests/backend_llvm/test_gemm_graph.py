@@ -72,6 +72,22 @@ def test_matrix_times_column_and_row_times_matrix(dtype, rng):
     check([a, v, w], outs, values, scale=300)
 
 
+@pytest.mark.parametrize("dtype", FLOATS + ["int32"])
+def test_row_times_a_matrix_read_along_k(dtype, rng):
+    """M == 1 with B read along K (a Dense layer's input gradient at batch 1: g @ w.T) runs as
+    dot products vectorised along K, not as vectors along N that would gather, with epilogues
+    and batch axes."""
+    g, w = gc.tensor("g", shape=(1, 300), dtype=dtype), gc.tensor("w", shape=(77, 300), dtype=dtype)
+    b = gc.tensor("b", shape=(3, 1, 300), dtype=dtype)
+    outs = [g @ gc.transpose(w), gc.maximum(g @ gc.transpose(w) + 1, 0), b @ gc.transpose(w)]
+    values = [rand(rng, (1, 300), dtype), rand(rng, (77, 300), dtype), rand(rng, (3, 1, 300), dtype)]
+    check([g, w, b], outs, values, scale=300)
+    f = gc.function([g, w], g @ gc.transpose(w))
+    f(*values[:2])
+    loops = {n.var.name: n for n in walk(f.inspect.program().calls[0].kernel.body) if isinstance(n, For)}
+    assert loops["mk"].kind == "vectorize" and loops["mj"].kind != "vectorize"
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_avx2_tiles_forced_on_any_host(dtype, rng, monkeypatch):
     """The AVX2 register tile stays correct on an AVX-512 host (shapes used by no other test,

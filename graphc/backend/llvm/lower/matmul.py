@@ -3,9 +3,10 @@ strides (transposes cost no copy) or computed inline, elementwise consumers
 (bias, activation) applied as the result is stored.
 
 Products big enough to pay for packing use the blocked gemm (kernels/gemm.py).
-A matrix times a column (N == 1) is a row of dot products vectorised along K;
-a row times a matrix (M == 1), small products, integer ones and empty sums use
-a plain i-k-j loop vectorised along N (packing would cost more than it saves).
+A matrix times a column (N == 1), and a row times a matrix read along K (a
+transposed weight at batch 1), are dot products vectorised along K; other rows
+times a matrix (M == 1), small products, integer ones and empty sums use a plain
+i-k-j loop vectorised along N (packing would cost more than it saves).
 """
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
     finish = None if in_place and ctx.epilogue is None else store_final
 
     batch_loops = [(v, n) for v, n in zip(bvars, batch) if isinstance(v, Var)]
-    if N == 1:
-        body = _dots(M, K, load_a, load_b, c, at, finish, dtype)
+    k, j = Var("_k"), Var("_j")
+    b_along_k = _unit_stride(load_b(k, j), "_k") and not _unit_stride(load_b(k, j), "_j")
+    if N == 1 or (b_along_k and M <= PLAIN_MAX_ROWS):
+        body = _dots(M, N, K, load_a, load_b, c, at, finish, dtype)
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
         plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads)
         a_size, b_size = plan.pack_sizes
@@ -86,12 +89,15 @@ def _plain(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype:
     return loop(i, M, row)
 
 
-def _dots(M: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str) -> Stmt:
-    """for i: c[i, 0] = sum over k of a[i, k] * b[k, 0] (partial sums in vector lanes), then finish it."""
-    i, k, zero = Var("mi"), Var("mk"), const(0)
-    dot = loop(k, K, Accumulate(c, at(i, zero), "add", load_a(i, k) * load_b(k, zero)))
-    return loop(i, M, block(Store(c, at(i, zero), const(0, dtype)), S.vectorize(dot, "mk", host_simd().lanes(dtype)),
-                            None if finish is None else finish(i, zero)))
+def _dots(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str) -> Stmt:
+    """for i, j: c[i, j] = sum over k of a[i, k] * b[k, j] (partial sums in vector lanes),
+    then finish it: the order for a column (N == 1) or a B read along K (a transposed
+    weight at batch 1), where vectors along N would gather."""
+    i, j, k = Var("mi"), Var("mj"), Var("mk")
+    dot = loop(k, K, Accumulate(c, at(i, j), "add", load_a(i, k) * load_b(k, j)))
+    each = block(Store(c, at(i, j), const(0, dtype)), S.vectorize(dot, "mk", host_simd().lanes(dtype)),
+                 None if finish is None else finish(i, j))
+    return loop(i, M, loop(j, N, each))
 
 
 def _rows_contiguous(expr: Expr, row: Var, col: Var) -> bool:
