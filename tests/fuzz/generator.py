@@ -738,12 +738,73 @@ def step_dropout(b: Builder) -> gc.Node:
     return b.add(gc.nn.dropout(x, p, stream=b.stream), f"dropout({p})")
 
 
+def step_einsum(b: Builder) -> gc.Node:
+    """einsum over an operand of static shape: a transpose with sums over some axes, a
+    contraction with a new input over one shared axis, or a diagonal (a repeated label)."""
+    x = b.operand(min_ndim=1)
+    if not x.type.is_static or x.ndim > 4:
+        raise _Skip("einsum needs static shapes")
+    labels = "abcd"[:x.ndim]
+    shape = b.shape_of(x)
+    kind = b.pick(["reduce", "contract", "contract", "diagonal"])
+    if kind == "contract":
+        axis = int(b.rng.integers(0, x.ndim))
+        n = b.dim(allow_big=False)
+        y = b.input((shape[axis], n), static=(shape[axis], n))
+        kept = [c for c in labels if c != labels[axis]]
+        out = "".join(b.rng.permutation(kept + ["z"]))
+        spec = f"{labels},{labels[axis]}z->{out}"
+        return b.add(gc.einsum(spec, x, y), f"einsum({spec!r})")
+    if kind == "diagonal":
+        square = [k for k in range(x.ndim - 1) if shape[k] == shape[k + 1]]
+        if not square:
+            raise _Skip("einsum: no square pair of axes for a diagonal")
+        k = b.pick(square)
+        ins = labels[:k + 1] + labels[k] + labels[k + 2:]
+        spec = f"{ins}->" + ("" if b.chance(0.3) else ins.replace(labels[k], "", 1))
+        return b.add(gc.einsum(spec, x), f"einsum({spec!r})")
+    kept = [c for c in labels if b.chance(0.6)]
+    spec = f"{labels}->" + "".join(b.rng.permutation(kept)) if kept else f"{labels}->"
+    return b.add(gc.einsum(spec, x), f"einsum({spec!r})")
+
+
+def step_split(b: Builder) -> gc.Node:
+    """numpy.split into equal sections or at sorted indices along an axis of known size;
+    one piece, or the pieces joined again in reverse order (every piece's gradient)."""
+    x = b.operand(min_ndim=1)
+    axis = int(b.rng.integers(-x.ndim, x.ndim))
+    n = x.type.shape[axis]
+    if n is None:
+        raise _Skip("split needs the axis size known")
+    sections = [d for d in range(1, n + 1) if n % d == 0]
+    how: Any = b.pick(sections) if b.chance(0.5) else sorted(int(v) for v in b.rng.integers(0, n + 1, 2))
+    pieces = gc.split(x, how, axis)
+    if b.chance(0.5) and all(p.type.shape[axis] for p in pieces):
+        return b.add(gc.concatenate(pieces[::-1], axis) * 2.0, f"split({how}, axis={axis}) joined")
+    return b.add(b.pick(pieces), f"split({how}, axis={axis}) piece")
+
+
+def step_create(b: Builder) -> gc.Node:
+    """An operand combined with a created constant along its last axis: arange, linspace,
+    full, zeros, or a row of eye."""
+    x = b.operand(min_ndim=1)
+    n, dtype = b.shape_of(x)[-1], x.dtype
+    kind = b.pick(["arange", "linspace", "full", "zeros", "eye"])
+    made = {"arange": lambda: gc.arange(n, dtype=dtype) * 0.5,
+            "linspace": lambda: gc.linspace(-1.0, 2.0, n, endpoint=b.chance(0.5), dtype=dtype),
+            "full": lambda: gc.full((n,), b.const(), dtype=dtype),
+            "zeros": lambda: gc.zeros((n,), dtype=dtype),
+            "eye": lambda: gc.eye(n, dtype=dtype)[int(b.rng.integers(0, n))] if n else gc.zeros((0,), dtype=dtype),
+            }[kind]()
+    return b.add(x * made + made, f"{kind}({n})")
+
+
 STEPS: list[tuple[Callable[[Builder], gc.Node], float]] = [
     (step_unary, 3.0), (step_binary, 3.0), (step_where, 1.5), (step_clip, 0.5), (step_reduce, 2.5),
     (step_shape, 2.5), (step_index, 1.5), (step_matmul, 1.5), (step_conv, 1.0), (step_pool, 1.0),
     (step_softmax, 1.0), (step_loss, 0.8), (step_norm, 0.5), (step_cast, 0.5), (step_dropout, 0.2),
     (step_int, 0.6), (step_activation, 0.8), (step_scan, 0.8), (step_gather, 0.8),
-    (step_sort, 0.8),
+    (step_sort, 0.8), (step_einsum, 0.6), (step_split, 0.5), (step_create, 0.5),
 ]
 
 
