@@ -776,7 +776,7 @@ def step_split(b: Builder) -> gc.Node:
     n = x.type.shape[axis]
     if n is None:
         raise _Skip("split needs the axis size known")
-    sections = [d for d in range(1, n + 1) if n % d == 0]
+    sections = [d for d in range(1, n + 1) if n % d == 0] or [1]   # an empty axis: one empty piece
     how: Any = b.pick(sections) if b.chance(0.5) else sorted(int(v) for v in b.rng.integers(0, n + 1, 2))
     pieces = gc.split(x, how, axis)
     if b.chance(0.5) and all(p.type.shape[axis] for p in pieces):
