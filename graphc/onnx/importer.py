@@ -1,8 +1,9 @@
 """ONNX graph -> graphc graph: each ONNX node goes through its converter, in file order.
 
 A node whose inputs are all constants (the shape computations exporters emit: Shape ->
-Gather -> Concat -> Reshape) is evaluated when imported and becomes a constant, so the
-ops that need static values (Reshape's shape, Slice's bounds, ...) get them.
+Gather -> Concat -> Reshape) is evaluated when imported and becomes a constant (unless it
+holds subgraphs, which read values beyond its inputs), so the ops that need static values
+(Reshape's shape, Slice's bounds, ...) get them.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def convert_graph(graph: Any, opset: int, bound: Mapping[str, Node],
     env: dict[str, Node] = dict(bound)
     for proto in graph.node:
         inputs = [_lookup(env, name, proto) for name in proto.input]
-        view = NodeView(proto, inputs, opset, dict(initial_values))
+        view = NodeView(proto, inputs, opset, dict(initial_values), env)
         entry = find_converter(view)
         try:
             result = entry.convert(view)
@@ -36,7 +37,7 @@ def convert_graph(graph: Any, opset: int, bound: Mapping[str, Node],
                 continue
             if i >= len(outputs) or outputs[i] is None:
                 view.fail(f"output {i} ({name!r}) is not supported: only the first {len(outputs)} output(s) are")
-            env[name] = _fold(outputs[i], inputs)
+            env[name] = outputs[i] if _has_subgraph(proto) else _fold(outputs[i], inputs)
     missing = [o.name for o in graph.output if o.name not in env]
     if missing:
         raise OnnxError(f"the graph outputs {missing} are computed by no node")
@@ -50,6 +51,11 @@ def _lookup(env: Mapping[str, Node], name: str, proto: Any) -> Optional[Node]:
         raise OnnxError(f"ONNX node {proto.name!r} ({proto.op_type}) reads {name!r}, which is neither a graph "
                         "input, an initializer nor the output of an earlier node (a missing initializer?)")
     return env[name]
+
+
+def _has_subgraph(proto: Any) -> bool:
+    """Whether the node holds graphs (If's branches), which may read any value in scope."""
+    return any(a.HasField("g") or len(a.graphs) for a in proto.attribute)
 
 
 def _fold(node: Node, inputs: Sequence[Optional[Node]]) -> Node:

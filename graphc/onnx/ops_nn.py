@@ -115,9 +115,28 @@ def _pool_input(v: NodeView, x: Node, pads: Pairs, kernel: list[int], fill: floa
 def _pool_geometry(v: NodeView) -> tuple[Node, int, list[int], tuple[int, ...], Pairs, tuple[int, ...]]:
     """(input, spatial rank, kernel, strides, padding pairs, dilations) of a pooling node."""
     x = v.input(0)
-    rank = spatial_rank(v, x, (1, 2))
+    rank = spatial_rank(v, x, (1, 2, 3))
     kernel = list(v.attr("kernel_shape"))
     return (x, rank, kernel, *window_geometry(v, x, kernel))
+
+
+def _axis_by_axis(x: Node, pool1d: Callable[..., Node], kernel: list[int], strides: tuple[int, ...], pads: Pairs,
+                  dilations: tuple[int, ...], **options) -> Node:
+    """A pooling over several spatial axes as 1-D poolings one axis after the other: exact for
+    max (a max of maxes) and for averages (the window is a box, so its divisor, with or
+    without the padding, is the product of the axes' divisors). Each axis is moved last and
+    the others folded into the batch."""
+    for axis, k, s, p, d in zip(range(2, x.ndim), kernel, strides, pads, dilations):
+        if (k, s, p, d) == (1, 1, (0, 0), 1):
+            continue
+        order = [a for a in range(x.ndim) if a != axis] + [axis]
+        moved = ops.transpose(x, order)
+        lead = moved.type.shape[:-1]
+        dilation = {"dilation": d} if pool1d is nn.max_pool1d else {}
+        pooled = pool1d(ops.reshape(moved, (-1, 1, moved.type.shape[-1])), k, s, [p], **dilation, **options)
+        shape = tuple(-1 if n is None else n for n in lead) + (pooled.type.shape[-1],)
+        x = ops.transpose(ops.reshape(pooled, shape), list(np.argsort(order)))
+    return x
 
 
 @converter("MaxPool", attributes=WINDOW_ATTRIBUTES + ("ceil_mode", "storage_order"))
@@ -126,8 +145,11 @@ def max_pool(v: NodeView) -> Node:
     if v.attr("storage_order", 0):
         v.fail("storage_order=1 is not supported (it only changes the Indices output)")
     x, pads = _pool_input(v, x, pads, kernel, -np.inf)
+    ceil_mode = bool(v.attr("ceil_mode", 0))
+    if rank == 3:
+        return _axis_by_axis(x, nn.max_pool1d, kernel, strides, pads, dilations, ceil_mode=ceil_mode)
     fn = nn.max_pool1d if rank == 1 else nn.max_pool2d
-    return fn(x, kernel, strides, pads, dilations, ceil_mode=bool(v.attr("ceil_mode", 0)))
+    return fn(x, kernel, strides, pads, dilations, ceil_mode=ceil_mode)
 
 
 @converter("AveragePool", attributes=WINDOW_ATTRIBUTES + ("ceil_mode", "count_include_pad"))
@@ -138,8 +160,11 @@ def average_pool(v: NodeView) -> Node:
     if not include_pad and any(max(p) > k // 2 for p, k in zip(pads, kernel)):
         v.fail(f"pads {list(pads)} larger than half the kernel {kernel} need count_include_pad=1")
     x, pads = _pool_input(v, x, pads, kernel, 0.0)
+    options = dict(ceil_mode=bool(v.attr("ceil_mode", 0)), count_include_pad=include_pad)
+    if rank == 3:
+        return _axis_by_axis(x, nn.avg_pool1d, kernel, strides, pads, dilations, **options)
     fn = nn.avg_pool1d if rank == 1 else nn.avg_pool2d
-    return fn(x, kernel, strides, pads, ceil_mode=bool(v.attr("ceil_mode", 0)), count_include_pad=include_pad)
+    return fn(x, kernel, strides, pads, **options)
 
 
 @converter("GlobalAveragePool")

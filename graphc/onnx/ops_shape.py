@@ -282,3 +282,13 @@ def _wrap(v: NodeView, x: Node, widths: list[tuple[int, int]]) -> Node:
         parts += [x] + ([slice_axis(x, axis, 0, after)] if after else [])
         x = ops.concatenate(parts, axis)
     return x
+
+
+@converter("If", attributes=("then_branch", "else_branch"))
+def if_(v: NodeView) -> list[Node]:
+    """A condition known when importing (exporters test ranks and sizes this way) selects the
+    branch, whose graph is inlined; a condition known only when run is refused."""
+    condition = v.static(0, "condition")
+    if condition.size != 1:
+        v.fail(f"the condition must hold one value, got shape {condition.shape}")
+    return v.subgraph("then_branch" if bool(condition.reshape(-1)[0]) else "else_branch")

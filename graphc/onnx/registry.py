@@ -13,7 +13,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 import numpy as np
 
 from ..ir import GraphcError, Node
-from ..ops import constant_value
+from ..ops import constant, constant_value
 
 
 class OnnxError(GraphcError):
@@ -111,11 +111,17 @@ def _check_revision(view: "NodeView") -> None:
                   f"{NEWEST_OPSET} (export the model at opset {NEWEST_OPSET} or lower)")
 
 
+def _initializers(graph: Any) -> dict[str, np.ndarray]:
+    from onnx import numpy_helper
+
+    return {t.name: np.array(numpy_helper.to_array(t)) for t in graph.initializer}
+
+
 class NodeView:
     """One ONNX node during import: its attributes as Python values and its inputs as graphc nodes."""
 
     def __init__(self, proto: Any, inputs: Sequence[Optional[Node]], opset: int,
-                 initial_values: dict[str, np.ndarray]):
+                 initial_values: dict[str, np.ndarray], scope: Optional[dict[str, Node]] = None):
         from onnx import helper
 
         self.proto = proto
@@ -125,6 +131,8 @@ class NodeView:
         self.inputs = list(inputs)
         self.attributes: dict[str, Any] = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
         self._initial_values = initial_values
+        #: The values visible at this node, by name (what a subgraph of If may read).
+        self.scope = scope or {}
 
     @property
     def description(self) -> str:
@@ -153,6 +161,15 @@ class NodeView:
 
     def has_input(self, i: int) -> bool:
         return self.optional_input(i) is not None
+
+    def subgraph(self, name: str) -> list[Node]:
+        """The outputs of the graph attribute `name`, converted with this node's scope."""
+        from .importer import convert_graph
+
+        graph = self.attr(name)
+        values = {**self._initial_values, **_initializers(graph)}
+        bound = {**self.scope, **{k: constant(v) for k, v in _initializers(graph).items()}}
+        return convert_graph(graph, self.opset, bound, values)
 
     def static(self, i: int, what: str) -> np.ndarray:
         """The value of input `i`, which must be known when importing (a constant, an

@@ -162,6 +162,13 @@ CASES = {
                                      pads=[1, 1, 1, 1], count_include_pad=1),
     "AveragePool-ceil": unary("AveragePool", f32(1, 2, 7, 7), opset=10, kernel_shape=[2, 2], strides=[2, 2],
                               ceil_mode=1),
+    "MaxPool-3d": unary("MaxPool", f32(2, 2, 5, 6, 7), opset=12, kernel_shape=[2, 3, 2], strides=[1, 2, 2],
+                        pads=[0, 1, 1, 1, 1, 0], dilations=[2, 1, 1], ceil_mode=1),
+    "AveragePool-3d": unary("AveragePool", f32(2, 2, 5, 6, 7), kernel_shape=[3, 1, 2], strides=[2, 1, 2],
+                            pads=[1, 0, 1, 1, 0, 0]),
+    "AveragePool-3d-include-pad-ceil": unary("AveragePool", f32(1, 3, 5, 6, 7), kernel_shape=[2, 3, 3],
+                                             strides=[2, 2, 2], pads=[1, 1, 0, 0, 1, 1], count_include_pad=1,
+                                             ceil_mode=1),
     "GlobalAveragePool": unary("GlobalAveragePool", f32(2, 3, 4, 5)),
     "GlobalMaxPool": unary("GlobalMaxPool", f32(2, 3, 4, 5)),
     "BatchNormalization": ([node("BatchNormalization", ["x", "g", "b", "m", "v"], epsilon=1e-3)],
@@ -220,3 +227,38 @@ def test_lrn_of_even_size_follows_the_onnx_formula():
     want = x / (bias + alpha / size * squares) ** beta
     for backend in ("numpy", "llvm"):
         np.testing.assert_allclose(run_graphc(model, inputs, backend)[0], want, rtol=1e-4, atol=1e-6)
+
+
+def branches(scale: float) -> tuple:
+    """If's two branches: y = x * scale (reading x from the outer graph) or y = -x."""
+    def graph(name, nodes):
+        return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info("out_" + name, 1, None)])
+    then = graph("then", [helper.make_node("Constant", [], ["scale"], value_float=scale),
+                          helper.make_node("Mul", ["x", "scale"], ["out_then"])])
+    other = graph("else", [helper.make_node("Neg", ["x"], ["out_else"])])
+    return then, other
+
+
+@pytest.mark.parametrize("rank_test, expected", [(4, "then"), (3, "else")])
+def test_if_with_a_condition_known_when_importing_inlines_its_branch(rank_test, expected):
+    """As torch exports shape tests: Shape -> Size -> Equal -> If."""
+    then, other = branches(2.5)
+    nodes = [node("Shape", ["x"], ["s"]), node("Size", ["s"], ["rank"]), node("Equal", ["rank", "r"], ["c"]),
+             node("If", ["c"], ["y"], then_branch=then, else_branch=other)]
+    x = f32(1, 2, 3, 3)
+    model = make_model(nodes, {"x": x}, ["y"], 17, {"r": np.int64(rank_test)})
+    want = x * 2.5 if expected == "then" else -x
+    for backend in ("numpy", "llvm"):
+        np.testing.assert_allclose(run_graphc(model, {"x": x}, backend)[0], want, rtol=1e-6)
+    check_against_onnxruntime(model, {"x": x})
+
+
+def test_if_on_a_value_known_only_when_run_is_refused():
+    import graphc as gc
+
+    then, other = branches(2.0)
+    nodes = [node("ReduceSum", ["x"], ["total"], keepdims=0), node("Greater", ["total", "zero"], ["c"]),
+             node("If", ["c"], ["y"], then_branch=then, else_branch=other)]
+    model = make_model(nodes, {"x": f32(2, 3)}, ["y"], 13, {"zero": np.float32(0)})
+    with pytest.raises(gc.onnx.OnnxError, match=r"If.*the condition \(input 0, 'c'\) must be known when importing"):
+        gc.onnx.load(model)

@@ -26,14 +26,13 @@ EXCLUDED = {
     r"^test_resize_.*_not_(larger|smaller)_cpu$": "Resize's keep_aspect_ratio_policy other than stretch",
     r"^test_resize_downsample_scales_linear_align_corners": "onnx's reference takes the unrounded resized length "
         "in align_corners (2.4, not 2); graphc follows onnxruntime and the spec's output length",
-    r"^test_(averagepool|maxpool)_3d": "3-D pooling (gc.nn's pools are 1-D and 2-D)",
     r"^test_convtranspose_3d": "3-D transposed convolution (gc.nn's are 1-D and 2-D)",
-    r"^test_averagepool_2d_dilations": "dilated average pooling (gc.nn's average pools have no dilation)",
+    r"^test_averagepool_[23]d_dilations": "dilated average pooling (gc.nn's average pools have no dilation)",
     r"^test_averagepool_2d_pads_cpu$": "average pooling with pads beyond half the kernel and count_include_pad=0",
     r"^test_maxpool_with_argmax": "MaxPool's Indices output",
     r"^test_training_dropout": "training-mode Dropout (random masks at import)",
     r"^test_batchnorm_.*training_mode": "training-mode BatchNormalization (its running-statistics outputs)",
-    r"^test_identity_(opt|sequence)": "optional and sequence values (graphc values are tensors)",
+    r"^test_(identity_(opt|sequence)|if_(opt|seq))_": "optional and sequence values (graphc values are tensors)",
     r"^test_reduce_m(ax|in)_empty_set": "max and min over a zero-size axis (graphc refuses them: no identity)",
 }
 

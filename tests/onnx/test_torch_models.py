@@ -110,7 +110,8 @@ def depthwise_net():
 
 
 def zoo_patterns_net():
-    return nn.Sequential(nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.ReLU(), InceptionDenseShuffle(6),
+    return nn.Sequential(nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.ReLU(), nn.LocalResponseNorm(3),
+                         InceptionDenseShuffle(6),
                          nn.MaxPool2d(3, 2, ceil_mode=True), nn.Dropout(0.5), nn.Flatten(),
                          nn.Linear(16 * 4 * 4, 4))
 
