@@ -14,6 +14,7 @@ import numpy as np
 from ..backend.reference import evaluate
 from ..ir import GraphcError, Node
 from ..ops import constant, is_constant
+from .dtypes import to_numpy
 from .registry import NodeView, OnnxError, find_converter
 
 
@@ -64,3 +65,16 @@ def _fold(node: Node, inputs: Sequence[Optional[Node]]) -> Node:
         return node
     return constant(np.asarray(evaluate([node], {})[0]))
 
+
+def initializer_values(graph: Any) -> dict[str, np.ndarray]:
+    """The graph's initializers as arrays, by name (an OnnxError names one that cannot be read)."""
+    from onnx import numpy_helper
+
+    values = {}
+    for init in graph.initializer:
+        to_numpy(init.data_type, f"the initializer {init.name!r}")
+        try:
+            values[init.name] = np.array(numpy_helper.to_array(init))
+        except Exception as exc:  # data shorter than the shape, missing external data, ...
+            raise OnnxError(f"the initializer {init.name!r} cannot be read: {exc}") from exc
+    return values

@@ -13,7 +13,7 @@ from ..ir.types import format_shape
 from ..ops import constant, shared, tensor
 from ..ops.convert import as_node
 from .dtypes import to_numpy
-from .importer import convert_graph
+from .importer import convert_graph, initializer_values
 from .registry import NEWEST_OPSET, OnnxError
 
 #: The oldest opset of the default domain that the converters cover (see registry.NEWEST_OPSET
@@ -30,13 +30,14 @@ class Model:
     static shapes from the file, symbolic dimensions None); `outputs`: the output nodes;
     `params`: the float initializers, by their names in the file, as shared variables
     (constants when frozen; integer initializers are always constants); `model(x1, ...)`
-    builds the graph again on other nodes."""
+    builds the graph again on other nodes (checked against `file_inputs`, the inputs as the
+    file types them; `inputs` differ where load's `shapes` fixed symbolic sizes)."""
 
     def __init__(self, proto: Any, frozen: bool = False, shapes: Optional[Mapping[str, Sequence[int]]] = None):
         self.proto = proto
         self.opset = _default_opset(proto)
         graph = proto.graph
-        self.initial_values = _initializers(graph)
+        self.initial_values = initializer_values(graph)
         self.params: dict[str, Node] = {}
         self._bound: dict[str, Node] = {}
         for name, value in self.initial_values.items():
@@ -115,19 +116,6 @@ def _default_opset(proto: Any) -> int:
         raise OnnxError(f"the model uses opset {opset}; graphc imports opsets {OLDEST_OPSET} and later "
                         f"(operators as defined up to opset {NEWEST_OPSET})")
     return opset
-
-
-def _initializers(graph: Any) -> dict[str, np.ndarray]:
-    from onnx import numpy_helper
-
-    values = {}
-    for init in graph.initializer:
-        to_numpy(init.data_type, f"the initializer {init.name!r}")
-        try:
-            values[init.name] = np.array(numpy_helper.to_array(init))
-        except Exception as exc:  # data shorter than the shape, missing external data, ...
-            raise OnnxError(f"the initializer {init.name!r} cannot be read: {exc}") from exc
-    return values
 
 
 def _input_type(value_info: Any) -> tuple[tuple[Optional[int], ...], np.dtype]:

@@ -111,12 +111,6 @@ def _check_revision(view: "NodeView") -> None:
                   f"{NEWEST_OPSET} (export the model at opset {NEWEST_OPSET} or lower)")
 
 
-def _initializers(graph: Any) -> dict[str, np.ndarray]:
-    from onnx import numpy_helper
-
-    return {t.name: np.array(numpy_helper.to_array(t)) for t in graph.initializer}
-
-
 class NodeView:
     """One ONNX node during import: its attributes as Python values and its inputs as graphc nodes."""
 
@@ -164,12 +158,12 @@ class NodeView:
 
     def subgraph(self, name: str) -> list[Node]:
         """The outputs of the graph attribute `name`, converted with this node's scope."""
-        from .importer import convert_graph
+        from .importer import convert_graph, initializer_values
 
         graph = self.attr(name)
-        values = {**self._initial_values, **_initializers(graph)}
-        bound = {**self.scope, **{k: constant(v) for k, v in _initializers(graph).items()}}
-        return convert_graph(graph, self.opset, bound, values)
+        own = initializer_values(graph)
+        bound = {**self.scope, **{k: constant(v) for k, v in own.items()}}
+        return convert_graph(graph, self.opset, bound, {**self._initial_values, **own})
 
     def static(self, i: int, what: str) -> np.ndarray:
         """The value of input `i`, which must be known when importing (a constant, an
