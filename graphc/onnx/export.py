@@ -48,7 +48,7 @@ class Emitter:
         from onnx import numpy_helper
 
         name = self.fresh(stem)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, order="C"), name))  # 0-d stays 0-d
         return name
 
     def ints(self, values: Sequence[int]) -> str:

@@ -11,8 +11,10 @@ from ..ir.dtypes import promote
 from ..ops import Cast, Concatenate, Elemwise, ExpandDims, Flip, GetItem, MatMul, Pad, Reshape, Squeeze, Transpose
 from ..ops.nn.activations import LogSoftmax, Softmax
 from ..ops.nn.conv import Conv, ConvInputGrad
+from ..ops.nn.encoding import OneHot
 from ..ops.nn.pool import AvgPool, MaxPool
 from ..ops.reduce import Argmax, LogSumExp, Reduce
+from ..ops.scan import Scan
 from ..ops.shape import BroadcastTo, MatchShape
 from .dtypes import to_onnx
 from .export import Emitter
@@ -159,6 +161,20 @@ def _conv_transpose(e: Emitter, node: Node, xs: list[str]) -> str:
                  output_padding=extra, **_window_attributes(op))
 
 
+def _scan(e: Emitter, node: Node, xs: list[str]) -> str:
+    """cumsum (forward or reversed) is CumSum; cumprod has no ONNX operator."""
+    op = node.op
+    if op.kind != "sum":
+        raise OnnxError(f"onnx.save: the op {op} has no ONNX form (ONNX has CumSum but no cumulative product)")
+    x = e.cast(xs[0], node.inputs[0].dtype, node.dtype)
+    return e.add("CumSum", [x, e.initializer(np.asarray(op.axis, np.int64), "axis")], reverse=int(op.reverse))
+
+
+def _one_hot(e: Emitter, node: Node, xs: list[str]) -> str:
+    values = e.initializer(np.array([0, 1], dtype=node.dtype), "off_on")
+    return e.add("OneHot", [xs[0], e.initializer(np.asarray(node.op.num_classes, np.int64), "depth"), values], axis=-1)
+
+
 def _max_pool(e: Emitter, node: Node, xs: list[str]) -> str:
     op = node.op
     return e.add("MaxPool", xs, kernel_shape=list(op.kernel), dilations=list(op.dilations), **_window_attributes(op))
@@ -194,6 +210,8 @@ EMITTERS: dict[type, Emit] = {
     Conv: lambda e, n, xs: e.add("Conv", xs, kernel_shape=list(n.inputs[1].shape[2:]), dilations=list(n.op.dilations),
                                  group=n.op.groups, **_window_attributes(n.op)),
     ConvInputGrad: _conv_transpose,
+    Scan: _scan,
+    OneHot: _one_hot,
     MaxPool: _max_pool,
     AvgPool: _avg_pool,
 }

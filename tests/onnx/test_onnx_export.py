@@ -84,11 +84,25 @@ def test_imported_model_written_back_computes_the_same(tmp_path):
     saved_equals_graphc(imported.inputs, imported.outputs, [value], tmp_path)
 
 
+def test_running_sums_and_one_hot_round_trip(tmp_path):
+    x, labels = gc.tensor("x", (3, 4)), gc.tensor("labels", (2, 3), "int64")
+    weights = gc.constant(rng.standard_normal((3, 4)).astype(np.float32))
+    reverse = gc.grad(gc.sum(gc.cumsum(x, axis=1) * weights), x)  # a reversed running sum
+    assert "reverse_cumsum" in gc.pprint(reverse)
+    outputs = [gc.cumsum(x, axis=1), reverse, gc.nn.one_hot(labels, 5)]
+    model = saved_equals_graphc([x, labels], outputs, [rng.standard_normal((3, 4)).astype(np.float32),
+                                                       np.array([[0, 4, 2], [1, 1, 3]])], tmp_path)
+    scalars = [i for i in model.graph.initializer if i.name.startswith("const") and i.data_type == 1]
+    assert scalars and all(len(i.dims) in (0, 2) for i in scalars)  # 0-d constants stay 0-d
+
+
 def test_op_without_onnx_form_is_named():
     x = gc.tensor("x", (3, 4))
+    with pytest.raises(OnnxError, match=r"the op cumprod\{axis=1\} has no ONNX form \(ONNX has CumSum but no"):
+        gc.onnx.save(None, [x], [gc.cumprod(x, axis=1)])
     with pytest.raises(OnnxError,
-                       match=r"the op cumsum\{axis=1\} has no ONNX form here \(supported: .*Conv.*; elementwise: abs"):
-        gc.onnx.save(None, [x], [gc.cumsum(x, axis=1)])
+                       match=r"the op sort.* has no ONNX form here \(supported: .*Conv.*; elementwise: abs"):
+        gc.onnx.save(None, [x], [gc.sort(x, axis=1)])
 
 
 def test_inputs_must_cover_the_graph():
