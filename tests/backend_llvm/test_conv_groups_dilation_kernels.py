@@ -20,6 +20,7 @@ SHAPES = [
     ((2, 4, 13, 12), (4, 2, 2, 3), (3, 2), ((0, 1), (2, 0)), (2, 3), 2),    # coprime stride/dilation, groups
     ((1, 5, 7, 9), (5, 1, 3, 3), (2, 2), ((0, 0), (0, 0)), (3, 2), 5),     # depthwise, dilated, strided
     ((2, 6, 17), (9, 2, 3), (2,), ((1, 1),), (2,), 3),                      # 1-D
+    ((2, 4, 17), (8, 1, 3), (3,), ((2, 1),), (2,), 4),                      # 1-D depthwise x2, strided, dilated
 ]
 IDS = [f"{x}x{w}s{s}d{d}g{g}" for x, w, s, _, d, g in SHAPES]
 
@@ -91,3 +92,28 @@ def test_threaded_depthwise_weight_grad(monkeypatch):
     got, _ = run_builder(depthwise.weight_grad, inputs, want.shape, "float32", stride=(2, 2),
                          padding=((1, 1), (1, 1)), groups=6, threads=2, nthreads=2)
     assert_matches(got, want)
+
+
+STRIDED_DEPTHWISE = [s for s in DEPTHWISE if depthwise.input_grad_applies(s[0], s[1], s[2], s[3], s[4], s[5])]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("micro", [None, "channels", "positions"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", STRIDED_DEPTHWISE,
+                         ids=[i for s, i in zip(SHAPES, IDS) if s in STRIDED_DEPTHWISE])
+def test_strided_depthwise_input_grad(x_shape, w_shape, stride, padding, dilation, groups, micro, dtype):
+    """The spread-out output gradient correlated once at stride 1, with and without a
+    channel multiplier and dilation, every micro-kernel."""
+    _, inputs, want = _case("input_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    options = {} if micro is None else {"micro": micro}
+    got, kernels = run_builder(depthwise.input_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, **options)
+    assert any("dw_dgrad" in k.name for k in kernels)
+    assert_matches(got, want)
+
+
+def test_strided_depthwise_input_grad_applies():
+    assert depthwise.input_grad_applies((2, 8, 9, 9), (8, 1, 3, 3), (2, 2), ((1, 1), (1, 1)), (), 8)
+    assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (), 8)  # stride 1
+    assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 1, 3, 3), (2, 2), ((3, 3), (1, 1)), (), 8)  # pad > 2
+    assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 2, 3, 3), (2, 2), ((1, 1), (1, 1)), (), 4)

@@ -1,5 +1,5 @@
 """The weight gradient of a depthwise convolution (one input channel per group), a
-kernel of its own.
+kernel of its own; and its strided input gradient as one unit-stride correlation.
 
 The general weight-gradient correlation vectorises over output channels and kernel
 taps; a depthwise layer has one output channel per group (or a few) and nine taps, so
@@ -20,7 +20,8 @@ from typing import Optional, Sequence
 
 from .. import schedule as S
 from ..loopir import Broadcast, Buffer, Expr, Fma, Kernel, Load, Stmt, Store, Var, block, const, loop
-from .conv import PARALLEL_MIN_FLOPS, ConvGeometry, Epilogue, copy_kernel, finisher, padded_plane, phase_copy
+from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, cast_to, copy_kernel, correlate,
+                   finisher, groups_as_phases, pack_filter, padded_plane, phase_copy, plan_for, slack_rows)
 from .harness import Space
 from .simd import host_simd
 
@@ -97,3 +98,59 @@ def _rows_of(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, row: int, ro
                           dtype)
     parallel = threads > 1 and g.batch > 1 and g.batch * channels * rows * row >= 1 << 18
     return dst, copy_kernel(space, "grad_rows", loop(b, g.batch, loop(c, channels, plane)), dtype, parallel)
+
+
+def input_grad_applies(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
+                       padding: Sequence[Sequence[int]], dilation: Sequence[int], groups: int) -> bool:
+    """Whether input_grad takes a convolution's input gradient: depthwise, strided, and
+    padded by at most the dilated kernel's extent less one on the low side."""
+    dilation = tuple(dilation) or (1,) * len(stride)
+    return (groups > 1 and x_shape[1] == groups and any(s > 1 for s in stride)
+            and all(lo <= (k - 1) * d for (lo, _), k, d in zip(padding, w_shape[2:], dilation)))
+
+
+def input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
+               space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
+               threads: int = 1, micro: Optional[str] = None, dilation: Sequence[int] = (),
+               groups: int = 1) -> list[Kernel]:
+    """Kernels computing out = finish(dL/dx) of a strided depthwise conv(x, w) given gy.
+
+    With U the output gradient spread out by the stride (gy[q] at s*q, zeros between),
+    dx[p] = sum over k of U[p + pad - k*d] * w[k]: one stride-1 correlation of U, shifted
+    by A = (K-1)*d - pad, with the taps flipped. For one input channel per group the
+    zeros cost less than the stride phases' scattered stores (each phase of the general
+    input gradient stores its outputs s apart, one element at a time)."""
+    dtype = dtype or out.dtype
+    g = ConvGeometry.of(out.shape, w.shape, stride, padding, dilation, groups)
+    (sh, sw), (dh, dw), (kh, kw), (H, Wd), (OH, OW) = g.stride, g.dilation, g.kernel, g.size, g.out
+    shift = ((kh - 1) * dh - g.padding[0][0], (kw - 1) * dw - g.padding[1][0])
+    rows = max(H + (kh - 1) * dh, (OH - 1) * sh + shift[0] + 1)
+    cols = max(Wd + (kw - 1) * dw, (OW - 1) * sw + shift[1] + 1)
+    plan = plan_for(dtype, g.cin, Wd, cols, micro)
+    spread, copy = _spread(space, dtype, gy, g, (rows + slack_rows(plan, cols), cols), shift, threads)
+    filt, pack = pack_filter(space, dtype, groups, g.cin, g.cout, g.kernel,
+                             lambda ph, o, c, i, j: Load(w, g.at(w, ph * g.cout + c, o, kh - 1 - i, kw - 1 - j)), plan)
+    flops = 2 * g.batch * g.cin * g.cout * groups * H * Wd * kh * kw
+    spec = Correlation(g.batch, g.cout, g.cin, g.size, g.kernel, spread,
+                       lambda b, c, i, j: spread.index(b, g.in_group(c, g.cout), i, j), filt, out,
+                       lambda b, o, i, j: g.coords(b, g.in_group(o, g.cin), i, j), flops, dilation=g.dilation,
+                       phases=groups, phase_vars=groups_as_phases(groups))
+    return [copy, pack, correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("dw_dgrad"), threads)]
+
+
+def _spread(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, plane: tuple[int, int],
+            shift: tuple[int, int], threads: int) -> tuple[Buffer, Kernel]:
+    """dst[b, c, qh*sh + shift_h, qw*sw + shift_w] = gy[b, c, qh, qw], zero elsewhere; dst's
+    planes are `plane` (rows, cols)."""
+    channels = g.cout * g.groups
+    dst = space.workspace("spread", dtype, (g.batch, channels) + plane)
+    b, c, r, q, qh, qw = (Var(n) for n in ("b", "c", "zr", "zq", "qh", "qw"))
+    (sh, sw), (ah, aw) = g.stride, shift
+    zero = loop(r, plane[0], loop(q, plane[1], dst.store((b, c, r, q), const(0.0, dtype))))
+    value = cast_to(Load(gy, g.at(gy, b, c, qh, qw)), dtype)
+    scatter = loop(qh, g.out[0], loop(qw, g.out[1], dst.store((b, c, qh * sh + ah, qw * sw + aw), value)))
+    body: Stmt = loop(b, g.batch, loop(c, channels, block(zero, scatter)))
+    body = S.vectorize(body, "zq", host_simd().lanes(dtype))
+    if threads > 1 and g.batch > 1 and g.batch * channels * plane[0] * plane[1] >= 1 << 18:
+        body = S.parallel(body, "b")
+    return dst, Kernel(space.name("spread"), body)

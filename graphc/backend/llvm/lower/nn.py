@@ -32,7 +32,10 @@ def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
 
 def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     gy, w, _ = ctx.inputs
-    return conv.conv_input_grad(gy, w, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
+    op = node.op
+    spread = depthwise.input_grad_applies(ctx.out.shape, w.shape, op.stride, op.padding, op.dilation, op.groups)
+    build = depthwise.input_grad if spread else conv.conv_input_grad
+    return build(gy, w, ctx.out, op.stride, op.padding, **_conv_options(node, ctx))
 
 
 def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
