@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -43,13 +44,17 @@ class Function:
         #: per update, the value it replaced at the last call when nothing else refers to it:
         #: the next call writes the new value there (no allocation, no page faults)
         self._spare: list[Optional[np.ndarray]] = [None] * len(self.updates)
+        self._spare_lock = threading.Lock()
 
     def __call__(self, *args: Any) -> np.ndarray | list[np.ndarray]:
         arrays = check_arguments(self.inputs, args, self.casting)
         held = [var.op.container.value for var in self._shared]
         replaced = [var.op.container.value for var, _ in self.updates]
         n = len(self.outputs)
-        results = self.program(arrays, [None] * n + self._spare)
+        with self._spare_lock:   # a spare goes to one call only, whichever thread makes it
+            spare, self._spare = self._spare, [None] * len(self.updates)
+        results = self.program(arrays, [None] * n + spare)
+        del spare
         stored: list[np.ndarray] = []
         for (var, _), value in zip(self.updates, results[n:]):
             stored.append(_owned(value, arrays + stored))
