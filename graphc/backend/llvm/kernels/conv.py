@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
@@ -163,7 +164,7 @@ class Correlation:
         """Static upper bounds of the grid."""
         return self.grid_max or (int(self.grid[0]), int(self.grid[1]))
 
-    @property
+    @cached_property
     def src_strides(self) -> tuple[int, int]:
         """Elements between consecutive source rows and columns."""
         z = const(0)

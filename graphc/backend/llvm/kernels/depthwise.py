@@ -16,6 +16,7 @@ the kernel's taps in as many vector registers; their lanes are added once at the
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 from .. import schedule as S
@@ -32,10 +33,7 @@ SPARE_REGISTERS = 4
 def applies(x_shape: Sequence[int], w_shape: Sequence[int], groups: int) -> bool:
     """Whether this kernel takes the weight gradient: one input channel per group and few
     enough taps to keep one accumulator each in registers."""
-    taps = 1
-    for k in w_shape[2:]:
-        taps *= k
-    return groups > 1 and x_shape[1] == groups and taps <= host_simd().registers - SPARE_REGISTERS
+    return groups > 1 and x_shape[1] == groups and math.prod(w_shape[2:]) <= host_simd().registers - SPARE_REGISTERS
 
 
 def weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
