@@ -76,17 +76,36 @@ def size(v: NodeView) -> Node:
 def reshape(v: NodeView) -> Node:
     x, target = v.input(0), v.static_ints(1, "shape")
     out: list[Optional[int]] = []
+    copied = set()
     for i, d in enumerate(target):
         if d == 0 and not v.attr("allowzero", 0):
             if i >= x.ndim:
                 v.fail(f"shape entry {i} is 0 (copy the input's size) but the input {format_shape(x.shape)} "
                        f"has {x.ndim} axes")
             d = x.type.shape[i]
+            copied.add(i)
         out.append(d)
+    if -1 in out and None in out:
+        out[out.index(-1)] = _inferred_size(v, x, target, out, copied)
     unknown = [i for i, d in enumerate(out) if d is None]
-    if unknown and (len(unknown) > 1 or -1 in out):
+    if len(unknown) > 1:
         v.fail(f"cannot reshape {format_shape(x.shape)} to {target}: more than one size is unknown when importing")
     return ops.reshape(x, tuple(-1 if d is None else d for d in out))
+
+
+def _inferred_size(v: NodeView, x: Node, target: list[int], out: list[Optional[int]], copied: set[int]) -> int:
+    """The size of Reshape's -1 entry when other entries copy unknown sizes (a zoo file's
+    flatten, [0, -1], on a symbolic batch): the unknown sizes cancel when every one is copied,
+    leaving the input's other sizes over the target's fixed ones."""
+    if any(d is None and i not in copied for i, d in enumerate(x.type.shape)):
+        v.fail(f"cannot reshape {format_shape(x.shape)} to {target}: the size of its -1 entry depends on sizes "
+               "unknown when importing")
+    rest = int(np.prod([d for i, d in enumerate(x.type.shape) if i not in copied], dtype=np.int64))
+    fixed = int(np.prod([d for i, d in enumerate(out) if i not in copied and d != -1], dtype=np.int64))
+    if fixed == 0 or rest % fixed:
+        v.fail(f"cannot reshape {format_shape(x.shape)} to {target}: {rest} elements per copied index do not "
+               f"divide into {fixed}")
+    return rest // fixed
 
 
 @converter("Flatten", attributes=("axis",))

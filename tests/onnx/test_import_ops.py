@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from onnx_helpers import check_against_onnxruntime, helper, make_model, run_graphc
+from onnx_helpers import TensorProto, check_against_onnxruntime, helper, make_model, numpy_helper, run_graphc
 
 rng = np.random.default_rng(0)
 
@@ -261,4 +261,30 @@ def test_if_on_a_value_known_only_when_run_is_refused():
              node("If", ["c"], ["y"], then_branch=then, else_branch=other)]
     model = make_model(nodes, {"x": f32(2, 3)}, ["y"], 13, {"zero": np.float32(0)})
     with pytest.raises(gc.onnx.OnnxError, match=r"If.*the condition \(input 0, 'c'\) must be known when importing"):
+        gc.onnx.load(model)
+
+
+@pytest.mark.parametrize("target, want", [([0, -1], (None, 24)), ([0, 3, -1, 0], (None, 3, 2, 4))])
+def test_reshape_copying_a_symbolic_batch_infers_the_other_size(target, want):
+    """Reshape(x, [0, -1]) on a symbolic batch, as the zoo's older files flatten: the copied
+    unknown size cancels out of the -1 entry."""
+    import graphc as gc
+
+    x = f32(3, 2, 3, 4)
+    model = make_model([node("Reshape", ["x", "s"])], {"x": x}, ["y"], 7, {"s": i64(target)}, dynamic=["x"])
+    assert gc.onnx.load(model).outputs[0].shape == want
+    check_against_onnxruntime(model, {"x": x})
+
+
+@pytest.mark.parametrize("sizes, target, message", [
+    (["N", 2, 3, 4], [0, 5, -1], "24 elements per copied index do not divide into 5"),
+    (["N", "M", 4], [0, -1], "the size of its -1 entry depends on sizes unknown when importing")])
+def test_reshape_whose_inferred_size_is_not_known_when_importing_is_refused(sizes, target, message):
+    import graphc as gc
+
+    graph = helper.make_graph([node("Reshape", ["x", "s"])], "reshape",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, sizes)],
+                              [helper.make_empty_tensor_value_info("y")], [numpy_helper.from_array(i64(target), "s")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 7)])
+    with pytest.raises(gc.onnx.OnnxError, match=message):
         gc.onnx.load(model)

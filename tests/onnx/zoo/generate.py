@@ -13,10 +13,9 @@ measured on one random batch, so that activations keep their scale through 50-12
 Two sets, each input named "x" with a symbolic batch "N", the output "y":
 - <name>.onnx: opset 17, as torch exports models today;
 - <name>-opset<k>.onnx: the older opsets the ONNX model zoo's files use (7-9: BatchNormalization
-  with its `spatial` attribute, Gemm with transB, Reshape with a computed shape input, pooling
-  without ceil_mode), with the Dropout nodes that the zoo's converted Caffe models keep and an
-  eval-mode export drops, and LRN in AlexNet and GoogLeNet as BVLC's versions have it
-  (zoo_style).
+  with its `spatial` attribute, Gemm with transB, pooling without ceil_mode), in the form of
+  the zoo's files converted from Caffe2 and MXNet (zoo_style: Dropout, Reshape to [0, -1],
+  Sum, a Softmax output, and LRN in AlexNet and GoogLeNet as BVLC's versions have it).
 
 Needs torch (and torchvision's model definitions, loaded by graphc.nn.models.torchvision_models);
 the tests need only onnx and onnxruntime.
@@ -34,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import onnx
 import torch
-from onnx import helper
+from onnx import helper, numpy_helper
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
@@ -160,12 +160,14 @@ def exported(net: nn.Module, side: int, opset: int) -> onnx.ModelProto:
 
 
 def zoo_style(model: onnx.ModelProto, lrn: bool) -> onnx.ModelProto:
-    """`model` (opset 7-9) with what the zoo's files have and an eval-mode export drops or
-    leaves implicit: a Dropout (ratio 0.5, an attribute before opset 10; the identity in
-    inference) before each Gemm fed by a Relu, BatchNormalization's `spatial` attribute before
-    opset 9 and, if `lrn`, an LRN between each of the first two Relu -> MaxPool pairs (size 5,
-    beta 0.75, bias 1 as in BVLC's models; alpha 0.1 rather than 1e-4, so that it changes
-    these narrow networks' activations)."""
+    """`model` (opset 7-9) in the form of the zoo's files converted from Caffe2 and MXNet,
+    which an eval-mode export from torch lacks: a Dropout (ratio 0.5, an attribute before
+    opset 10; the identity in inference) before each Gemm fed by a Relu; Flatten as Reshape
+    to [0, -1] (copy the batch, infer the rest); additions as Sum; BatchNormalization's
+    `spatial` attribute before opset 9; a Softmax of the logits (the 2-D form of opset < 13)
+    as the output; and, if `lrn`, an LRN between each of the first two Relu -> MaxPool pairs
+    (size 5, beta 0.75, bias 1 as in BVLC's models; alpha 0.1 rather than 1e-4, so that it
+    changes these narrow networks' activations)."""
     graph = model.graph
     produced_by_relu = {node.output[0] for node in graph.node if node.op_type == "Relu"}
     opset = model.opset_import[0].version
@@ -182,7 +184,19 @@ def zoo_style(model: onnx.ModelProto, lrn: bool) -> onnx.ModelProto:
             node.input[0], normalised = norm, normalised + 1
         if node.op_type == "BatchNormalization" and opset < 9:
             node.attribute.append(helper.make_attribute("spatial", 1))
+        if node.op_type == "Flatten":
+            shape = node.name + "_shape"
+            graph.initializer.append(numpy_helper.from_array(np.array([0, -1], np.int64), shape))
+            if model.ir_version < 4:  # initializers are graph inputs too
+                graph.input.append(helper.make_tensor_value_info(shape, onnx.TensorProto.INT64, [2]))
+            node = helper.make_node("Reshape", [node.input[0], shape], list(node.output), name=node.name)
+        if node.op_type == "Add":
+            node = helper.make_node("Sum", list(node.input), list(node.output), name=node.name)
         nodes.append(node)
+    output = graph.output[0].name
+    for node in nodes:
+        node.output[:] = [output + "_logits" if o == output else o for o in node.output]
+    nodes.append(helper.make_node("Softmax", [output + "_logits"], [output], name="softmax"))
     del graph.node[:]
     graph.node.extend(nodes)
     return model
@@ -194,7 +208,8 @@ def write(name: str) -> list[Path]:
     written = []
     models = {HERE / f"{name}.onnx": exported(net, spec.side, 17)}
     if spec.old_opset is not None:
-        models[HERE / f"{name}-opset{spec.old_opset}.onnx"] = zoo_style(exported(net, spec.side, spec.old_opset), spec.lrn)
+        old = exported(net, spec.side, spec.old_opset)
+        models[HERE / f"{name}-opset{spec.old_opset}.onnx"] = zoo_style(old, spec.lrn)
     for path, model in models.items():
         onnx.checker.check_model(model, full_check=True)
         path.write_bytes(model.SerializeToString())
