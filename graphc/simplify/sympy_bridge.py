@@ -1,16 +1,18 @@
 """The sympy bridge: elementwise subgraphs simplified as scalar algebra.
 
-A region is a root (an elementwise node used by another kind of op, or an output) with
-the elementwise nodes of its dtype that feed it. It becomes a sympy expression with one
-real symbol per leaf (positive where graphc.simplify.match proves it, so sympy may use
-log(a*b) = log(a) + log(b) only there). A few sympy transforms that pay for tensor code
-give candidates; the one whose nodes cost least by an op-count cost model comes back,
-when it costs less than the nodes it frees.
+A region (graphc.simplify.region) is a root (an elementwise node used by another kind of
+op, or an output) with the elementwise nodes of its dtype that feed it. It becomes a sympy
+expression with one real symbol per leaf (positive where graphc.simplify.match proves it,
+so sympy may use log(a*b) = log(a) + log(b) only there). A few sympy transforms that pay
+for tensor code give candidates; the one whose nodes cost least by an op-count cost model
+comes back, when it costs less than the nodes it frees.
 
-Compile time stays predictable: candidates are memoised by expression (sympy
-expressions are structural, with leaves numbered in visiting order), regions above
-MAX_REGION nodes are left alone, and a pass tries at most MAX_REGIONS regions. The
-budget counts regions, not seconds, so a graph simplifies the same way however
+Compile time stays predictable: the sympy work is done once per region key (regions equal
+up to their leaves share it: the expression, its candidates, and whether every candidate
+builds back to the region itself, when there is nothing to cost), candidates are memoised
+by expression (sympy expressions are structural, with leaves numbered in visiting order),
+regions above MAX_REGION nodes are left alone, and a pass tries at most MAX_REGIONS
+regions. The budget counts regions, not seconds, so a graph simplifies the same way however
 loaded the machine is (the compiled code, and the disk cache, depend on it).
 
 Policy FINITE: sympy's algebra holds for real numbers, so x - x becomes 0 even for inf.
@@ -19,27 +21,26 @@ could overflow and are not used there.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
-from ..ir import Node, clients, rebuild, toposort
-from ..ir.dtypes import is_float
+from ..ir import Node, clients, toposort
 from ..ops.elementwise import SCALAR_FNS, Cast, Elemwise, apply
 from ..ops.leaves import constant
-from .match import fit, is_positive, scalar_value
+from .match import fit, scalar_value
+from .region import Region, eligible, read_region
 from .trace import Firing, PhaseTrace
 
 #: ScalarFn.sympy of a function sympy keeps as an opaque call (so it cannot rewrite it into
 #: an unstable form); positive where ScalarFn.positive says so.
 OPAQUE = "opaque"
-MAX_REGION = 48
 MAX_REGIONS = 600
-#: Constants that are fractions with a larger denominator are leaves (see _ToSympy._number).
-MAX_DENOMINATOR = 1024
 RULE_NAME = "sympy"
 
 _candidate_memo: dict[Any, tuple] = {}
+_plans: dict[tuple, "_Plan"] = {}
 _MEMO_LIMIT = 4096
 
 
@@ -61,6 +62,8 @@ class _Sympy:
 
     _module = None
     _opaque: dict[str, Any] = {}
+    #: sympy's function classes that read back as graphc functions (see _named_functions)
+    functions: dict[Any, str] = {}
 
     @classmethod
     def get(cls) -> Any:
@@ -74,69 +77,35 @@ class _Sympy:
                 if spec.positive:
                     attrs["_eval_is_positive"] = lambda self: self.args[0].is_real or None
                 cls._opaque[spec.name] = type(spec.name, (sympy.Function,), attrs)
+            cls.functions = _named_functions(sympy)
+            cls.functions.update({f: fn for fn, f in cls._opaque.items()})
             cls._module = sympy
         return cls._module
 
 
-def _eligible(node: Node) -> bool:
-    """An elementwise node sympy can read: a known function on one float dtype."""
-    op = node.op
-    return (isinstance(op, Elemwise) and op.scalar.sympy is not None and is_float(node.dtype)
-            and all(i.dtype == node.dtype for i in node.inputs))
-
-
-class _ToSympy:
-    """One region as a sympy expression; its leaves numbered in visiting order."""
-
-    def __init__(self, sp):
-        self.sp = sp
-        self.leaves: list[Node] = []
-        self.symbols: dict[Any, Node] = {}
-        self.memo: dict[Node, Any] = {}
-        self.region: list[Node] = []
-
-    def convert(self, node: Node, dtype: np.dtype) -> Any:
-        if node in self.memo:
-            return self.memo[node]
-        if _eligible(node) and node.dtype == dtype:
-            self.region.append(node)
-            if len(self.region) > MAX_REGION:
-                raise _Unsupported("region too large")
-            args = [self.convert(i, dtype) for i in node.inputs]
-            expr = self._apply(node.op.fn, args)
+def to_sympy(sp, region: Region) -> tuple[Any, list]:
+    """The region as a sympy expression, and its leaves' symbols (x0, x1, ... in visiting order)."""
+    values: list = []
+    symbols: list = []
+    for step in region.steps:
+        if step.fn is not None:
+            values.append(_apply(sp, step.fn, [values[a] for a in step.args]))
+        elif step.leaf < 0:
+            values.append(sp.Integer(step.number) if isinstance(step.number, int)
+                          else sp.Rational(step.number.numerator, step.number.denominator))
         else:
-            expr = self._number(node)
-            if expr is None:
-                expr = self._leaf(node)
-        self.memo[node] = expr
-        return expr
+            symbols.append(sp.Symbol(f"x{step.leaf}", real=True, positive=step.positive or None))
+            values.append(symbols[-1])
+    return values[-1], symbols
 
-    def _apply(self, fn: str, args: list) -> Any:
-        form = SCALAR_FNS[fn].sympy
-        if callable(form):
-            return form(self.sp, *args)
-        if form == OPAQUE:
-            return _Sympy._opaque[fn](*args)
-        return getattr(self.sp, form)(*args)
 
-    def _number(self, node: Node) -> Any:
-        """A one-element finite constant as an exact sympy number, else None (a leaf). Only
-        small fractions are numbers: a float such as 0.9f is 7549747/8388608 exactly, and
-        sympy's algebra on such fractions costs far more than it finds; as a leaf, its
-        region is also the same expression (one memo entry) whatever the constant."""
-        value = scalar_value(node)
-        if node.type.size != 1 or value is None or isinstance(value, bool) or not np.isfinite(value):
-            return None
-        if float(value).is_integer():
-            return self.sp.Integer(int(value))
-        exact = self.sp.Rational(float(value))
-        return exact if exact.q <= MAX_DENOMINATOR else None
-
-    def _leaf(self, node: Node) -> Any:
-        symbol = self.sp.Symbol(f"x{len(self.leaves)}", real=True, positive=is_positive(node) or None)
-        self.leaves.append(node)
-        self.symbols[symbol] = node
-        return symbol
+def _apply(sp, fn: str, args: list) -> Any:
+    form = SCALAR_FNS[fn].sympy
+    if callable(form):
+        return form(sp, *args)
+    if form == OPAQUE:
+        return _Sympy._opaque[fn](*args)
+    return getattr(sp, form)(*args)
 
 
 def _named_functions(sp) -> dict[Any, str]:
@@ -157,8 +126,7 @@ class _FromSympy:
     def __init__(self, sp, leaves: dict, dtype: np.dtype):
         self.sp, self.leaves, self.dtype = sp, leaves, dtype
         self.memo: dict[Any, Node] = {}
-        self.functions = _named_functions(sp)
-        self.functions.update({f: fn for fn, f in _Sympy._opaque.items()})
+        self.functions = _Sympy.functions
 
     def build(self, expr: Any) -> Node:
         if expr not in self.memo:
@@ -172,7 +140,6 @@ class _FromSympy:
         return constant(np.asarray(v, dtype=self.dtype))
 
     def _build(self, expr: Any) -> Node:
-        sp = self.sp
         if expr.is_Symbol:
             return self.leaves[expr]
         if expr.is_Number:
@@ -234,23 +201,37 @@ def _splits_exp(sp, expr) -> bool:
     return expr.has(sp.exp) or any(not p.exp.is_Number for p in expr.atoms(sp.Pow))
 
 
+#: The candidates' transforms, in order: each a chain of sympy functions applied in turn.
+TRANSFORMS = (("factor_terms",), ("together",), ("powsimp",), ("expand_log",), ("together", "factor_terms"))
+#: The transforms that may split exp(a + b) (see `_splits_exp`).
+POLYNOMIAL_TRANSFORMS = (("cancel",), ("cancel", "factor_terms"))
+
+
 def candidates(expr: Any) -> tuple:
-    """Distinct rewrites of `expr` worth costing (memoised by expression)."""
+    """Distinct rewrites of `expr` worth costing (memoised by expression). Each sympy function
+    runs once per argument: factor_terms(together(e)) is factor_terms(e) already found
+    when together leaves e as it is."""
     found = _candidate_memo.get(expr)
     if found is not None:
         return found
     sp = _Sympy.get()
-    transforms = [sp.factor_terms, sp.together, sp.powsimp, sp.expand_log,
-                  lambda e: sp.factor_terms(sp.together(e))]
-    if not _splits_exp(sp, expr):
-        transforms += [sp.cancel, lambda e: sp.factor_terms(sp.cancel(e))]
+    done: dict[tuple[str, Any], Any] = {}
+
+    def run(name: str, arg: Any) -> Any:
+        """sympy's `name`(arg), or None where sympy cannot do it."""
+        if (name, arg) not in done:
+            try:
+                done[name, arg] = getattr(sp, name)(arg)
+            except Exception:  # noqa: BLE001 - a transform sympy cannot do is just not a candidate
+                done[name, arg] = None
+        return done[name, arg]
+
     results = [expr]
-    for transform in transforms:
-        try:
-            result = transform(expr)
-        except Exception:  # noqa: BLE001 - a transform sympy cannot do is just not a candidate
-            continue
-        if result not in results:
+    for chain in TRANSFORMS if _splits_exp(sp, expr) else TRANSFORMS + POLYNOMIAL_TRANSFORMS:
+        result = expr
+        for name in chain:
+            result = run(name, result) if result is not None else None
+        if result is not None and result not in results:
             results.append(result)
     if len(_candidate_memo) >= _MEMO_LIMIT:
         _candidate_memo.clear()
@@ -292,6 +273,58 @@ def _added_cost(node: Node, free: set[Node], freed: set[Node]) -> int:
     return cost
 
 
+@dataclass
+class _Plan:
+    """The sympy work on a region key: the expression, its leaves' symbols, the candidates,
+    and `settled`: every candidate builds back to the region itself or not at all (found at
+    the key's first region; then there is nothing to cost on a region with this key)."""
+
+    expr: Any
+    symbols: list
+    candidates: tuple
+    settled: Optional[bool] = None
+
+
+def _plan(region: Region) -> _Plan:
+    """The plan of the region's key (made at the key's first region)."""
+    found = _plans.get(region.key)
+    if found is None:
+        sp = _Sympy.get()  # sympy loads only when needed
+        expr, symbols = to_sympy(sp, region)
+        if len(_plans) >= _MEMO_LIMIT:
+            _plans.clear()
+        _plans[region.key] = found = _Plan(expr, symbols, candidates(expr))
+    return found
+
+
+def _substitute(outputs: list[Node], replacements: dict[Node, Node]) -> list[Node]:
+    """`outputs` with each replaced root swapped for its replacement, inside the replacements
+    too: a replacement is built over its region's leaves, whose subgraphs may hold other
+    replaced roots (without this, the old roots would stay in the graph beside the new).
+    A replacement that leads back to its own root keeps that root there."""
+    memo: dict[Node, Node] = {}
+    expanding: set[Node] = set()  # replaced roots whose replacement is being rebuilt
+    for output in outputs:
+        stack = [(output, "visit")]
+        while stack:
+            node, state = stack.pop()
+            if node in memo:
+                continue
+            if state == "replaced":
+                expanding.discard(node)
+                memo[node] = memo[replacements[node]]
+            elif state == "plain":
+                inputs = tuple(memo[i] for i in node.inputs)
+                memo[node] = node if inputs == node.inputs else Node.make(node.op, inputs)
+            elif node in replacements and node not in expanding:
+                expanding.add(node)
+                stack += [(node, "replaced"), (replacements[node], "visit")]
+            else:
+                stack.append((node, "plain"))
+                stack += [(i, "visit") for i in node.inputs if i not in memo]
+    return [memo[o] for o in outputs]
+
+
 class SympyPass:
     """The bridge as a global pass of a phase: (outputs, trace) -> outputs."""
 
@@ -303,38 +336,42 @@ class SympyPass:
         tried = 0
         replacements: dict[Node, Node] = {}
         for root in order:
-            if not _eligible(root) or not (root in ends or any(not _eligible(c) for c in users[root])):
+            if not eligible(root) or not (root in ends or any(not eligible(c) for c in users[root])):
                 continue
             if tried == MAX_REGIONS:
                 trace.note(f"sympy: budget of {MAX_REGIONS} regions spent; left the remaining regions")
                 break
             tried += 1
-            better = self._improve(_Sympy.get(), root, users, existing)  # sympy loads only when needed
+            better = self._improve(root, users, existing)
             if better is not None:
                 replacements[root] = better
                 trace.firings.append(Firing(RULE_NAME, root, better))
-        return rebuild(outputs, replacements) if replacements else outputs
+        return _substitute(outputs, replacements) if replacements else outputs
 
-    def _improve(self, sp, root: Node, users, existing: set[Node]) -> Optional[Node]:
-        reader = _ToSympy(sp)
-        try:
-            expr = reader.convert(root, root.dtype)
-        except _Unsupported:
+    def _improve(self, root: Node, users, existing: set[Node]) -> Optional[Node]:
+        region = read_region(root)
+        if region is None or len(region.nodes) < 2:
             return None
-        if len(reader.region) < 2:
+        plan = _plan(region)
+        if plan.settled:
             return None
-        dying = _exclusive(root, reader.region, users)
+        dying = _exclusive(root, region.nodes, users)
         best, best_cost = None, sum(op_cost(n) for n in dying)
-        template = next((leaf for leaf in reader.leaves if leaf.type.shape == root.type.shape), None)
-        writer = _FromSympy(sp, reader.symbols, root.dtype)
-        for candidate in candidates(expr):
+        template = next((leaf for leaf in region.leaves if leaf.type.shape == root.type.shape), None)
+        writer = _FromSympy(_Sympy.get(), dict(zip(plan.symbols, region.leaves)), root.dtype)
+        settled = True
+        for candidate in plan.candidates:
             try:
-                node = fit(writer.build(candidate), root, template)
+                built = writer.build(candidate)
             except _Unsupported:
                 continue
+            settled = settled and built is root
+            node = fit(built, root, template)
             if node is None or node is root:
                 continue
             cost = _added_cost(node, existing, dying)
             if cost < best_cost:
                 best, best_cost = node, cost
+        if plan.settled is None:
+            plan.settled = settled
         return best
