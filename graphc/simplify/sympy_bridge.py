@@ -207,14 +207,56 @@ TRANSFORMS = (("factor_terms",), ("together",), ("powsimp",), ("expand_log",), (
 POLYNOMIAL_TRANSFORMS = (("cancel",), ("cancel", "factor_terms"))
 
 
+def _read_once(sp, expr: Any) -> bool:
+    """Whether the transforms cannot give `expr` in fewer operations: it is a sum of terms,
+    each with coefficient 1 or -1 and otherwise `_monotone`, and no symbol occurs twice.
+    Its terms then share no factor but a sign, it has no denominator to combine or cancel,
+    no power or log to merge and no sign to cancel or move through an odd function:
+    factor_terms can only take out a common minus sign (as many operations), cancel can
+    only multiply out products of sums (as many or more), and together, powsimp and
+    expand_log leave it as it is. (Beyond this class they can: (-a - b) * (-c - d) is
+    (a + b) * (c + d), -tanh(-a - b) is tanh(a + b).)"""
+    symbols: set = set()
+    for term in expr.args if expr.is_Add else (expr,):
+        coefficient, rest = term.as_coeff_Mul()
+        if coefficient not in (1, -1) or not _monotone(sp, rest, symbols):
+            return False
+    return True
+
+
+def _monotone(sp, expr: Any, symbols: set) -> bool:
+    """Whether `expr` is built of sums, products and functions (not exp or log) of symbols not
+    in `symbols` (which it adds them to), each once, and the number 1: no other number (so no
+    sign), no power, no quotient."""
+    for sub in sp.preorder_traversal(expr):
+        if sub.is_Symbol:
+            if sub in symbols:
+                return False
+            symbols.add(sub)
+        elif (sub.is_Number and sub != 1) or sub.is_Pow or isinstance(sub, (sp.exp, sp.log)):
+            return False
+    return True
+
+
 def candidates(expr: Any) -> tuple:
-    """Distinct rewrites of `expr` worth costing (memoised by expression). Each sympy function
-    runs once per argument: factor_terms(together(e)) is factor_terms(e) already found
-    when together leaves e as it is."""
+    """Distinct rewrites of `expr` worth costing (memoised by expression): the expression
+    itself (sympy's own evaluation may have shortened it: cos(-x) is cos(x)), then the
+    transforms' results, unless `_read_once` says they cannot be shorter. Each sympy
+    function runs once per argument: factor_terms(together(e)) is factor_terms(e) already
+    found when together leaves e as it is."""
     found = _candidate_memo.get(expr)
     if found is not None:
         return found
     sp = _Sympy.get()
+    found = (expr,) if _read_once(sp, expr) else _transformed(sp, expr)
+    if len(_candidate_memo) >= _MEMO_LIMIT:
+        _candidate_memo.clear()
+    _candidate_memo[expr] = found
+    return found
+
+
+def _transformed(sp, expr: Any) -> tuple:
+    """`expr` and the distinct results of TRANSFORMS (and POLYNOMIAL_TRANSFORMS) on it."""
     done: dict[tuple[str, Any], Any] = {}
 
     def run(name: str, arg: Any) -> Any:
@@ -233,10 +275,7 @@ def candidates(expr: Any) -> tuple:
             result = run(name, result) if result is not None else None
         if result is not None and result not in results:
             results.append(result)
-    if len(_candidate_memo) >= _MEMO_LIMIT:
-        _candidate_memo.clear()
-    _candidate_memo[expr] = found = tuple(results)
-    return found
+    return tuple(results)
 
 
 def _exclusive(root: Node, region: list[Node], users: dict[Node, list[Node]]) -> set[Node]:

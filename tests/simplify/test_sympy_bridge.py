@@ -134,3 +134,55 @@ def test_float_constants_are_leaves_and_small_fractions_numbers(rng):
     simplified, report = simplify(before, explain=True)
     assert "sympy" in report.fired                                     # still factored: tanh(p) * q * (0.9 + 0.1)
     check_rewrite([before], [simplified], FINITE, rng)
+
+
+def _read_once_formula(sp, symbols, rng):
+    """A random formula using each symbol once: sums and products of subformulas, 1 + t, and
+    functions (tanh, sigmoid, abs, sin, floor, erf) of them; then, at the top, a sum with
+    signs of it and products of two more symbols."""
+    sigmoid = sympy_bridge._Sympy._opaque["sigmoid"]
+    wraps = [lambda t: t, lambda t: 1 + t, sp.tanh, sigmoid, sp.Abs, sp.sin, sp.floor, sp.erf]
+    parts = list(symbols[:-4])
+    while len(parts) > 1:
+        a, b = (parts.pop(int(rng.integers(len(parts)))) for _ in range(2))
+        parts.append(wraps[int(rng.integers(len(wraps)))](a + b if rng.integers(2) else a * b))
+    signs = rng.choice([-1, 1], size=3)
+    return signs[0] * parts[0] + signs[1] * symbols[-4] * symbols[-3] + signs[2] * symbols[-2] * symbols[-1]
+
+
+def test_transforms_of_read_once_formulas_are_never_cheaper():
+    """_read_once's claim, which lets the bridge skip the transforms: on such formulas none of
+    them gives fewer operations by the bridge's cost model."""
+    sp = sympy_bridge._Sympy.get()
+    rng = np.random.default_rng(7)
+    symbols = [sp.Symbol(f"x{i}", real=True, positive=i % 3 == 0 or None) for i in range(10)]
+    leaves = {s: gc.tensor(f"leaf{i}", (3,)) for i, s in enumerate(symbols)}
+    checked = 0
+    for _ in range(40):
+        expr = _read_once_formula(sp, symbols[10 - int(rng.integers(6, 11)):], rng)
+        if not sympy_bridge._read_once(sp, expr):  # sympy made a number of 1 + 1, or floor(x + 1) - 1
+            continue
+        checked += 1
+        costs = _costs(sp, sympy_bridge._transformed(sp, expr), leaves)
+        assert min(costs) == costs[0], (expr, sympy_bridge._transformed(sp, expr), costs)
+    assert checked >= 25
+
+
+def _costs(sp, found, leaves):
+    writer = sympy_bridge._FromSympy(sp, leaves, np.dtype("float32"))
+    return [sympy_bridge._added_cost(writer.build(c), set(), set()) for c in found]
+
+
+def test_formulas_the_transforms_shorten_are_not_read_once():
+    sp = sympy_bridge._Sympy.get()
+    symbols = a, b, c, d = sp.symbols("a b c d", real=True)
+    leaves = {s: gc.tensor(f"leaf_{s}", (3,)) for s in symbols}
+    shorter = [a * b + a * c, -a / 64 + b / 64, a / b - c / b, sp.exp(a) * sp.exp(b), (-a - b) * (-c - d),
+               -sp.tanh(c * (-sp.sin(a) - 1)), sp.cos(c * sp.erf(d * (-sp.tan(a) - 1)))]
+    for expr in shorter:
+        assert not sympy_bridge._read_once(sp, expr), expr
+        costs = _costs(sp, sympy_bridge._transformed(sp, expr), leaves)
+        assert min(costs) < costs[0], (expr, costs)
+    for expr in (sp.log(a) + b, sp.sqrt(a) * b, 2 * a + b):
+        assert not sympy_bridge._read_once(sp, expr), expr
+    assert sympy_bridge._read_once(sp, a - sp.tanh(b + c) * d + 1)
