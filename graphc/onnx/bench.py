@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..function import function
-from .model import Source, load
+from .model import Source, input_types, load, read
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def time_model(source: Source, batch: int = 1, repeats: int = 10, threads: int =
     """Import the model frozen, give symbolic sizes `batch`, and time it against onnxruntime
     (intra_op_num_threads=threads) on the same random inputs."""
     start = time.perf_counter()
-    model = load(source, frozen=True)
-    shapes = {x.name: tuple(batch if d is None else d for d in x.shape) for x in model.inputs}
-    model = load(model.proto, frozen=True, shapes=shapes) if any(None in x.shape for x in model.inputs) else model
+    proto = read(source)  # the sizes are given before importing: shape computations may need them
+    shapes = {name: tuple(batch if d is None else d for d in shape) for name, (shape, _) in input_types(proto).items()}
+    model = load(proto, frozen=True, shapes=shapes)
     imported = time.perf_counter() - start
     rng = np.random.default_rng(0)
     values = [rng.standard_normal(x.shape).astype(x.dtype) if x.dtype.kind == "f" else np.zeros(x.shape, x.dtype)

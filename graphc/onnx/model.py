@@ -46,14 +46,14 @@ class Model:
             self._bound[name] = node
             if trainable:
                 self.params[name] = node
-        graph_inputs = [i for i in graph.input if i.name not in self.initial_values]
-        self.input_names = [i.name for i in graph_inputs]
+        types = input_types(proto)
+        self.input_names = list(types)
         self.output_names = [o.name for o in graph.output]
         unknown = sorted(set(shapes or {}) - set(self.input_names))
         if unknown:
             raise OnnxError(f"shapes names {unknown}, which are not graph inputs; the inputs: {self.input_names}")
         #: The inputs' types in the file, which model(x1, ...) checks its arguments against.
-        self.file_inputs = [tensor(i.name, *_input_type(i)) for i in graph_inputs]
+        self.file_inputs = [tensor(name, *types[name]) for name in self.input_names]
         self.inputs = [x if x.name not in (shapes or {}) else
                        tensor(x.name, _override(x.name, x.shape, tuple(shapes[x.name])), x.dtype)
                        for x in self.file_inputs]
@@ -84,10 +84,15 @@ def load(source: Source, frozen: bool = False, shapes: Optional[Mapping[str, Seq
     `frozen` makes the initializers constants instead of trainable shared variables;
     `shapes` gives inputs (by name) sizes the file leaves symbolic, so that the shape
     computations on them fold when imported."""
+    return Model(read(source), frozen, shapes)
+
+
+def read(source: Source) -> Any:
+    """The onnx.ModelProto in a path or bytes (a ModelProto as it is), not yet imported."""
     import onnx
 
     if isinstance(source, onnx.ModelProto):
-        return Model(source, frozen, shapes)
+        return source
     if isinstance(source, (str, Path)):
         where = str(source)
         try:
@@ -104,7 +109,14 @@ def load(source: Source, frozen: bool = False, shapes: Optional[Mapping[str, Seq
         raise OnnxError(f"{where} is not a valid ONNX model (truncated or corrupt?): {exc}") from exc
     if not proto.graph.node and not proto.graph.output:
         raise OnnxError(f"{where} holds no ONNX graph (empty, truncated or not an ONNX file)")
-    return Model(proto, frozen, shapes)
+    return proto
+
+
+def input_types(proto: Any) -> dict[str, tuple[tuple[Optional[int], ...], np.dtype]]:
+    """(shape, dtype) of each graph input that is not an initializer, in the file's order
+    (symbolic or missing dimensions None), read without importing the graph."""
+    initialized = {i.name for i in proto.graph.initializer}
+    return {i.name: _input_type(i) for i in proto.graph.input if i.name not in initialized}
 
 
 def _default_opset(proto: Any) -> int:

@@ -58,3 +58,16 @@ def test_bench_times_graphc_and_onnxruntime(capsys, tmp_path):
     assert difference < 1e-6
     assert main(["bench", str(tmp_path / "absent.onnx")]) == 2
     assert "graphc bench: cannot read the ONNX file" in capsys.readouterr().err
+
+
+def test_bench_gives_the_batch_before_importing_a_model_that_reads_its_input_shape(capsys, tmp_path):
+    """x.view(x.size(0), -1) on a symbolic batch (Shape -> Gather -> Concat -> Reshape) folds
+    only when the batch is known at import, as ShuffleNet's channel shuffle needs."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]),
+             helper.make_node("Concat", ["n1", "minus1"], ["t"], axis=0), helper.make_node("Reshape", ["x", "t"], ["y"])]
+    path = tmp_path / "reshaped.onnx"
+    path.write_bytes(make_model(nodes, {"x": np.ones((2, 3, 4), np.float32)}, ["y"], 13, dynamic=["x"],
+                                initializers={"zero": np.int64(0), "axes": np.array([0]), "minus1": np.array([-1])}))
+    assert main(["bench", str(path), "--batch", "3", "--repeats", "2"]) == 0
+    assert "outputs differ by at most 0.0e+00" in capsys.readouterr().out
