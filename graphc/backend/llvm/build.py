@@ -27,6 +27,7 @@ from .arena import plan_arena
 from .canonical import canonical_call
 from .emitter import scratch_stride
 from .fusion import Reader, is_inline
+from .generic import generic_loop
 from .layout import VIEW_OPS, Layout, view_layout
 from .loopir import Buffer, Call, Cast, Expr, Kernel, Program, Store, const, itemsize
 from .nest import loop_nest
@@ -66,7 +67,8 @@ class CallPlan:
 
 #: Where a canonical kernel parameter of a lowered group binds, and at which byte offset:
 #: ("x", k, d) d bytes past where the group first reads its k-th storage, ("d", d) into the
-#: group's destination, ("a", k, d) into the k-th workspace it allocated.
+#: group's destination, ("a", k, d) into the k-th workspace it allocated, ("k", name) the
+#: constant argument `name` of the program (a generic loop's trip count).
 Role = tuple
 
 
@@ -232,6 +234,8 @@ class Builder:
                 return dest.name, role[1]
             if role[0] == "a":
                 return workspaces[role[1]], role[2]
+            if role[0] == "k":
+                return role[1], 0
             name, origin = by_class[role[1]]
             return name, origin + role[2]
 
@@ -303,7 +307,9 @@ class Builder:
                 return ("d", offset)
             if name in origin:
                 return ("x", origin[name][0], offset - origin[name][1])
-            return ("a", workspaces.index(name), offset)
+            if name in workspaces:
+                return ("a", workspaces.index(name), offset)
+            return ("k", name)
 
         calls = []
         for k in kernels:
@@ -343,6 +349,13 @@ class Builder:
             return Store(dest, dest.index(*idx), r.wrap(value))
 
         stmt, total = loop_nest(dest.shape, body, "i", dest.dtype, self.threads)
+        count = Buffer(f"n{total}", "int64", (1,))
+        generic = generic_loop(stmt, count)
+        if generic is not None:                   # one kernel for every length
+            stmt = generic
+            if count.name not in self.args:
+                self.constants[count.name] = np.array([total], np.int64)
+                self.args[count.name] = _Arg(count, "const")
         arith = sum(1 for n in group.members if isinstance(n.op, Elemwise))
         tag = "_".join(dict.fromkeys(n.op.name for n in self._nodes(group) if n in group.members and is_inline(n)))
         return Kernel(f"g{gi}_{_ident(tag or 'copy')}", stmt, flops=total * arith)

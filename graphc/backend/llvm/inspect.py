@@ -202,8 +202,8 @@ def format_kernel(kernel: Kernel) -> str:
 
 
 def _buffer(b: Buffer) -> str:
-    text = f"{b.name}: {b.dtype}[{', '.join(map(str, b.shape))}]"
-    if b.strides != contiguous_strides(b.shape):
+    text = f"{b.name}: {b.dtype}[{', '.join('?' if n is None else str(n) for n in b.shape)}]"
+    if None not in b.shape and b.strides != contiguous_strides(b.shape):
         text += f" strides {b.strides}"
     if b.base is not None:
         text += f" view of {b.base} at byte {b.offset}"

@@ -57,7 +57,8 @@ class Buffer:
     A view of a param names that param as `base`: its element 0 sits `offset`
     bytes past the start of `base` (strides may then be 0 or negative), so
     reshapes, transposes, slices and flips of a buffer need no copy and no
-    argument of their own.
+    argument of their own. A shape of (None,) is a flat run whose length is known
+    only at run time (generic.py).
     """
 
     name: str
@@ -73,6 +74,8 @@ class Buffer:
             raise ValueError(f"buffer {self.name}: unsupported dtype {self.dtype}")
         if self.strides is None:
             object.__setattr__(self, "strides", contiguous_strides(self.shape))
+        if None in self.shape and self.shape != (None,):
+            raise ValueError(f"buffer {self.name}: only a flat buffer may have an unknown length")
         if len(self.strides) != len(self.shape):
             raise ValueError(f"buffer {self.name}: {len(self.shape)} dims but strides {self.strides}")
         if self.base is not None and self.scope != "param":
@@ -86,6 +89,8 @@ class Buffer:
     @property
     def size(self) -> int:
         """Number of elements the buffer spans (its extent in memory)."""
+        if None in self.shape:
+            raise ValueError(f"buffer {self.name}: its length is known only at run time")
         if 0 in self.shape:
             return 0
         return 1 + sum((n - 1) * abs(s) for n, s in zip(self.shape, self.strides))
@@ -636,28 +641,40 @@ def walk(node: Node) -> Iterator[Node]:
 def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
             skip: Optional[Callable[[Node], bool]] = None) -> Node:
     """Rebuild bottom-up; `fn(new_node)` may return a replacement (or None to keep).
-    Subtrees for which `skip` holds are kept as they are, unvisited.
+    Subtrees for which `skip` holds are kept as they are, unvisited. A subtree met
+    again (trees share nodes) is rebuilt once.
 
     Binary nodes are rebuilt through `binop`, so substituted constants fold.
     """
-    if skip is not None and skip(node):
-        return node
-    changes = {}
-    for name in _field_names(node):
-        v = getattr(node, name)
-        if isinstance(v, (Expr, Stmt)):
-            nv = rewrite(v, fn, skip)
-        elif isinstance(v, tuple) and any(isinstance(x, (Expr, Stmt)) for x in v):
-            nv = tuple(rewrite(x, fn, skip) for x in v)
-        else:
-            continue
-        if nv is not v:
-            changes[name] = nv
-    if changes:
-        node = binop(changes.get("op", node.op), changes.get("a", node.a), changes.get("b", node.b)) \
-            if isinstance(node, Bin) else replace(node, **changes)
-    out = fn(node)
-    return node if out is None else out
+    done: dict[int, Node] = {}
+
+    def visit(n: Node) -> Node:
+        found = done.get(id(n))
+        if found is not None:
+            return found
+        out = n
+        if skip is None or not skip(n):
+            changes = {}
+            for name in _field_names(n):
+                v = getattr(n, name)
+                if isinstance(v, (Expr, Stmt)):
+                    nv = visit(v)
+                elif isinstance(v, tuple) and v and isinstance(v[0], (Expr, Stmt)):
+                    nv = tuple(visit(x) for x in v)
+                    nv = v if all(a is b for a, b in zip(nv, v)) else nv
+                else:
+                    continue
+                if nv is not v:
+                    changes[name] = nv
+            if changes:
+                out = binop(changes.get("op", n.op), changes.get("a", n.a), changes.get("b", n.b)) \
+                    if isinstance(n, Bin) else replace(n, **changes)
+            replaced = fn(out)
+            out = out if replaced is None else replaced
+        done[id(n)] = out
+        return out
+
+    return visit(node)
 
 
 def substitute(node: Node, mapping: dict[str, Expr]) -> Node:
@@ -712,12 +729,17 @@ def written(node: Node) -> frozenset[str]:
 def buffers(node: Node) -> list[Buffer]:
     """The distinct buffers a tree reads or writes, in first-use order."""
     seen: dict[str, Buffer] = {}
-    for n in walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Expr) and pure(n):      # reads nothing: no buffer below
+            continue
         buf = getattr(n, "buf", None)
         if isinstance(buf, Buffer):
             old = seen.setdefault(buf.name, buf)
             if old != buf:
                 raise ValueError(f"two different buffers are named {buf.name}")
+        stack.extend(reversed(children(n)))
     return list(seen.values())
 
 
