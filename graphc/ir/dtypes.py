@@ -10,6 +10,7 @@ from .errors import DTypeError
 SUPPORTED = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "bool"))
 DEFAULT_FLOAT = np.dtype("float32")
 _SHORT = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
+_SHORT_OF = {np.dtype(name): short for name, short in _SHORT.items()}
 
 
 def as_dtype(dtype: Any) -> np.dtype:
@@ -26,7 +27,8 @@ def as_dtype(dtype: Any) -> np.dtype:
 
 def short_name(dtype: np.dtype) -> str:
     """A compact name for listings: f32, i64, bool."""
-    return _SHORT[np.dtype(dtype).name]
+    found = _SHORT_OF.get(dtype)        # a dict lookup: listings and cache keys ask for thousands
+    return found if found is not None else _SHORT[np.dtype(dtype).name]
 
 
 def is_float(dtype: np.dtype) -> bool:

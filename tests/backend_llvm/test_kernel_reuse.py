@@ -218,3 +218,32 @@ def test_a_function_compiles_to_the_same_kernels_in_every_process(tmp_path):
         assert out.returncode == 0, out.stderr
         keys.add(out.stdout.strip())
     assert len(keys) == 1
+
+
+def test_a_fresh_cache_gets_the_runner_from_the_build_that_needed_it(tmp_path):
+    """With no runner on the host, a build compiles it among its kernels (a helper's first
+    job when there are helpers) and stores it, so linking only loads it."""
+    code = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {tests!r})
+        from backend_llvm.test_kernel_reuse import _mlp_step
+        from graphc.backend.llvm import cache, runtime
+        import graphc as gc
+        seen = []
+        original = runtime.Linked.__init__
+        def linked(self, *args):
+            seen.append(cache.exists(runtime.runner_cache_key()))
+            original(self, *args)
+        runtime.Linked.__init__ = linked
+        inputs, outputs, args = _mlp_step(2, width=27, batch=3)
+        f = gc.function(inputs, outputs, backend="llvm", threads={threads})
+        f(*args)
+        print(seen, f.inspect.compile_times().counts["compiled"])
+    """)
+    for threads in (1, 2):
+        env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path / str(threads)), "PYTHONPATH": ROOT}
+        out = subprocess.run([sys.executable, "-c", code.format(tests=os.path.join(ROOT, "tests"), threads=threads)],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        seen, compiled = out.stdout.rsplit(" ", 1)
+        assert seen == "[True]" and int(compiled) >= 4     # the runner is no kernel: not counted

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from .loopir import Buffer, Call, Kernel, Node, buffers, rewrite
+from .loopir import Buffer, Call, Expr, Kernel, Node, buffers, pure, rewrite
 
 
 #: Where a buffer starts: the program argument holding it and a byte offset into it.
@@ -64,7 +64,7 @@ def renamed(body: Node, names: dict[Place, str]) -> Node:
             return replace(n, buf=rename(buf))
         return None
 
-    return rewrite(body, visit)
+    return rewrite(body, visit, skip=lambda n: isinstance(n, Expr) and pure(n))   # no buffer in there
 
 
 def kernel_key(body: Node) -> str:

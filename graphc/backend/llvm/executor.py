@@ -178,22 +178,26 @@ class LLVMExecutor:
         return found
 
     def program(self, shapes: tuple, times: Optional[CompileTimes] = None,
-                offer: Optional[Callable[[str, Kernel], None]] = None) -> tuple[Program, CallPlan]:
+                offer: Optional[Callable[[str, Kernel], None]] = None, keep: bool = True) -> tuple[Program, CallPlan]:
         """The Program (loop IR) of a signature, built on demand (a cache miss, inspection):
         the prepared graph specialised to `shapes` (which checks them), partitioned and lowered;
-        `offer(key, kernel)` receives each canonical kernel as it is lowered."""
+        `offer(key, kernel)` receives each canonical kernel as it is lowered. Kept for later
+        inspection if `keep`; a compile does not keep it: the loop IR is a hundred thousand
+        objects that Python's collector would walk at every full collection, for nothing."""
         spec = self.specialised(shapes)
-        if spec.program is None:
+        program = spec.program
+        if program is None:
             times = CompileTimes() if times is None else times
             with times.phase("simplify"):
                 prepared = self.prepared()
             with times.phase("specialise"):
                 static_inputs, outputs = specialize(self.inputs, prepared, shapes)
             with times.phase("lower"):
-                spec.program, plan = build_program(static_inputs + self.shared, outputs, self.threads, self.name,
-                                                   offer)
+                program, plan = build_program(static_inputs + self.shared, outputs, self.threads, self.name, offer)
             spec.plan = spec.plan or plan
-        return spec.program, spec.plan
+            if keep:
+                spec.program = program
+        return program, spec.plan
 
     def bound(self, shapes: tuple) -> Bound:
         """The linked program for inputs of `shapes` (built or loaded at the first request;
@@ -206,7 +210,7 @@ class LLVMExecutor:
                     times = CompileTimes()
                     with times.phase("key"):
                         spec = self.specialised(shapes)
-                    loaded = load_or_build(spec.key, lambda offer: self.program(shapes, times, offer), times)
+                    loaded = load_or_build(spec.key, lambda offer: self.program(shapes, times, offer, keep=False), times)
                     spec.times = times
                     spec.plan = spec.plan or loaded.plan
                     found = self._bound[shapes] = Bound(loaded.plan, loaded.linked)

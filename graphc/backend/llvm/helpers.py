@@ -179,16 +179,16 @@ class Compiles:
         for t in self._feeders:
             t.join()
 
-    def finish(self, jobs: Mapping[str, Any]) -> tuple[dict[str, bytes], int]:
+    def finish(self, jobs: Mapping[str, Any]) -> tuple[dict[str, bytes], set[str]]:
         """Object code for every key offered and every key of `jobs` (offered now if not
-        yet), and how many of them the helpers compiled."""
+        yet), and the keys the helpers compiled."""
         for key, job in jobs.items():
             self.offer(key, job)
         here: dict[str, bytes] = {}
         while (item := self._take()) is not None:
             here[item[0]] = self._compile_here(item[1])
         self.close()
-        by_helpers = len(self._done)
+        by_helpers = set(self._done)
         for key, job in self._failed:
             here[key] = self._compile_here(job)
         return {**self._done, **here}, by_helpers
@@ -196,9 +196,9 @@ class Compiles:
 
 def _serve() -> None:
     """The helper's loop: after the parent's identity (exit unless it is this code's), a
-    (kernel, symbol) job in, object code out, until stdin closes."""
+    job in (an emitter function of the backend and its arguments, such as emit_kernel and
+    (kernel, symbol)), object code out, until stdin closes."""
     from . import jit
-    from .emitter import emit_kernel
     from .runtime import build_identity
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if _receive(stdin) != build_identity():
@@ -209,8 +209,8 @@ def _serve() -> None:
         if request is None:
             return
         try:
-            kernel, symbol = pickle.loads(request)
-            text = str(emit_kernel(kernel, symbol))
+            emit, args = pickle.loads(request)
+            text = str(emit(*args))
             with jit.lock:
                 module, machine = jit.optimize(text)
                 answer = b"+" + machine.emit_object(module)

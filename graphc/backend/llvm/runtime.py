@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import hashlib
+import os
 import pickle
 import time
 from contextlib import contextmanager
@@ -108,13 +109,18 @@ def gc_paused() -> Iterator[None]:
 
 @lru_cache(maxsize=None)
 def source_digest() -> str:
-    """A digest of graphc's Python source (about 2 ms, once per process)."""
+    """A digest of graphc's Python source files: each one's path, size and modification
+    time in nanoseconds, as Python's own bytecode cache decides whether a source changed
+    (about 1 ms, once per process; reading every file took 10)."""
     root = Path(__file__).resolve().parents[2]
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    entries = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(folder, name))
+                entries.append(f"{os.path.relpath(os.path.join(folder, name), root)} {info.st_size} {info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
 def host_key() -> tuple[str, ...]:
@@ -153,14 +159,20 @@ def helper_count() -> int:
     return default_threads() - 1
 
 
+#: The job key of the runner, when a build compiles it beside its kernels.
+RUNNER_JOB = "runner"
+
+
 class KernelCompiles:
     """The kernels of one build, compiled as soon as they are lowered: `offer` (the
     builder's hook) hands each kernel that is neither loaded in this process nor in the
     disk cache to the helper processes at once, so that they work while the rest of the
-    program is lowered; `finish` compiles what is left here and with the helpers. `times`
-    gets the seconds this thread spent emitting, optimising and generating code, and
-    waiting for helpers ("helpers"). At most `helpers_wanted` helper processes take part (all
-    there are by default). Close it when done (finish does)."""
+    program is lowered; `finish` compiles what is left here and with the helpers. The
+    runner, if this host has none yet, is the first job (a fresh cache would otherwise
+    compile it here after the kernels) and goes to the disk cache, where `runner()` finds
+    it. `times` gets the seconds this thread spent emitting, optimising and generating
+    code, and waiting for helpers ("helpers"). At most `helpers_wanted` helper processes
+    take part (all there are by default). Close it when done (finish does)."""
 
     def __init__(self, times: CompileTimes, helpers_wanted: Optional[int] = None):
         self.times = times
@@ -168,22 +180,28 @@ class KernelCompiles:
         pool = helpers.POOL.start(count, build_identity()) if count > 0 else []
         self._jobs = helpers.Compiles(pool, self._here)
         self._helped = bool(pool)
+        if _runner.cache_info().currsize == 0 and not cache.exists(runner_cache_key()):
+            self._jobs.offer(RUNNER_JOB, (emit_runner, (RUNNER_SYMBOL,)))
 
-    def _here(self, job: tuple[Kernel, str]) -> bytes:
-        return _object_code(lambda: str(emit_kernel(*job)), self.times)
+    def _here(self, job: tuple[Callable[..., Any], tuple]) -> bytes:
+        emit, args = job
+        return _object_code(lambda: str(emit(*args)), self.times)
 
     def offer(self, key: str, kernel: Kernel) -> None:
         if jit.engine().address(kernel_symbol(key)) is None and not cache.exists(kernel_cache_key(key)):
-            self._jobs.offer(key, (kernel, kernel_symbol(key)))
+            self._jobs.offer(key, (emit_kernel, (kernel, kernel_symbol(key))))
 
     def finish(self, kernels: Mapping[str, Kernel]) -> tuple[dict[str, bytes], int]:
         """Object code of each of `kernels` and of those offered, and how many the helpers compiled."""
         start, busy = time.perf_counter(), self.times.total
-        objects, by_helpers = self._jobs.finish({key: (k, kernel_symbol(key)) for key, k in kernels.items()})
+        objects, helped = self._jobs.finish({key: (emit_kernel, (k, kernel_symbol(key))) for key, k in kernels.items()})
         if self._helped:
             waited = (time.perf_counter() - start) - (self.times.total - busy)
             self.times["helpers"] = self.times.get("helpers", 0.0) + waited
-        return objects, by_helpers
+        runner_object = objects.pop(RUNNER_JOB, None)
+        if runner_object is not None:
+            cache.put(runner_cache_key(), runner_object)
+        return objects, len(helped - {RUNNER_JOB})
 
     def close(self) -> None:
         self._jobs.close()
@@ -394,11 +412,10 @@ def compile_program(program: Program) -> CompiledProgram:
 
 @dataclass
 class Loaded:
-    """A plan found or built by `load_or_build`, linked; `program` is None unless built here."""
+    """A plan found or built by `load_or_build`, linked."""
 
     plan: Any
     linked: Linked
-    program: Optional[Program]
 
 
 _plans: dict[str, Any] = {}
@@ -426,16 +443,17 @@ def load_or_build(key: str, build: Callable[[Callable[[str, Kernel], None]], tup
             addresses = kernel_addresses([k for k, _ in plan.calls], None, times)
             if addresses is not None:
                 _plans[key] = plan
-                return Loaded(plan, Linked(plan.calls, addresses), None)
+                return Loaded(plan, Linked(plan.calls, addresses))
         compiles = KernelCompiles(times)
         try:
             with gc_paused():
                 program, plan = build(compiles.offer)
                 addresses = kernel_addresses([c.key for c in program.calls],
                                              {c.key: c.kernel for c in program.calls}, times, compiles)
+                del program             # freed while the collector is off: it never walks the loop IR
         finally:
             compiles.close()
         with times.phase("cache write"):
             cache.put(key, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), "function")
         _plans[key] = plan
-        return Loaded(plan, Linked(plan.calls, addresses), program)
+        return Loaded(plan, Linked(plan.calls, addresses))
