@@ -70,6 +70,25 @@ def test_arena_plan_reuses_dead_slices():
     assert offsets["d"] == offsets["b"] and total == 2 * 128   # slices start on cache lines
 
 
+def test_arena_plans_never_overlap_live_values_and_reach_the_live_peak_when_sizes_allow(rng):
+    for trial in range(30):
+        spans = {}
+        for k in range(int(rng.integers(1, 40))):
+            first = int(rng.integers(0, 20))
+            spans[f"v{k}"] = (first, first + int(rng.integers(0, 6)), int(rng.integers(1, 5000)))
+        offsets, total = plan_arena(spans)
+        peak = max(sum(-(-n // 64) * 64 for f, l, n in spans.values() if f <= t <= l) for t in range(26))
+        assert total >= peak
+        for a, (fa, la, na) in spans.items():
+            assert offsets[a] % 64 == 0 and offsets[a] + na <= total
+            for b, (fb, lb, nb) in spans.items():
+                if a < b and fa <= lb and fb <= la:           # live together: disjoint bytes
+                    assert offsets[a] + na <= offsets[b] or offsets[b] + nb <= offsets[a]
+    # values of one size that die as others are born fit in the live peak exactly
+    chain = {f"v{k}": (k, k + 1, 1000) for k in range(10)}
+    assert plan_arena(chain)[1] == 2 * 1024
+
+
 def test_the_same_output_twice_and_a_constant_output(rng):
     x = gc.tensor("x", (3,), "float64")
     y = x * 2

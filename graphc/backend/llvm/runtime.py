@@ -112,14 +112,15 @@ def source_digest() -> str:
     """A digest of graphc's Python source files: each one's path, size and modification
     time in nanoseconds, as Python's own bytecode cache decides whether a source changed
     (about 1 ms, once per process; reading every file took 10)."""
-    root = Path(__file__).resolve().parents[2]
+    root = str(Path(__file__).resolve().parents[2])
     entries = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
             if name.endswith(".py"):
-                info = os.stat(os.path.join(folder, name))
-                entries.append(f"{os.path.relpath(os.path.join(folder, name), root)} {info.st_size} {info.st_mtime_ns}")
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                entries.append(f"{path[len(root):]} {info.st_size} {info.st_mtime_ns}")
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
