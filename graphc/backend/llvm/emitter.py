@@ -30,9 +30,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator, Optional
 
-import llvmlite.ir as ir
-
 from . import mathlib
+from . import textir as ir
 from .threadpool import BODY_TYPE, PARALLEL_FOR_TYPE, emit_parallel_for
 from .canonical import storages
 from .hostcalls import HOST_FUNCTIONS
@@ -231,8 +230,7 @@ class FunctionEmitter:
         if buf.name not in self.ptrs:
             e, mem = self.entry, _mem_type(buf.dtype)
             if buf.scope == "local":
-                p = e.alloca(mem, buf.size, name=buf.name)
-                p.align = 32
+                p = e.alloca(mem, buf.size, name=buf.name, align=32)
             else:
                 raw = e.load(e.gep(self.args, [ir.Constant(I64, self.m.slots[buf.storage])]))
                 if buf.offset:

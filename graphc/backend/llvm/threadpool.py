@@ -25,7 +25,7 @@ The lock and condition variables are glibc's pthread objects, zero-initialised
 """
 from __future__ import annotations
 
-import llvmlite.ir as ir
+from . import textir as ir
 
 I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 I8P = I8.as_pointer()
@@ -71,7 +71,7 @@ class _Pool:
         self.create = libc("pthread_create", I32, [I64.as_pointer(), I8P, worker_ty.as_pointer(), I8P])
         self.detach = libc("pthread_detach", I32, [I64])
         self.getpid = libc("getpid", I32, [])
-        self.memset = module.declare_intrinsic("llvm.memset", [I8P, I64])
+        self.memset = module.declare_intrinsic("llvm.memset.p0i8.i64", [I8P, I8, I64, ir.IntType(1)])
 
 
 def _ptr(b: ir.IRBuilder, g: ir.GlobalVariable) -> ir.Value:
