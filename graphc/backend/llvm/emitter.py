@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import islice
 from typing import Callable, Iterator, Optional
 
 from . import mathlib
@@ -344,15 +345,18 @@ class FunctionEmitter:
         """The value of `e`. A pure expression met again where its first value is in
         scope, with its variables bound as then, reuses that value: kernels repeat index
         arithmetic across unrolled statements, and LLVM would only remove it later, at a cost."""
-        memory = isinstance(e, Load) and pure(e.index)
-        if isinstance(e, Const) or not (memory or pure(e)):
-            return getattr(self, f"_e_{type(e).__name__}")(e)
-        key = (e, self.vec, self.in_index, frozenset((v, self.bound.get(v)) for v in free_vars(e)))
+        kind = type(e)
+        emit = _EXPRESSIONS[kind]
+        memory = kind is Load and pure(e.index)
+        if kind is Const or not (memory or pure(e)):
+            return emit(self, e)
+        bound = self.bound
+        key = (e, self.vec, self.in_index, frozenset([(v, bound.get(v)) for v in free_vars(e)]))
         for scope in reversed(self.values):
             found = scope.get(key)
             if found is not None:
                 return found
-        value = self.values[-1][key] = getattr(self, f"_e_{type(e).__name__}")(e)
+        value = self.values[-1][key] = emit(self, e)
         if memory:
             self.loads_from.setdefault(e.buf.storage, set()).add(key)
         return value
@@ -573,7 +577,7 @@ class FunctionEmitter:
     # ------------------------------------------------------------ statements
 
     def stmt(self, s: Stmt) -> None:
-        getattr(self, f"_s_{type(s).__name__}")(s)
+        _STATEMENTS[type(s)](self, s)
 
     def _s_Block(self, s: Block) -> None:
         for x in s.stmts:
@@ -690,8 +694,9 @@ class FunctionEmitter:
         partials = [n for n in walk(s.body) if isinstance(n, Accumulate) and name not in free_vars(n.index)]
         if partials and any(isinstance(n, For) for n in walk(s.body)):
             raise ValueError(f"vectorised reduction loop {name} must be innermost")
-        small = sum(1 for _ in walk(s.body)) <= CHAINED_BODY_NODES   # else the body's work hides the latency
-        chains = REDUCTION_CHAINS if partials and small else 1
+        # chained only when the body is small: else its work hides the latency
+        small = partials and sum(1 for _ in islice(walk(s.body), CHAINED_BODY_NODES + 1)) <= CHAINED_BODY_NODES
+        chains = REDUCTION_CHAINS if small else 1
         slots: dict[Accumulate, list[ir.Value]] = {}
         for acc in partials:
             ty = ll_type(VType(acc.buf.dtype, width))
@@ -738,6 +743,13 @@ class FunctionEmitter:
             self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
         if _known(extent) is None or _known(extent) % width:
             self.serial(s, main_end, self.add(start, extent))
+
+
+#: The method emitting each kind of loop-IR expression and statement (`_e_Kind`, `_s_Kind`).
+_EXPRESSIONS = {kind: getattr(FunctionEmitter, f"_e_{kind.__name__}")
+                for kind in (Const, Var, Load, Broadcast, Bin, Un, Fma, Select, Cast, Bitcast, Shuffle, Let, Check)}
+_STATEMENTS = {kind: getattr(FunctionEmitter, f"_s_{kind.__name__}")
+               for kind in (Store, Accumulate, For, If, Block, HostCall)}
 
 
 def emit_kernel(kernel: Kernel, symbol: str) -> ir.Module:

@@ -29,22 +29,22 @@ _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 
 # ---------------------------------------------------------------- types
 
+#: Every type made, by its constructor's arguments.
+_INTERNED: dict[tuple, "Type"] = {}
+
+
 class Type:
     """An LLVM type: its text, and its null constant's text. One object per type (interned)."""
 
     __slots__ = ("text", "null")
-    _interned: dict = {}
 
     @classmethod
     def _make(cls, key: tuple, text: str, null: str, **fields) -> "Type":
-        found = Type._interned.get(key)
-        if found is None:
-            found = object.__new__(cls)
-            found.text, found.null = text, null
-            for name, value in fields.items():
-                setattr(found, name, value)
-            Type._interned[key] = found
-        return found
+        found = object.__new__(cls)
+        found.text, found.null = text, null
+        for name, value in fields.items():
+            setattr(found, name, value)
+        return _INTERNED.setdefault(key, found)
 
     def __str__(self) -> str:
         return self.text
@@ -64,7 +64,7 @@ class IntType(Type):
     __slots__ = ("width",)
 
     def __new__(cls, bits: int) -> "IntType":
-        return cls._make(("i", bits), f"i{bits}", "0", width=bits)
+        return _INTERNED.get(("i", bits)) or cls._make(("i", bits), f"i{bits}", "0", width=bits)
 
     def reference(self, value) -> str:
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
@@ -114,15 +114,15 @@ class PointerType(Type):
     __slots__ = ("pointee",)
 
     def __new__(cls, pointee: Type) -> "PointerType":
-        return cls._make(("*", pointee), f"{pointee.text}*", "null", pointee=pointee)
+        return _INTERNED.get(("*", pointee)) or cls._make(("*", pointee), f"{pointee.text}*", "null", pointee=pointee)
 
 
 class VectorType(Type):
     __slots__ = ("element", "count")
 
     def __new__(cls, element: Type, count: int) -> "VectorType":
-        return cls._make(("<>", element, count), f"<{count} x {element.text}>", "zeroinitializer",
-                         element=element, count=count)
+        return _INTERNED.get(("<>", element, count)) or cls._make(
+            ("<>", element, count), f"<{count} x {element.text}>", "zeroinitializer", element=element, count=count)
 
 
 class ArrayType(Type):
@@ -200,32 +200,33 @@ class Constant(Value):
     def __init__(self, typ: Type, value):
         self.type = typ
         cls = typ.__class__
-        if cls is IntType and value is not Undefined:
-            self.constant = 0 if value is None else value
-            self.ref = typ.reference(self.constant)
-            return
+        if value is None and cls is IntType:
+            value = 0                                   # as llvmlite: an int's null is the value 0
         self.constant = value
         if cls is VectorType:
             if not isinstance(value, (list, tuple)):
                 value = (value,) * typ.count
             self.ref = _aggregate("<%s>", [typ.element] * typ.count, value)
-        elif value is None:
-            self.ref = typ.null
-        elif value is Undefined:
-            self.ref = "undef"
         elif isinstance(value, (bytes, bytearray)):
             self.ref = f'c"{_escape(value)}"'
         elif isinstance(value, (list, tuple)):
             self.ref = _aggregate("[%s]" if cls is ArrayType else "{%s}", typ.elements, value)
         else:
-            self.ref = typ.reference(value)
+            self.ref = _reference(typ, value)
 
 
 def _aggregate(form: str, types: Sequence[Type], values: Sequence) -> str:
-    parts = []
-    for ty, v in zip(types, values):
-        parts.append(f"{ty.text} {v.ref if isinstance(v, Value) else Constant(ty, v).ref}")
-    return form % ", ".join(parts)
+    return form % ", ".join([f"{ty.text} {v.ref if isinstance(v, Value) else _reference(ty, v)}"
+                             for ty, v in zip(types, values)])
+
+
+def _reference(typ: Type, value) -> str:
+    """The text of a scalar constant (as Constant(typ, value).ref)."""
+    if value is None:
+        return typ.null
+    if value is Undefined:
+        return "undef"
+    return typ.reference(value)
 
 
 def _quoted(prefix: str, name: str) -> str:
@@ -254,6 +255,10 @@ class _Names:
                 name = f"{base}.{n}"
         used.add(name)
         return name
+
+    def reference(self, name: str) -> str:
+        """`%"name"` of a new value named `name` (made unique)."""
+        return _quoted("%", self.take(name)) if name else f'%"{self.take(name)}"'
 
 
 class GlobalVariable(Value):
@@ -296,7 +301,7 @@ class Function(Value):
         super().__init__(ftype.as_pointer(), _quoted("@", name))
         self.module, self.name, self.ftype = module, name, ftype
         self.names = _Names()
-        self.args = tuple(Value(t, _quoted("%", self.names.take(""))) for t in ftype.args)
+        self.args = tuple(Value(t, self.names.reference("")) for t in ftype.args)
         self.names.take("")                     # llvmlite names the return value too
         self.blocks: list[Block] = []
         self.linkage = ""
@@ -422,7 +427,7 @@ class IRBuilder:
 
     def _named(self, typ: Type, name: str, text: str) -> Value:
         """Append `ref = text` and return the value."""
-        ref = _quoted("%", self._names.take(name))
+        ref = self._names.reference(name)
         self._lines.append(f"{ref} = {text}")
         return Value(typ, ref)
 
@@ -640,7 +645,7 @@ class IRBuilder:
         return self._named(ret, name, text)
 
     def phi(self, typ: Type, name: str = "") -> Phi:
-        value = Phi(typ, _quoted("%", self._names.take(name)))
+        value = Phi(typ, self._names.reference(name))
         self._lines.append(value)
         return value
 
