@@ -7,7 +7,8 @@ part of the runner's module), whose `parallel_for` every call finds in its
 argument table. Modules are small, so optimising them costs time linear in
 the number of distinct kernels, and each is cached on its own. A program runs
 its kernels through one shared runner (`emit_runner`), which gathers each
-call's arguments from the program's argument table.
+call's arguments from the program's argument table. Modules are written as LLVM IR
+text through textir.py (llvmlite.ir's builder API, without its objects).
 
 The runner returns a status `{i8* message, i64 detail}`: a null message, or
 that of the first failed run-time check (`Check`: what numpy refuses, e.g. an
