@@ -388,6 +388,22 @@ class Module:
         return "\n".join(lines)
 
 
+def _binary(op: str):
+    """The builder method of binary instruction `op`: `(a, b, name="", flags=())`."""
+    def method(self: "IRBuilder", a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
+        if a.type is not b.type:
+            raise ValueError(f"{op}: operands must be the same type, got ({a.type}, {b.type})")
+        return self._named(a.type, name, f"{' '.join((op, *flags)) if flags else op} {a.type.text} {a.ref}, {b.ref}")
+    return method
+
+
+def _cast(op: str):
+    """The builder method of cast `op`: `(a, typ, name="")`, `a` itself when of type `typ`."""
+    def method(self: "IRBuilder", a: Value, typ: Type, name: str = "") -> Value:
+        return a if a.type is typ else self._named(typ, name, f"{op} {a.type.text} {a.ref} to {typ.text}")
+    return method
+
+
 def _gep_type(typ: Type, indices: Sequence[Value]) -> PointerType:
     for i in indices:
         if isinstance(typ, PointerType):
@@ -441,62 +457,14 @@ class IRBuilder:
         self._void(text)
         self._block.terminated = True
 
-    # -------------------------------------------------------- arithmetic
+    # -------------------------------------------------------- arithmetic and casts
 
-    def _binop(self, op: str, a: Value, b: Value, name: str, flags: Sequence[str]) -> Value:
-        if a.type is not b.type:
-            raise ValueError(f"{op}: operands must be the same type, got ({a.type}, {b.type})")
-        if flags:
-            op = " ".join((op, *flags))
-        return self._named(a.type, name, f"{op} {a.type.text} {a.ref}, {b.ref}")
-
-    def add(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("add", a, b, name, flags)
-
-    def sub(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("sub", a, b, name, flags)
-
-    def mul(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("mul", a, b, name, flags)
-
-    def sdiv(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("sdiv", a, b, name, flags)
-
-    def udiv(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("udiv", a, b, name, flags)
-
-    def srem(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("srem", a, b, name, flags)
-
-    def urem(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("urem", a, b, name, flags)
-
-    def and_(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("and", a, b, name, flags)
-
-    def or_(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("or", a, b, name, flags)
-
-    def xor(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("xor", a, b, name, flags)
-
-    def shl(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("shl", a, b, name, flags)
-
-    def ashr(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("ashr", a, b, name, flags)
-
-    def fadd(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("fadd", a, b, name, flags)
-
-    def fsub(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("fsub", a, b, name, flags)
-
-    def fmul(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("fmul", a, b, name, flags)
-
-    def fdiv(self, a: Value, b: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
-        return self._binop("fdiv", a, b, name, flags)
+    add, sub, mul, sdiv, udiv, srem, urem = (_binary(op) for op in ("add", "sub", "mul", "sdiv", "udiv", "srem", "urem"))
+    and_, or_, xor, shl, ashr = (_binary(op) for op in ("and", "or", "xor", "shl", "ashr"))
+    fadd, fsub, fmul, fdiv = (_binary(op) for op in ("fadd", "fsub", "fmul", "fdiv"))
+    trunc, zext, sext, fptrunc, fpext, fptosi, sitofp, uitofp, bitcast, ptrtoint, inttoptr = (
+        _cast(op) for op in ("trunc", "zext", "sext", "fptrunc", "fpext", "fptosi", "sitofp", "uitofp", "bitcast",
+                             "ptrtoint", "inttoptr"))
 
     def fneg(self, a: Value, name: str = "", flags: Sequence[str] = ()) -> Value:
         op = " ".join(("fneg", *flags)) if flags else "fneg"
@@ -529,46 +497,6 @@ class IRBuilder:
     def select(self, cond: Value, a: Value, b: Value, name: str = "") -> Value:
         return self._named(a.type, name, f"select  {cond.type.text} {cond.ref}, {a.type.text} {a.ref}, "
                                          f"{b.type.text} {b.ref}")
-
-    # -------------------------------------------------------- casts
-
-    def _cast(self, op: str, a: Value, typ: Type, name: str) -> Value:
-        if a.type is typ:
-            return a
-        return self._named(typ, name, f"{op} {a.type.text} {a.ref} to {typ.text}")
-
-    def trunc(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("trunc", a, typ, name)
-
-    def zext(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("zext", a, typ, name)
-
-    def sext(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("sext", a, typ, name)
-
-    def fptrunc(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("fptrunc", a, typ, name)
-
-    def fpext(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("fpext", a, typ, name)
-
-    def fptosi(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("fptosi", a, typ, name)
-
-    def sitofp(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("sitofp", a, typ, name)
-
-    def uitofp(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("uitofp", a, typ, name)
-
-    def bitcast(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("bitcast", a, typ, name)
-
-    def ptrtoint(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("ptrtoint", a, typ, name)
-
-    def inttoptr(self, a: Value, typ: Type, name: str = "") -> Value:
-        return self._cast("inttoptr", a, typ, name)
 
     # -------------------------------------------------------- memory
 
