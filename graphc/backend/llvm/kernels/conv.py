@@ -199,9 +199,12 @@ class Plan:
         return self.lanes if self.kind == "channels" else self.lanes * self.count
 
 
-def plan_for(dtype: str, outs: int, grid_w: int, row_len: Optional[int], micro: Optional[str] = None) -> Plan:
+def plan_for(dtype: str, outs: int, grid_w: int, row_len: Optional[int], micro: Optional[str] = None,
+             grid_h: int = 0) -> Plan:
     """The micro-kernel that keeps more lanes busy, or the one `micro` names. `row_len`
-    is the source row length when the positions kernel is possible (step 1), else None."""
+    is the source row length when the positions kernel is possible (step 1), else None.
+    Given the grid's height `grid_h`, the positions tile is no longer than one grid's
+    span of positions needs (small images would otherwise compute mostly dropped lanes)."""
     simd = host_simd()
     W = simd.lanes(dtype)
     vectors = max(1, min((simd.registers - FREE_REGISTERS) // W, -(-outs // W)))
@@ -218,7 +221,11 @@ def plan_for(dtype: str, outs: int, grid_w: int, row_len: Optional[int], micro: 
         return channels
     budget = simd.registers - 8
     ob = min(outs, max(1, budget // 4))
-    return Plan("positions", W, max(2, min(12, budget // ob)), ob)
+    count = max(2, min(12, budget // ob))
+    if grid_h:
+        vectors_spanned = -(-((grid_h - 1) * row_len + grid_w) // W)
+        count = min(count, -(-vectors_spanned // -(-vectors_spanned // count)))   # tiles of equal size
+    return Plan("positions", W, count, ob)
 
 
 def transpose(rows: list[Expr], stage: Callable[[int, int, Expr], Stmt],
@@ -570,7 +577,7 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     (sh, sw), (dh, dw) = g.stride, g.dilation
     rows, cols = g.size[0] + plh + phh, g.size[1] + plw + phw
     split = (-(-rows // sh), -(-cols // sw))           # a stride phase's plane
-    plan = plan_for(dtype, g.cout, g.out[1], split[1], micro)
+    plan = plan_for(dtype, g.cout, g.out[1], split[1], micro, g.out[0])
     kernels = []
     load_x = lambda b, c, i, j: Load(x, g.at(x, b, c, i, j))  # noqa: E731
     tap_at = None
@@ -714,7 +721,8 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
     A = [max(0, max(p.reach for p in groups if p.taps)) if any(p.taps for p in groups) else 0 for groups in axes]
     # source rows read: u + v*spacing + shift < size + first + offset + A over every group
     extent = [max(p.bounds()[0] + p.bounds()[2] + p.offset + a for p in groups) for groups, a in zip(axes, A)]
-    plan = plan_for(dtype, g.cin, max(p.bounds()[0] for p in axes[1]), extent[1], micro)
+    plan = plan_for(dtype, g.cin, max(p.bounds()[0] for p in axes[1]), extent[1], micro,
+                    max(p.bounds()[0] for p in axes[0]))
     kernels: list[Kernel] = []
     src_holder: list[Buffer] = []
 

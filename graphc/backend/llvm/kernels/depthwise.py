@@ -124,7 +124,7 @@ def input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddin
     shift = ((kh - 1) * dh - g.padding[0][0], (kw - 1) * dw - g.padding[1][0])
     rows = max(H + (kh - 1) * dh, (OH - 1) * sh + shift[0] + 1)
     cols = max(Wd + (kw - 1) * dw, (OW - 1) * sw + shift[1] + 1)
-    plan = plan_for(dtype, g.cin, Wd, cols, micro)
+    plan = plan_for(dtype, g.cin, Wd, cols, micro, H)
     spread, copy = _spread(space, dtype, gy, g, (rows + slack_rows(plan, cols), cols), shift, threads)
     filt, pack = pack_filter(space, dtype, groups, g.cin, g.cout, g.kernel,
                              lambda ph, o, c, i, j: Load(w, g.at(w, ph * g.cout + c, o, kh - 1 - i, kw - 1 - j)), plan)
