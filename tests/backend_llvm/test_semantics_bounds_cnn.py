@@ -106,3 +106,13 @@ def test_conv_transpose(data, dtype, rank):
     _run("conv_transpose", {"x": [data.draw(st.integers(1, 2)), groups * per_in] + sizes,
                             "w": [groups * per_in, per_out] + ks, "stride": ss, "padding": pads,
                             "output_padding": extras, "groups": groups, "dilation": ds, "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
+def test_pointwise_conv_as_products(data, dtype, rank):
+    """1x1 convolutions large enough to run as one product per image (kernels/pointwise.py)."""
+    sizes = [data.draw(st.integers(784, 800))] if rank == 1 else [28, data.draw(st.integers(28, 30))]
+    cin, cout = data.draw(st.integers(1, 3)), data.draw(st.integers(24, 27))
+    _run("conv", {"x": [data.draw(st.integers(1, 2)), cin] + sizes, "w": [cout, cin] + [1] * rank,
+                  "stride": [1] * rank, "padding": [[0, 0]] * rank, "dtype": dtype})

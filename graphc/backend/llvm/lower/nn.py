@@ -8,7 +8,7 @@ copy; the kernels copy what they pack anyway (zero-padded sources, filters).
 from __future__ import annotations
 
 from ....ir import Node
-from ..kernels import conv, depthwise, pool
+from ..kernels import conv, depthwise, pointwise, pool
 from ..loopir import Kernel
 from .registry import LowerContext
 
@@ -27,7 +27,11 @@ def _pool_options(node: Node, ctx: LowerContext) -> dict:
 
 def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, w = ctx.inputs
-    return conv.conv_forward(x, w, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
+    op = node.op
+    g = conv.ConvGeometry.of(x.shape, w.shape, op.stride, op.padding, op.dilation, op.groups)
+    if pointwise.applies(g, x, node.dtype.name) and pointwise.prefers_gemm(g):
+        return pointwise.conv_1x1(x, w, ctx.out, **_options(node, ctx))
+    return conv.conv_forward(x, w, ctx.out, op.stride, op.padding, **_conv_options(node, ctx))
 
 
 def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
