@@ -117,3 +117,28 @@ def test_strided_depthwise_input_grad_applies():
     assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (), 8)  # stride 1
     assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 1, 3, 3), (2, 2), ((3, 3), (1, 1)), (), 8)  # pad > 2
     assert not depthwise.input_grad_applies((2, 8, 9, 9), (8, 2, 3, 3), (2, 2), ((1, 1), (1, 1)), (), 4)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("width,pad", [(70, 1), (69, 0), (41, 2)])
+def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
+    """Rows wide enough that the stride-2 phase split reads pairs of vectors and splits
+    their lanes (conv._column_pairs), odd and even widths and pads, in the depthwise
+    forward pass (positions kernel) and weight gradient; a float32 input to a float64
+    result goes through the split with a cast."""
+    shape, w_shape, stride, padding = (2, 3, 5, width), (3, 1, 3, 3), (2, 2), ((pad, pad), (pad, pad))
+    for kind in ("forward", "weight_grad"):
+        build, inputs, want = _case(kind, shape, w_shape, stride, padding, (1, 1), 3, dtype)
+        options = {"micro": "positions"} if kind == "forward" else {}
+        if kind == "weight_grad":
+            build = depthwise.weight_grad
+        got, kernels = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, groups=3,
+                                   **options)
+        assert any("Shuffle" in repr(k) for k in kernels if "pad" in k.name)
+        assert_matches(got, want)
+    x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    w = np.random.default_rng(2).normal(size=w_shape)
+    want = Conv(stride, padding, (1, 1), 3).reference(x, w)
+    got, _ = run_builder(conv.conv_forward, [x, w], want.shape, "float64", stride=stride, padding=padding, groups=3,
+                         micro="positions")
+    assert_matches(got, want)

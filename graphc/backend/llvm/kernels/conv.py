@@ -527,13 +527,63 @@ def phase_copy(space: Space, dtype: str, shape: tuple[int, int, int, int], value
     (sh, sw), (ph_, pw) = stride, padding
     dst = space.workspace("phased", dtype, (B, C, sh * sw, L, M))
     b, c = Var("b"), Var("c")
-    planes = [
-        padded_plane(lambda i, j, v, k=rh * sw + rw: dst.store((b, c, k, i, j), v),
-                      lambda i, j, rh=rh, rw=rw: value_at(b, c, i * sh + rh - ph_, j * sw + rw - pw), (L, M),
-                      _valid_run(L, rh - ph_, sh, size[0]), _valid_run(M, rw - pw, sw, size[1]), dtype)
-        for rh in range(sh) for rw in range(sw)]
+    pairs = sw == 2 and M >= 2 * host_simd().lanes(dtype) and _unit_columns(value_at(b, c, Var("pr"), Var("pq")), "pq")
+    planes = []
+    for rh in range(sh):
+        rows = _valid_run(L, rh - ph_, sh, size[0])
+        if pairs:
+            planes.append(_column_pairs(dst, (b, c, rh * sw), lambda i, q, rh=rh: value_at(b, c, i * sh + rh - ph_, q),
+                                        (L, M), rows, pw, size[1], dtype))
+            continue
+        planes += [padded_plane(lambda i, j, v, k=rh * sw + rw: dst.store((b, c, k, i, j), v),
+                                lambda i, j, rh=rh, rw=rw: value_at(b, c, i * sh + rh - ph_, j * sw + rw - pw),
+                                (L, M), rows, _valid_run(M, rw - pw, sw, size[1]), dtype)
+                   for rw in range(sw)]
     parallel = threads > 1 and B > 1 and B * C * sh * sw * L * M >= 1 << 18
     return dst, copy_kernel(space, "pad", loop(b, B, loop(c, C, block(*planes))), dtype, parallel)
+
+
+def _unit_columns(value: Expr, column: str) -> bool:
+    """Whether `value` is one load whose index steps by 1 along `column`."""
+    return isinstance(value, Load) and linear_coeff(value.index, column) == 1
+
+
+def _column_pairs(dst: Buffer, at: tuple[Expr, Expr, int], value_at: Callable[[Expr, Expr], Expr],
+                  shape: tuple[int, int], rows: tuple[int, int], pad: int, width: int, dtype: str) -> Stmt:
+    """The column phases 0 and 1 (stride 2) of one row phase: dst[at + (0 or 1), i, j] =
+    value_at(i, 2*j + phase - pad) inside the source's `width` columns and source rows
+    `rows`, else 0. Where both phases are inside, W pairs of columns are one run of 2W
+    source elements: two vector loads, split into even and odd lanes by two shuffles (a
+    stride-2 vector load would gather element by element). For rows of 2W columns or
+    more: the edges go one element at a time."""
+    L, M = shape
+    W = host_simd().lanes(dtype)
+    runs = [_valid_run(M, rw - pad, 2, width) for rw in (0, 1)]
+    lo, hi = max(r[0] for r in runs), min(r[1] for r in runs)
+    full = max(0, hi - lo) // W * W                     # columns [lo, lo + full) go W pairs at a time
+    zero = const(0.0, dtype)
+    b, c, k0 = at
+    i, t, ja, jb, jc, jd, i0, i2, jz0, jz2 = (Var(n) for n in ("pi", "pt", "ja", "jb", "jc", "jd", "i0", "i2", "jz0",
+                                                                "jz2"))
+    put = lambda k, row, j, v: dst.store((b, c, k0 + k, row, j), v)  # noqa: E731
+    q0 = 2 * (lo + t * W) - pad
+    src = value_at(i, q0)
+    first, second = Load(src.buf, src.index, W), Load(src.buf, src.index + W, W)
+    vectors = loop(t, full // W, block(*(put(k, i, lo + t * W, cast_to(Shuffle(first, second, tuple(range(k, 2 * W, 2))),
+                                                                        dtype)) for k in (0, 1))))
+    edges = []
+    for k, (jlo, jhi) in enumerate(runs):
+        value = lambda j, k=k: cast_to(value_at(i, 2 * j + k - pad), dtype)  # noqa: E731
+        end = max(lo + full, jlo)
+        edges += [loop(ja, jlo, put(k, i, ja, zero)),
+                  loop(jb, max(0, min(lo, jhi) - jlo), put(k, i, jb, value(jb)), start=jlo),
+                  loop(jd, max(0, jhi - end), put(k, i, jd, value(jd)), start=end),
+                  loop(jc, M - jhi, put(k, i, jc, zero), start=jhi)]
+    (ilo, ihi) = rows
+    blank = lambda row, j: block(*(put(k, row, j, zero) for k in (0, 1)))  # noqa: E731
+    return block(loop(i0, ilo, loop(jz0, M, blank(i0, jz0))),
+                 loop(i, ihi - ilo, block(vectors if full else None, *edges), start=ilo),
+                 loop(i2, L - ihi, loop(jz2, M, blank(i2, jz2)), start=ihi))
 
 
 def fill_kernel(name: str, out: Buffer, grid: tuple[ExprLike, ...], coords: Callable[..., tuple[Expr, ...]],
