@@ -165,3 +165,17 @@ def test_unsupported_and_impossible_geometry_raise():
     with pytest.raises(ValueError, match="larger than the padded input"):
         run_builder(conv.conv_forward, [x, w], (1, 1, 1, 3), "float32", stride=(1, 1),
                     padding=((0, 0), (0, 0)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_contiguous_filters_are_packed_by_register_transposes(dtype):
+    """A contiguous weight's channels are packed W x W blocks at a time (conv.fill_transposed),
+    a transposed view of one element by element; both pack the same filter."""
+    x, w, _ = _arrays((2, 19, 6, 7), (37, 19, 3, 3), (1, 1), ((1, 1), (1, 1)), dtype)
+    want = Conv((1, 1), ((1, 1), (1, 1))).reference(x, w)
+    for weight, blocks in ((w, True), (np.ascontiguousarray(w.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3), False)):
+        got, kernels = run_builder(conv.conv_forward, [x, weight], want.shape, dtype, stride=(1, 1),
+                                   padding=((1, 1), (1, 1)), micro="channels")
+        packs = [repr(k) for k in kernels if "pack_filter" in k.name]
+        assert len(packs) == 1 and ("bt_rows" in packs[0]) == blocks
+        assert_matches(got, want)

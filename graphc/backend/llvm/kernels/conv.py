@@ -249,6 +249,31 @@ def transpose(rows: list[Expr], stage: Callable[[int, int, Expr], Stmt],
     return out
 
 
+def fill_transposed(panel: Buffer, at: Callable[[Expr, Expr], Expr], value: Callable[[Expr, Expr], Expr],
+                     W: int, cols: Expr, depth: Expr) -> Stmt:
+    """panel[at(j, p)] = value(j, p) for j < cols, p < depth, from an operand whose p axis is
+    the contiguous one: each W x W block is read as W vectors along p and transposed in
+    registers; the edges go one element at a time."""
+    rows = Buffer("bt_rows", panel.dtype, (W * W,), scope="local")
+    stages = [Buffer(f"bt_stage{k}", panel.dtype, (W * W,), scope="local") for k in range(2)]
+    g, pb, r, q, j, p = (Var(n) for n in ("btg", "btb", "btr", "btq", "btj", "btp"))
+    last = W.bit_length() - 2           # log2(W) stages
+
+    def stage(k: int, row: int, result: Expr) -> Stmt:
+        if k == last:                   # result `row` is panel row pb*W + row, columns g*W ...
+            return Store(panel, at(g * W, pb * W + row), result)
+        return Store(stages[k % 2], const(row * W), result)
+
+    read = loop(r, W, S.vectorize(loop(q, W, Store(rows, r * W + q, value(g * W + r, pb * W + q))), q.name, W))
+    flips = transpose([Load(rows, const(row * W), W) for row in range(W)], stage,
+                      lambda k, row: Load(stages[k % 2], const(row * W), W))
+    elem = Store(panel, at(j, p), value(j, p))
+    full_cols, full_depth = cols // W * W, depth // W * W
+    return block(loop(g, cols // W, loop(pb, depth // W, block(read, *flips))),
+                 loop(j, full_cols, loop(p, depth - full_depth, elem, start=full_depth)),
+                 loop(j, cols - full_cols, loop(p, depth, elem), start=full_cols))
+
+
 class _Nest:
     """What both micro-kernels share: the parallel loop over work items (phase,
     output-channel block, image, chunk of tiles), tap unrolling, tile loop."""
@@ -457,16 +482,45 @@ def cast_to(value: Expr, dtype: str) -> Expr:
 def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, taps: tuple[int, int],
                 value_at: FilterValue, plan: Plan) -> tuple[Buffer, Kernel]:
     """filt[ph, ob, c, th, tw, j] = value_at(ph, ob*block + j, c, th, tw), zero past `outs`:
-    a micro-kernel step then reads its channels contiguously."""
+    a micro-kernel step then reads its channels contiguously. When each output channel's
+    values are one unit-stride run over (c, th, tw) (a contiguous weight) and the block is
+    whole vectors wide, W x W blocks are read along the run and transposed in registers;
+    else the copy gathers along j."""
     VO, NOB = plan.block, -(-outs // plan.block)
+    W = host_simd().lanes(dtype)
     filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
     ph, ob, c, th, tw, j, z = (Var(n) for n in ("ph", "ob", "c", "th", "tw", "j", "z"))
     valid = minimum(VO, outs - ob * VO)
+    depth = chans * taps[0] * taps[1]
+    run = _filter_run(value_at, chans, taps)
+    if run is not None and VO % W == 0 and depth >= W:
+        p = Var("fp")
+        at = lambda jj, pp: filt.index(ph, ob, 0, 0, 0, 0) + pp * VO + jj  # noqa: E731
+        start = lambda jj: run(ph, ob * VO + jj)  # noqa: E731
+        fill = fill_transposed(filt, at, lambda jj, pp: cast_to(Load(start(jj).buf, start(jj).index + pp), dtype),
+                               W, valid, depth)
+        pad = loop(p, depth, loop(z, VO - valid, Store(filt, at(z, p), const(0.0, dtype)), start=valid))
+        body = loop(ph, phases, loop(ob, NOB, block(fill, pad)))
+        return filt, Kernel(space.name("pack_filter"), body)
     at = (ph, ob, c, th, tw)
     copy = loop(j, valid, filt.store(at + (j,), cast_to(value_at(ph, ob * VO + j, c, th, tw), dtype)))
     pad = loop(z, VO - valid, filt.store(at + (z,), const(0.0, dtype)), start=valid)
     body = loop(ph, phases, loop(ob, NOB, loop(c, chans, loop(th, taps[0], loop(tw, taps[1], block(copy, pad))))))
-    return filt, Kernel(space.name("pack_filter"), S.vectorize(body, "j", host_simd().lanes(dtype)))
+    return filt, Kernel(space.name("pack_filter"), S.vectorize(body, "j", W))
+
+
+def _filter_run(value_at: FilterValue, chans: int, taps: tuple[int, int]) -> Optional[Callable[[Expr, Expr], Load]]:
+    """(ph, o) -> the load of value_at(ph, o, 0, 0, 0) when value_at(ph, o, c, th, tw) is that
+    load's element c*TH*TW + th*TW + tw (one unit-stride run per output channel), else None."""
+    names = ("fph", "fo", "fc", "fth", "ftw")
+    probe = value_at(*(Var(n) for n in names))
+    if not isinstance(probe, Load):
+        return None
+    steps = {"fc": (chans, taps[0] * taps[1]), "fth": (taps[0], taps[1]), "ftw": (taps[1], 1)}
+    if any(n > 1 and linear_coeff(probe.index, name) != step for name, (n, step) in steps.items()):
+        return None
+    z = const(0)
+    return lambda ph, o: value_at(ph, o, z, z, z)
 
 
 def padded_plane(store: Callable[[Expr, Expr, Expr], Stmt], value_at: Callable[[Expr, Expr], Expr],

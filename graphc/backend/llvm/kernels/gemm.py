@@ -29,7 +29,7 @@ from typing import Callable, Optional
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Expr, Fma, If, Kernel, Load, Program, Select, Stmt, Store, Var,
                       block, ceil_div, const, loop, minimum)
-from .conv import transpose
+from .conv import fill_transposed, transpose
 from .simd import Simd, host_simd
 
 #: Below this many flops (~0.4 ms of float32 work on one Zen 5 core) a product runs
@@ -162,7 +162,7 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
         fill = loop(v["bp"], kc, S.vectorize(loop(v["bj"], nv, Store(
             b_pack, b_at(v["bj"], v["bp"]), b_value(v["bj"], v["bp"]))), "bj", W))
     else:
-        fill = _fill_transposed(b_pack, b_at, b_value, W, nv, kc)
+        fill = fill_transposed(b_pack, b_at, b_value, W, nv, kc)
     pad_b = loop(v["bp"], kc, loop(v["bz"], NR - nv, Store(b_pack, b_at(v["bz"], v["bp"]), zero), start=nv))
     pack_b = loop(v["jb"], ceil_div(ncur, NR), block(fill, pad_b))
 
@@ -212,31 +212,6 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
     return loop(v["jc"], ceil_div(N, nc), loop(v["pc"], ceil_div(K, KC), block(
         pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, loop(v["jb"], ceil_div(ncur, NR),
                                                                    loop(v["ib"], ceil_div(mcur, MR), micro)))))))
-
-
-def _fill_transposed(panel: Buffer, at: Callable[[Expr, Expr], Expr], value: Callable[[Expr, Expr], Expr],
-                     W: int, cols: Expr, depth: Expr) -> Stmt:
-    """panel[at(j, p)] = value(j, p) for j < cols, p < depth, from an operand whose p axis is
-    the contiguous one: each W x W block is read as W vectors along p and transposed in
-    registers; the edges go one element at a time."""
-    rows = Buffer("bt_rows", panel.dtype, (W * W,), scope="local")
-    stages = [Buffer(f"bt_stage{k}", panel.dtype, (W * W,), scope="local") for k in range(2)]
-    g, pb, r, q, j, p = (Var(n) for n in ("btg", "btb", "btr", "btq", "btj", "btp"))
-    last = W.bit_length() - 2           # log2(W) stages
-
-    def stage(k: int, row: int, result: Expr) -> Stmt:
-        if k == last:                   # result `row` is panel row pb*W + row, columns g*W ...
-            return Store(panel, at(g * W, pb * W + row), result)
-        return Store(stages[k % 2], const(row * W), result)
-
-    read = loop(r, W, S.vectorize(loop(q, W, Store(rows, r * W + q, value(g * W + r, pb * W + q))), q.name, W))
-    flips = transpose([Load(rows, const(row * W), W) for row in range(W)], stage,
-                      lambda k, row: Load(stages[k % 2], const(row * W), W))
-    elem = Store(panel, at(j, p), value(j, p))
-    full_cols, full_depth = cols // W * W, depth // W * W
-    return block(loop(g, cols // W, loop(pb, depth // W, block(read, *flips))),
-                 loop(j, full_cols, loop(p, depth - full_depth, elem, start=full_depth)),
-                 loop(j, cols - full_cols, loop(p, depth, elem), start=full_cols))
 
 
 def narrowed(t: Tiles, N: int) -> Tiles:
