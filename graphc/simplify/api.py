@@ -27,7 +27,7 @@ def simplify(
     With `explain=True`, returns `(simplified, report)`; `print(report)` lists the rules
     that fired in order and the node counts before and after each phase.
     """
-    from .engine import run_phase
+    from .engine import run_phases
     from .phases import PHASES
     from .trace import Report
 
@@ -38,9 +38,7 @@ def simplify(
     collecting = gc.isenabled()
     gc.disable()  # rewriting allocates many short-lived nodes: collections would double the time
     try:
-        for phase in PHASES if phases is None else phases:
-            nodes, trace = run_phase(phase, nodes)
-            report.phases.append(trace)
+        nodes, report.phases = run_phases(PHASES if phases is None else phases, nodes)
     finally:
         if collecting:
             gc.enable()

@@ -7,11 +7,15 @@ distinct subexpression is rewritten once and equal subexpressions stay shared.
 
 Global passes (the sympy bridge) run after the local rules; the phase repeats until a
 round changes nothing or its outputs repeat an earlier round's (a cycle).
+
+A phase hands the next the nodes its rules left as they are (`Settled`): on those, the
+next phase tries only its rules that the earlier phase did not have (rules are functions
+of the node), so the canonical rules, which every phase repeats, run once per node.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 from ..ir import GraphcError, Node
 from .rule import Rule, RuleSet
@@ -35,16 +39,28 @@ class Phase:
     max_rounds: int = 8
 
 
-class Rewriter:
-    """Normal forms of nodes under one rule set (memoised; see the module docstring)."""
+@dataclass(frozen=True)
+class Settled:
+    """Nodes that no rule of `rules` rewrites (each tried them all, and none fired)."""
 
-    def __init__(self, rules: RuleSet, trace: PhaseTrace, max_rewrites: int = 100_000, max_chain: int = 64):
+    rules: RuleSet
+    nodes: set[Node]
+
+
+class Rewriter:
+    """Normal forms of nodes under one rule set (memoised; see the module docstring).
+    `before`: what an earlier phase's rules are known to leave as it is."""
+
+    def __init__(self, rules: RuleSet, trace: PhaseTrace, max_rewrites: int = 100_000, max_chain: int = 64,
+                 before: Optional[Settled] = None):
         self.rules = rules
         self.trace = trace
         self.memo: dict[Node, Node] = {}
         self.active: list[Node] = []  # the chain of rewrites in progress
         self.budget = max_rewrites
         self.max_chain = max_chain
+        self.before = before
+        self.settled = Settled(rules, set())
 
     def run(self, outputs: Sequence[Node]) -> list[Node]:
         return [self.normal_form(o) for o in outputs]
@@ -76,9 +92,14 @@ class Rewriter:
             self.trace.note(f"{why} at {node!r}: kept it")
             return node
         result = node
+        before = self.before
+        if before is not None and node in before.nodes:
+            rules = self.rules.for_op_beyond(node.op, before.rules)
+        else:
+            rules = self.rules.for_op(node.op)
         self.active.append(node)
         try:
-            for rule in self.rules.for_op(node.op):
+            for rule in rules:
                 new = rule.fn(node)
                 if new is None or new is node:
                     continue
@@ -90,6 +111,8 @@ class Rewriter:
                 self.trace.firings.append(Firing(rule.name, node, new))
                 result = self.normal_form(new)
                 break
+            else:
+                self.settled.nodes.add(node)
         finally:
             self.active.pop()
         self.memo[node] = result
@@ -109,8 +132,23 @@ def _check_type(rule: Rule, old: Node, new: Node) -> None:
 
 def run_phase(phase: Phase, outputs: list[Node]) -> tuple[list[Node], PhaseTrace]:
     """`outputs` rewritten by `phase` to a fixed point, and what happened."""
+    outputs, trace, _ = _run_phase(phase, outputs, None)
+    return outputs, trace
+
+
+def run_phases(phases: Sequence[Phase], outputs: list[Node]) -> tuple[list[Node], list[PhaseTrace]]:
+    """`outputs` rewritten by each phase in turn, and what happened in each (each phase
+    handing the next what its rules left as it is)."""
+    traces, settled = [], None
+    for phase in phases:
+        outputs, trace, settled = _run_phase(phase, outputs, settled)
+        traces.append(trace)
+    return outputs, traces
+
+
+def _run_phase(phase: Phase, outputs: list[Node], before: Optional[Settled]) -> tuple[list[Node], PhaseTrace, Settled]:
     trace = PhaseTrace(phase.name, node_count(outputs))
-    rewriter = Rewriter(phase.rules, trace)
+    rewriter = Rewriter(phase.rules, trace, before=before)
     seen: set[tuple[Node, ...]] = set()
     for _ in range(phase.max_rounds):
         outputs = rewriter.run(outputs)
@@ -127,4 +165,4 @@ def run_phase(phase: Phase, outputs: list[Node]) -> tuple[list[Node], PhaseTrace
     else:
         trace.note(f"no fixed point after {phase.max_rounds} rounds: stopped")
     trace.nodes_after = node_count(outputs)
-    return outputs, trace
+    return outputs, trace, rewriter.settled

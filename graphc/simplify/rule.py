@@ -72,6 +72,7 @@ class RuleSet:
             raise ValueError(f"rule set: duplicate rule names {sorted(duplicates)}")
         self.rules = list(rules)
         self._cache: dict[tuple, tuple[Rule, ...]] = {}
+        self._beyond: dict[tuple, tuple[Rule, ...]] = {}
 
     def for_op(self, op: Op) -> tuple[Rule, ...]:
         keys = match_keys(op)
@@ -79,6 +80,16 @@ class RuleSet:
         if found is None:
             found = tuple(r for r in self.rules if r.match in keys)
             self._cache[keys] = found
+        return found
+
+    def for_op_beyond(self, op: Op, passed: RuleSet) -> tuple[Rule, ...]:
+        """The rules for `op` that are not in `passed` (for a node none of whose rules rewrite)."""
+        keys = match_keys(op)
+        found = self._beyond.get((keys, passed))
+        if found is None:
+            known = set(passed.rules)
+            found = tuple(r for r in self.for_op(op) if r not in known)
+            self._beyond[keys, passed] = found
         return found
 
     def __iter__(self):

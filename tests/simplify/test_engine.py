@@ -146,3 +146,25 @@ def test_rewrite_budget():
     rewriter = Rewriter(RuleSet([drop]), trace, max_rewrites=1)
     assert rewriter.run([-(-x), -(-y)]) == [x, -(-y)]
     assert trace.notes == ["rewrite budget exhausted: stopped rewriting"]
+
+
+def test_a_later_phase_tries_only_its_new_rules_on_what_an_earlier_left():
+    """Rules of an earlier phase that passed on a node are not tried on it again; the result
+    is what trying every rule gives."""
+    x, y = gc.tensor("x", (3,)), gc.tensor("y", (3,))
+    calls = []
+
+    def watch(node):
+        calls.append(node)
+
+    drop_neg = Rule("drop_neg", "neg", lambda n: n.inputs[0].inputs[0] if n.inputs[0].op.name == "neg" else None)
+    seen = Rule("seen", None, watch)
+    to_sub = Rule("to_sub", "add", lambda n: gc.sub(n.inputs[0], gc.neg(n.inputs[1])))
+    graph = gc.exp(-(-x)) + y
+    phases = [Phase("first", RuleSet([drop_neg, seen])), Phase("second", RuleSet([drop_neg, seen, to_sub]))]
+    out = simplify(graph, phases=phases)
+    assert out is gc.exp(x) - (-y)
+    assert out is simplify(graph, phases=phases[1:])
+    calls.clear()
+    simplify(gc.exp(x) * y, phases=phases)
+    assert len(calls) == len(set(calls)) == 2  # exp(x), exp(x) * y: once each over both phases
