@@ -21,8 +21,8 @@ could overflow and are not used there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -121,12 +121,27 @@ def _named_functions(sp) -> dict[Any, str]:
 
 
 class _FromSympy:
-    """A sympy expression as nodes of `dtype`, written the way the backend runs fastest."""
+    """A sympy expression as nodes of `dtype`, written the way the backend runs fastest.
 
-    def __init__(self, sp, leaves: dict, dtype: np.dtype):
-        self.sp, self.leaves, self.dtype = sp, leaves, dtype
+    Every node it makes is recorded in `steps` as (op, inputs), an input being a step's
+    index or, negative, a leaf's (-1 for the first): `_replay` makes the same nodes, in the
+    same order, over the leaves of another region with the same key, without sympy."""
+
+    def __init__(self, sp, symbols: list, leaves: list[Node], dtype: np.dtype, steps: list):
+        self.sp, self.dtype, self.steps = sp, dtype, steps
+        self.leaves = dict(zip(symbols, leaves))
+        self.refs: dict[Node, int] = {leaf: -1 - k for k, leaf in enumerate(leaves)}
         self.memo: dict[Any, Node] = {}
         self.functions = _Sympy.functions
+
+    def _made(self, node: Node, inputs: tuple[Node, ...] = ()) -> Node:
+        """`node`, made of `inputs`, recorded as a step."""
+        self.steps.append((node.op, tuple(self.refs[i] for i in inputs)))
+        self.refs[node] = len(self.steps) - 1
+        return node
+
+    def _apply(self, fn: str, *inputs: Node) -> Node:
+        return self._made(apply(fn, *inputs), inputs)
 
     def build(self, expr: Any) -> Node:
         if expr not in self.memo:
@@ -137,7 +152,7 @@ class _FromSympy:
         v = float(value)
         if not np.isfinite(v):
             raise _Unsupported(f"non-finite constant {value}")
-        return constant(np.asarray(v, dtype=self.dtype))
+        return self._made(constant(np.asarray(v, dtype=self.dtype)))
 
     def _build(self, expr: Any) -> Node:
         if expr.is_Symbol:
@@ -153,47 +168,47 @@ class _FromSympy:
         fn = self.functions.get(expr.func)
         if fn is None or len(expr.args) != 1:
             raise _Unsupported(str(expr.func))
-        return apply(fn, self.build(expr.args[0]))
+        return self._apply(fn, self.build(expr.args[0]))
 
     def _sum(self, terms) -> Node:
         plus = [t for t in terms if not t.could_extract_minus_sign()]
         minus = [-t for t in terms if t.could_extract_minus_sign()]
-        total = self.build(plus[0]) if plus else apply("neg", self.build(minus.pop(0)))
+        total = self.build(plus[0]) if plus else self._apply("neg", self.build(minus.pop(0)))
         for t in plus[1:]:
-            total = apply("add", total, self.build(t))
+            total = self._apply("add", total, self.build(t))
         for t in minus:
-            total = apply("sub", total, self.build(t))
+            total = self._apply("sub", total, self.build(t))
         return total
 
     def _product(self, expr) -> Node:
         coeff, factors = expr.as_coeff_mul()
         if coeff == -1:
-            return apply("neg", self.build(-expr))
+            return self._apply("neg", self.build(-expr))
         numer = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
         denom = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_negative]
         parts = ([self._const(coeff)] if coeff != 1 else []) + [self.build(f) for f in numer]
         top = parts[0] if parts else self._const(1)
         for p in parts[1:]:
-            top = apply("mul", top, p)
+            top = self._apply("mul", top, p)
         if not denom:
             return top
         bottom = self.build(denom[0])
         for d in denom[1:]:
-            bottom = apply("mul", bottom, self.build(d))
-        return apply("truediv", top, bottom)
+            bottom = self._apply("mul", bottom, self.build(d))
+        return self._apply("truediv", top, bottom)
 
     def _power(self, base, exponent) -> Node:
         sp = self.sp
         b = self.build(base)
         if exponent == 2:
-            return apply("mul", b, b)
+            return self._apply("mul", b, b)
         if exponent == sp.Rational(1, 2):
-            return apply("sqrt", b)
+            return self._apply("sqrt", b)
         if exponent.is_Number and exponent < 0:
-            return apply("truediv", self._const(1), self._power(base, -exponent))
+            return self._apply("truediv", self._const(1), self._power(base, -exponent))
         if exponent == 1:
             return b
-        return apply("pow", b, self.build(exponent))
+        return self._apply("pow", b, self.build(exponent))
 
 
 def _splits_exp(sp, expr) -> bool:
@@ -314,14 +329,18 @@ def _added_cost(node: Node, free: set[Node], freed: set[Node]) -> int:
 
 @dataclass
 class _Plan:
-    """The sympy work on a region key: the expression, its leaves' symbols, the candidates,
-    and `settled`: every candidate builds back to the region itself or not at all (found at
-    the key's first region; then there is nothing to cost on a region with this key)."""
+    """The sympy work on a region key: the expression, its leaves' symbols and the candidates;
+    then, from the key's first region, how each candidate is built (`steps`, and per
+    candidate the steps up to its end and its node's reference, None where it cannot be
+    built) and `settled`: every candidate builds back to the region itself or not at all
+    (there is then nothing to cost on a region with this key)."""
 
     expr: Any
     symbols: list
     candidates: tuple
-    settled: Optional[bool] = None
+    steps: Optional[list] = None
+    built: list = field(default_factory=list)
+    settled: bool = False
 
 
 def _plan(region: Region) -> _Plan:
@@ -334,6 +353,31 @@ def _plan(region: Region) -> _Plan:
             _plans.clear()
         _plans[region.key] = found = _Plan(expr, symbols, candidates(expr))
     return found
+
+
+def _candidate_nodes(plan: _Plan, region: Region) -> Iterator[Optional[Node]]:
+    """Each candidate built over the region's leaves (None where it cannot be), one at a
+    time: written from sympy at the key's first region, which records the steps, and
+    replayed from them at the others."""
+    if plan.steps is None:
+        steps: list = []
+        built: list = []
+        writer = _FromSympy(_Sympy.get(), plan.symbols, region.leaves, region.root.dtype, steps)
+        for candidate in plan.candidates:
+            try:
+                node = writer.build(candidate)
+            except _Unsupported:
+                node = None
+            built.append((len(steps), None if node is None else writer.refs[node]))
+            yield node
+        plan.steps, plan.built = steps, built
+        return
+    made: list[Node] = []
+    leaves = region.leaves
+    for end, result in plan.built:
+        for op, inputs in plan.steps[len(made):end]:
+            made.append(Node.make(op, [made[i] if i >= 0 else leaves[-1 - i] for i in inputs]))
+        yield None if result is None else made[result] if result >= 0 else leaves[-1 - result]
 
 
 def _substitute(outputs: list[Node], replacements: dict[Node, Node]) -> list[Node]:
@@ -394,15 +438,13 @@ class SympyPass:
         plan = _plan(region)
         if plan.settled:
             return None
+        first = plan.steps is None
         dying = _exclusive(root, region.nodes, users)
         best, best_cost = None, sum(op_cost(n) for n in dying)
         template = next((leaf for leaf in region.leaves if leaf.type.shape == root.type.shape), None)
-        writer = _FromSympy(_Sympy.get(), dict(zip(plan.symbols, region.leaves)), root.dtype)
         settled = True
-        for candidate in plan.candidates:
-            try:
-                built = writer.build(candidate)
-            except _Unsupported:
+        for built in _candidate_nodes(plan, region):
+            if built is None:
                 continue
             settled = settled and built is root
             node = fit(built, root, template)
@@ -411,6 +453,6 @@ class SympyPass:
             cost = _added_cost(node, existing, dying)
             if cost < best_cost:
                 best, best_cost = node, cost
-        if plan.settled is None:
+        if first:
             plan.settled = settled
         return best

@@ -169,7 +169,7 @@ def test_transforms_of_read_once_formulas_are_never_cheaper():
 
 
 def _costs(sp, found, leaves):
-    writer = sympy_bridge._FromSympy(sp, leaves, np.dtype("float32"))
+    writer = sympy_bridge._FromSympy(sp, list(leaves), list(leaves.values()), np.dtype("float32"), [])
     return [sympy_bridge._added_cost(writer.build(c), set(), set()) for c in found]
 
 
@@ -186,3 +186,23 @@ def test_formulas_the_transforms_shorten_are_not_read_once():
     for expr in (sp.log(a) + b, sp.sqrt(a) * b, 2 * a + b):
         assert not sympy_bridge._read_once(sp, expr), expr
     assert sympy_bridge._read_once(sp, a - sp.tanh(b + c) * d + 1)
+
+
+def test_regions_with_one_key_share_the_sympy_work(monkeypatch):
+    """A region equal to an earlier one up to its leaves is built from the recorded steps,
+    without sympy, into what sympy's way gives."""
+    built = []
+    original = sympy_bridge._FromSympy.build
+    monkeypatch.setattr(sympy_bridge._FromSympy, "build", lambda self, e: built.append(e) or original(self, e))
+
+    def graph(p, q):
+        return (p * 3.0 + q * 3.0) / 2.0 - q * 1.5 + gc.tanh(p) * q
+
+    first, report = simplify(graph(gc.tensor("p1", (2, 3)), gc.tensor("q1", (2, 3))), explain=True)
+    assert "sympy" in report.fired and built
+    written = len(built)
+    p2, q2 = gc.tensor("p2", (2, 3)), gc.tensor("q2", (2, 3))
+    second, report = simplify(graph(p2, q2), explain=True)
+    assert "sympy" in report.fired and len(built) == written
+    monkeypatch.setattr(sympy_bridge, "_plans", {})
+    assert simplify(graph(p2, q2)) is second and len(built) > written
