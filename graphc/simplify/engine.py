@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence
 
 from ..ir import GraphcError, Node
 from .rule import Rule, RuleSet
-from .trace import Firing, PhaseTrace, node_count
+from .trace import Firing, PhaseTrace
 
 #: A whole-graph rewrite run after a phase's local rules: (outputs, trace) -> outputs.
 GlobalPass = Callable[[list[Node], PhaseTrace], list[Node]]
@@ -147,7 +147,7 @@ def run_phases(phases: Sequence[Phase], outputs: list[Node]) -> tuple[list[Node]
 
 
 def _run_phase(phase: Phase, outputs: list[Node], before: Optional[Settled]) -> tuple[list[Node], PhaseTrace, Settled]:
-    trace = PhaseTrace(phase.name, node_count(outputs))
+    trace = PhaseTrace(phase.name, outputs)
     rewriter = Rewriter(phase.rules, trace, before=before)
     seen: set[tuple[Node, ...]] = set()
     for _ in range(phase.max_rounds):
@@ -164,5 +164,5 @@ def _run_phase(phase: Phase, outputs: list[Node], before: Optional[Settled]) -> 
             break
     else:
         trace.note(f"no fixed point after {phase.max_rounds} rounds: stopped")
-    trace.nodes_after = node_count(outputs)
+    trace.after = outputs
     return outputs, trace, rewriter.settled

@@ -70,11 +70,12 @@ class Region:
         self.root = root
         self.nodes: list[Node] = []
         self.leaves: list[Node] = []
-        self.steps: list[Step] = []
+        self.steps: list[Optional[Step]] = []
         self._index: dict[Node, int] = {}
-        self._facts: list = []
+        self._outside: list[tuple[int, Node]] = []  # the steps of the nodes that are not elementwise ones
         self._read(root)
-        self.key = (root.type, tuple(self.steps), tuple(self._facts))
+        facts = [self._read_outside(position, node) for position, node in self._outside]
+        self.key = (root.type, tuple(self.steps), tuple(facts))
 
     def _read(self, node: Node) -> int:
         found = self._index.get(node)
@@ -86,17 +87,23 @@ class Region:
                 raise RegionTooLarge
             step = Step(node.op.fn, tuple(self._read(i) for i in node.inputs))
         else:
-            number = exact_number(node)
-            if number is not None:
-                step = Step(number=number)
-                self._facts.append(node)  # its dtype and shape: the region builds back to itself alike
-            else:
-                step = Step(leaf=len(self.leaves), positive=is_positive(node))
-                self.leaves.append(node)
-                self._facts.append(node if is_constant(node) else node.type)
+            step = None  # a number or a leaf: read once the region is known not to be too large
+            self._outside.append((len(self.steps), node))
         self.steps.append(step)
         self._index[node] = len(self.steps) - 1
         return self._index[node]
+
+    def _read_outside(self, position: int, node: Node) -> object:
+        """Write the step of a node outside the elementwise ones (a number or the next leaf);
+        return what the key holds of it (the node itself for numbers and constant leaves, so that
+        the region builds back to itself alike; else its type)."""
+        number = exact_number(node)
+        if number is not None:
+            self.steps[position] = Step(number=number)
+            return node
+        self.steps[position] = Step(leaf=len(self.leaves), positive=is_positive(node))
+        self.leaves.append(node)
+        return node if is_constant(node) else node.type
 
 
 class RegionTooLarge(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ..ir import Node, toposort
 from ..ops.leaves import Constant
@@ -41,13 +41,22 @@ class Firing:
 
 @dataclass
 class PhaseTrace:
-    """One phase's rewrites and node counts."""
+    """One phase's rewrites, and its graph before and after (counted when asked: the compile
+    path never asks)."""
 
     name: str
-    nodes_before: int
-    nodes_after: int = 0
+    before: Sequence[Node] = ()
+    after: Sequence[Node] = ()
     firings: list[Firing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def nodes_before(self) -> int:
+        return node_count(self.before)
+
+    @property
+    def nodes_after(self) -> int:
+        return node_count(self.after)
 
     def note(self, text: str) -> None:
         """Record something the reader should know (once)."""

@@ -141,7 +141,7 @@ def test_a_pass_undone_by_the_rules_stops_the_phase():
 
 def test_rewrite_budget():
     x, y = gc.tensor("x", (3,)), gc.tensor("y", (3,))
-    trace = PhaseTrace("budget", 0)
+    trace = PhaseTrace("budget")
     drop = Rule("drop_neg", "neg", lambda n: n.inputs[0].inputs[0] if n.inputs[0].op.name == "neg" else None)
     rewriter = Rewriter(RuleSet([drop]), trace, max_rewrites=1)
     assert rewriter.run([-(-x), -(-y)]) == [x, -(-y)]
