@@ -43,7 +43,7 @@ def exact_number(node: Node) -> Optional[int | Fraction]:
     fractions costs far more than it finds; as a leaf, its region is also the same
     expression (one memo entry) whatever the constant."""
     value = scalar_value(node)
-    if node.type.size != 1 or value is None or isinstance(value, bool) or not np.isfinite(value):
+    if value is None or isinstance(value, bool) or node.type.size != 1 or not np.isfinite(value):
         return None
     if float(value).is_integer():
         return int(value)
