@@ -206,3 +206,31 @@ def test_regions_with_one_key_share_the_sympy_work(monkeypatch):
     assert "sympy" in report.fired and len(built) == written
     monkeypatch.setattr(sympy_bridge, "_plans", {})
     assert simplify(graph(p2, q2)) is second and len(built) > written
+
+
+def _training_graphs():
+    """Training-step graphs (loss and SGD updates) of a tanh MLP and of the demo's CNN with Adam."""
+    x, y = gc.tensor("x", (None, 8)), gc.tensor("y", (None,), "int64")
+    rng = np.random.default_rng(0)
+    params = [gc.shared(rng.normal(size=shape).astype(np.float32), f"p{i}")
+              for i, shape in enumerate([(8, 16), (16,), (16, 16), (16,), (16, 4), (4,)])]
+    h = x
+    for w, b in zip(params[0:4:2], params[1:4:2]):
+        h = gc.tanh(h @ w + b)
+    loss = gc.nn.cross_entropy(h @ params[4] + params[5], y)
+    mlp = [loss] + [v for _, v in gc.nn.sgd(params, loss, lr=0.1)]
+    model = gc.nn.models.digits_cnn(channels=(2, 3), batch_norm=True, rng=0)
+    images, labels = gc.tensor("images", (None, 1, 8, 8)), gc.tensor("labels", (None,), "int64")
+    loss = gc.nn.cross_entropy(model(images, training=True), labels)
+    cnn = [loss] + [v for _, v in gc.nn.adam(model.parameters(), loss, lr=0.01)]
+    return [mlp, cnn]
+
+
+def test_shared_sympy_work_leaves_the_graphs_as_they_were(monkeypatch):
+    """With the plans and memos of earlier regions (replayed steps, passed-over keys, skipped
+    transforms of equal expressions) a graph simplifies to the very nodes it does without."""
+    for graph in _training_graphs():
+        monkeypatch.setattr(sympy_bridge, "_plans", {})
+        monkeypatch.setattr(sympy_bridge, "_candidate_memo", {})
+        cold = simplify(graph)
+        assert simplify(graph) == cold
