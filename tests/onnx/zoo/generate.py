@@ -113,7 +113,7 @@ def narrow(net: nn.Module, factor: int) -> nn.Module:
     """`net` with every convolution, linear layer and batch norm narrowed by `factor` (in place)."""
     if factor == 1:
         return net
-    for name, module in list(net.named_modules()):
+    for module in list(net.modules()):
         for child_name, child in list(module.named_children()):
             replacement = narrowed_layer(child, factor)
             if replacement is not child:
