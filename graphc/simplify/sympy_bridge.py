@@ -8,12 +8,15 @@ for tensor code give candidates; the one whose nodes cost least by an op-count c
 comes back, when it costs less than the nodes it frees.
 
 Compile time stays predictable: the sympy work is done once per region key (regions equal
-up to their leaves share it: the expression, its candidates, and whether every candidate
-builds back to the region itself, when there is nothing to cost), candidates are memoised
-by expression (sympy expressions are structural, with leaves numbered in visiting order),
-regions above MAX_REGION nodes are left alone, and a pass tries at most MAX_REGIONS
-regions. The budget counts regions, not seconds, so a graph simplifies the same way however
-loaded the machine is (the compiled code, and the disk cache, depend on it).
+up to their leaves share it: the expression, its candidates, the nodes they build, replayed
+over each region's own leaves, and whether every candidate builds back to the region
+itself, when there is nothing to cost), candidates are memoised by expression (sympy
+expressions are structural, with leaves numbered in visiting order), read-once formulas
+skip the transforms (`_read_once`), regions above MAX_REGION nodes are left alone, and a
+pass tries at most MAX_REGIONS regions. The budget counts regions, not seconds, so a graph
+simplifies the same way however loaded the machine is (the compiled code, and the disk
+cache, depend on it). A pass's replacements are substituted inside each other
+(`_substitute`), so no replaced root stays in the graph.
 
 Policy FINITE: sympy's algebra holds for real numbers, so x - x becomes 0 even for inf.
 Transforms that split exp(a + b) into exp(a) * exp(b) (cancel on expressions with exp)
@@ -124,8 +127,9 @@ class _FromSympy:
     """A sympy expression as nodes of `dtype`, written the way the backend runs fastest.
 
     Every node it makes is recorded in `steps` as (op, inputs), an input being a step's
-    index or, negative, a leaf's (-1 for the first): `_replay` makes the same nodes, in the
-    same order, over the leaves of another region with the same key, without sympy."""
+    index or, negative, a leaf's (-1 for the first): `_candidate_nodes` makes the same
+    nodes, in the same order, over the leaves of another region with the same key, without
+    sympy."""
 
     def __init__(self, sp, symbols: list, leaves: list[Node], dtype: np.dtype, steps: list):
         self.sp, self.dtype, self.steps = sp, dtype, steps
@@ -230,7 +234,7 @@ def _read_once(sp, expr: Any) -> bool:
     factor_terms can only take out a common minus sign (as many operations), cancel can
     only multiply out products of sums (as many or more), and together, powsimp and
     expand_log leave it as it is. (Beyond this class they can: (-a - b) * (-c - d) is
-    (a + b) * (c + d), -tanh(-a - b) is tanh(a + b).)"""
+    (a + b) * (c + d), -tanh(c * (-sin(a) - 1)) is tanh(c * (sin(a) + 1)).)"""
     symbols: set = set()
     for term in expr.args if expr.is_Add else (expr,):
         coefficient, rest = term.as_coeff_Mul()
