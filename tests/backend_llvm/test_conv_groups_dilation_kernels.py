@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from graphc.backend.llvm.kernels import conv, depthwise
+from graphc.backend.llvm.kernels.simd import host_simd
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -142,3 +143,59 @@ def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
     got, _ = run_builder(conv.conv_forward, [x, w], want.shape, "float64", stride=stride, padding=padding, groups=3,
                          micro="positions")
     assert_matches(got, want)
+
+
+SMALL = [
+    ((2, 20, 4, 4), (20, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),     # 20 channels: a vector and a tail
+    ((1, 16, 5, 3), (16, 1, 3, 3), (2, 2), ((1, 0), (0, 2)), (1, 1)),     # batch 1, strided, asymmetric padding
+    ((3, 7, 1, 1), (7, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),       # 1x1 images: only the centre tap is inside
+    ((2, 9, 6, 7), (9, 1, 2, 3), (1, 2), ((0, 1), (2, 1)), (2, 1)),       # dilated, non-square kernel
+    ((2, 33, 9), (33, 1, 3), (1,), ((1, 1),), (2,)),                      # 1-D
+    ((2, 20, 3, 35), (20, 1, 3, 3), (1, 3), ((1, 1), (2, 1)), (1, 1)),    # rows copied by register transposes
+    ((1, 12, 40), (12, 1, 5), (4,), ((2, 3),), (1,)),                     # 1-D, the same
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation", SMALL)
+def test_small_depthwise_forward(x_shape, w_shape, stride, padding, dilation, dtype):
+    """The depthwise forward pass of small images with vectors along the channels."""
+    groups = x_shape[1]
+    g = conv.ConvGeometry.of(x_shape, w_shape, stride, padding, dilation, groups)
+    assert depthwise.forward_small_applies(g)
+    _, inputs, want = _case("forward", x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    got, kernels = run_builder(depthwise.forward_small, inputs, want.shape, dtype, stride=stride, padding=padding,
+                               dilation=dilation, groups=groups)
+    assert any("dw_small" in k.name for k in kernels)
+    copy = next(repr(k) for k in kernels if "channels_last" in k.name)
+    assert ("bt_rows" in copy) == (x_shape[-1] >= host_simd().lanes(dtype))
+    assert_matches(got, want)
+
+
+def test_small_depthwise_forward_epilogue_and_threads(monkeypatch):
+    """relu(value * scale[channel] + residual[index]) cast to float64, split over images."""
+    from graphc.backend.llvm.loopir import Cast, Load, binop, const
+    monkeypatch.setattr(depthwise, "PARALLEL_MIN_FLOPS", 0)
+    x_shape, w_shape, stride, padding = (3, 18, 4, 5), (18, 1, 3, 3), (1, 1), ((1, 1), (1, 1))
+    _, (x, w), want = _case("forward", x_shape, w_shape, stride, padding, (1, 1), 18, "float32")
+    rng = np.random.default_rng(9)
+    scale, residual = rng.normal(size=18).astype(np.float32), rng.normal(size=want.shape).astype(np.float32)
+
+    def build(xb, wb, s, r, out, space, **options):
+        def epilogue(value, idx):
+            v = value * Load(s, s.index(idx[1])) + Load(r, r.index(*idx))
+            return Cast(binop("max", v, const(0.0, "float32")), "float64")
+        return depthwise.forward_small(xb, wb, out, space=space, dtype="float32", epilogue=epilogue, **options)
+
+    got, kernels = run_builder(build, [x, w, scale, residual], want.shape, "float64", stride=stride, padding=padding,
+                               groups=18, threads=2, nthreads=2)
+    assert any("parallel" in repr(k) for k in kernels)
+    assert_matches(got, np.maximum(want * scale.reshape(1, -1, 1, 1) + residual, 0), "float32")
+
+
+def test_small_depthwise_forward_applies():
+    geometry = lambda x, w, groups: conv.ConvGeometry.of(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), groups)  # noqa: E731
+    assert depthwise.forward_small_applies(geometry((2, 8, 14, 14), (8, 1, 3, 3), 8))
+    assert not depthwise.forward_small_applies(geometry((2, 8, 28, 28), (8, 1, 3, 3), 8))     # a large image
+    assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (16, 1, 3, 3), 8))      # two outputs per group
+    assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (8, 2, 3, 3), 4))       # two inputs per group

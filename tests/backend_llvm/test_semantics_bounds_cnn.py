@@ -116,3 +116,19 @@ def test_pointwise_conv_as_products(data, dtype, rank):
     cin, cout = data.draw(st.integers(1, 3)), data.draw(st.integers(24, 27))
     _run("conv", {"x": [data.draw(st.integers(1, 2)), cin] + sizes, "w": [cout, cin] + [1] * rank,
                   "stride": [1] * rank, "padding": [[0, 0]] * rank, "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
+def test_small_depthwise_conv(data, dtype, rank):
+    """Depthwise convolutions of small images (kernels/depthwise.forward_small) at borders."""
+    axes = []
+    for _ in range(rank):
+        k, s, d = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))
+        lo, hi = data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))
+        axes.append((data.draw(st.integers(max(1, (k - 1) * d + 1 - lo - hi), 6)), k, s, [lo, hi], d))
+    channels = data.draw(st.integers(2, 19))
+    _run("conv", {"x": [data.draw(st.integers(1, 2)), channels] + [a[0] for a in axes],
+                  "w": [channels, 1] + [a[1] for a in axes], "stride": [a[2] for a in axes],
+                  "padding": [a[3] for a in axes], "dilation": [a[4] for a in axes], "groups": channels,
+                  "dtype": dtype})

@@ -1,5 +1,6 @@
 """The weight gradient of a depthwise convolution (one input channel per group), a
-kernel of its own; and its strided input gradient as one unit-stride correlation.
+kernel of its own; its strided input gradient as one unit-stride correlation; and its
+forward pass on small images with vectors along the channels.
 
 The general weight-gradient correlation vectorises over output channels and kernel
 taps; a depthwise layer has one output channel per group (or a few) and nine taps, so
@@ -22,7 +23,7 @@ from typing import Optional, Sequence
 from .. import schedule as S
 from ..loopir import Broadcast, Buffer, Expr, Fma, Kernel, Load, Stmt, Store, Var, block, const, loop
 from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, cast_to, copy_kernel, correlate,
-                   finisher, groups_as_phases, pack_filter, padded_plane, phase_copy, plan_for, slack_rows)
+                   fill_transposed, finisher, groups_as_phases, pack_filter, padded_plane, phase_copy, plan_for, slack_rows)
 from .harness import Space
 from .simd import host_simd
 
@@ -152,3 +153,74 @@ def _spread(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, plane: tuple[
     if threads > 1 and g.batch > 1 and g.batch * channels * plane[0] * plane[1] >= 1 << 18:
         body = S.parallel(body, "b")
     return dst, Kernel(space.name("spread"), body)
+
+
+#: Output images of at most this many pixels (14 x 14) take `forward_small`: measured faster than
+#: the positions kernel up to 14 x 14, 2.8x slower at 28 x 28 (docs/performance.md).
+SMALL_PLANE = 196
+
+
+def forward_small_applies(g: ConvGeometry) -> bool:
+    """Whether `forward_small` takes a convolution: depthwise with one output channel per
+    group, on output images of at most SMALL_PLANE pixels (where vectors along an image's
+    positions would mostly compute dropped lanes)."""
+    return g.groups > 1 and g.cin == 1 and g.cout == 1 and g.out[0] * g.out[1] <= SMALL_PLANE
+
+
+def forward_small(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
+                  space: Space, dtype: Optional[str] = None, epilogue: Optional[Epilogue] = None,
+                  threads: int = 1, dilation: Sequence[int] = (), groups: int = 1) -> list[Kernel]:
+    """Kernels computing out = finish(conv(x, w)) for a depthwise convolution that
+    `forward_small_applies` to, with vectors along the channels: x copied channels-last and
+    zero padded, xt[b, row, col, c]; the weight as wt[tap, c]; then each output pixel of
+    W channels is the sum over taps of xt's vector at the tap times wt's, stored W
+    channels apart (the epilogue's per-channel operands load as vectors)."""
+    dtype = dtype or out.dtype
+    g = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
+    if not forward_small_applies(g):
+        raise ValueError(f"depthwise forward_small: not a small depthwise convolution: x {x.shape}, w {w.shape}")
+    lanes = host_simd().lanes(dtype)
+    C, (plh, phh), (plw, phw) = groups, g.padding[0], g.padding[1]
+    rows, cols = g.size[0] + plh + phh, g.size[1] + plw + phw
+    taps = [(kh, kw) for kh in range(g.kernel[0]) for kw in range(g.kernel[1])]
+    xt = space.workspace("channels_last", dtype, (g.batch, rows, cols, C))
+    wt = space.workspace("taps", dtype, (len(taps), C))
+    b, c, i, j, t = (Var(n) for n in ("b", "cv", "i", "j", "t"))
+    copy = Kernel(space.name("channels_last"), _channels_last(x, xt, g, b, c, dtype))
+    pack = Kernel(space.name("pack_taps"), S.vectorize(block(*(
+        loop(c, C, wt.store((k, c), cast_to(Load(w, g.at(w, c, const(0), const(kh), const(kw))), dtype)))
+        for k, (kh, kw) in enumerate(taps))), c.name, lanes))
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    total: Optional[Expr] = None
+    for k, (kh, kw) in enumerate(taps):
+        xv = Load(xt, xt.index(b, i * sh + kh * dh, j * sw + kw * dw, c))
+        total = xv * Load(wt, wt.index(k, c)) if total is None else Fma(xv, Load(wt, wt.index(k, c)), total)
+    coords = g.coords(b, c, i, j)
+    body: Stmt = loop(b, g.batch, loop(i, g.out[0], loop(j, g.out[1], loop(
+        c, C, Store(out, out.index(*coords), finisher(epilogue, out.dtype)(total, coords))))))
+    flops = 2 * g.batch * C * g.out[0] * g.out[1] * len(taps)
+    body = S.vectorize(body, c.name, lanes)
+    if threads > 1 and g.batch > 1 and flops >= PARALLEL_MIN_FLOPS:
+        body = S.parallel(body, b.name)
+    return [copy, pack, Kernel(space.name("dw_small"), body, flops=flops)]
+
+
+def _channels_last(x: Buffer, xt: Buffer, g: ConvGeometry, b: Var, c: Var, dtype: str) -> Stmt:
+    """xt[b, r, q, c] = x[b, c, r - pad_h, q - pad_w] inside x, else 0. Rows of W columns or
+    more are transposed W x W blocks at a time in registers (conv.fill_transposed, reading
+    along x's rows); narrower ones are copied with vectors along the channels (gathers)."""
+    lanes = host_simd().lanes(dtype)
+    C, (plh, phh), (plw, phw) = xt.shape[3], g.padding[0], g.padding[1]
+    rows, cols = xt.shape[1], xt.shape[2]
+    value = lambda r, q, ch: cast_to(Load(x, g.at(x, b, ch, r - plh, q - plw)), dtype)  # noqa: E731
+    if g.size[1] < lanes or x.strides[-1] != 1:
+        plane = padded_plane(lambda r, q, v: loop(c, C, xt.store((b, r, q, c), v)), lambda r, q: value(r, q, c),
+                             (rows, cols), (plh, plh + g.size[0]), (plw, plw + g.size[1]), dtype)
+        return S.vectorize(loop(b, g.batch, plane), c.name, lanes)
+    r, q = Var("cr"), Var("cq")
+    zero = lambda row, col: S.vectorize(loop(c, C, xt.store((b, row, col, c), const(0.0, dtype))), c.name, lanes)  # noqa: E731
+    blank_rows = [loop(r, n, loop(q, cols, zero(r, q)), start=first) for first, n in ((0, plh), (plh + g.size[0], phh))]
+    blank_cols = [loop(q, n, zero(r, q), start=first) for first, n in ((0, plw), (plw + g.size[1], phw))]
+    inside = fill_transposed(xt, lambda ch, col: xt.index(b, r, col + plw, ch), lambda ch, col: value(r, col + plw, ch),
+                             lanes, C, g.size[1])
+    return loop(b, g.batch, block(*blank_rows, loop(r, g.size[0], block(*blank_cols, inside), start=plh)))
