@@ -247,3 +247,25 @@ def test_a_fresh_cache_gets_the_runner_from_the_build_that_needed_it(tmp_path):
         assert out.returncode == 0, out.stderr
         seen, compiled = out.stdout.rsplit(" ", 1)
         assert seen == "[True]" and int(compiled) >= 4     # the runner is no kernel: not counted
+
+
+def test_a_warm_start_loads_no_compiler(tmp_path):
+    """A function found in the disk cache is loaded and run without importing the lowering,
+    the loop IR or the emitter: a warm start costs the key, file reads and loading."""
+    code = textwrap.dedent("""
+        import sys, numpy as np
+        sys.path.insert(0, {tests!r})
+        from backend_llvm.test_kernel_reuse import _mlp_step
+        import graphc as gc
+        inputs, outputs, args = _mlp_step(2, width=23, batch=3)
+        f = gc.function(inputs, outputs, backend="llvm")
+        f(*args)
+        compiler = ("build", "loopir", "emitter", "partition", "inspect", "lower.table")
+        print(sorted(m for m in compiler if "graphc.backend.llvm." + m in sys.modules))
+    """).format(tests=os.path.join(ROOT, "tests"))
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path), "PYTHONPATH": ROOT}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=300) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    cold, warm = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert "build" in cold and warm == "[]"

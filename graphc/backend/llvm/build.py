@@ -31,38 +31,9 @@ from .generic import generic_loop
 from .layout import VIEW_OPS, Layout, view_layout
 from .loopir import Buffer, Call, Cast, Expr, Kernel, Program, Store, const, itemsize
 from .nest import loop_nest
+from .plan import CallPlan, KernelInfo
 from .lower.registry import Epilogue, LowerContext
 from .partition import Group, data_inputs, is_leaf, partition
-
-
-@dataclass(frozen=True)
-class KernelInfo:
-    """What a listing shows of one kernel."""
-
-    name: str
-    group: int                                # kernels of one group store one value together
-    ops: tuple[str, ...]                      # the graph ops fused into its group
-    shape: tuple[int, ...]                    # of the value it stores
-    input_shapes: tuple[tuple[int, ...], ...]
-    dtype: str
-    flops: int
-
-
-@dataclass
-class CallPlan:
-    """How to call a graph's Program: which argument is which (small and picklable,
-    so the disk cache keeps it with the object code)."""
-
-    params: list[str]                         # the program's arguments, in order
-    inputs: list[str]                         # arg names of the graph inputs, in order
-    outputs: list[str]                        # arg name per output position (repeats allowed)
-    output_types: dict[str, tuple[tuple[int, ...], str]]
-    constants: dict[str, np.ndarray]
-    arena_offsets: dict[str, int]             # arg name -> byte offset in the arena
-    arena_bytes: int
-    kernels: list[KernelInfo]
-    threads: int
-    calls: list[tuple[str, tuple[tuple[int, int], ...]]]  # per kernel: its key, its args (param position, byte offset)
 
 
 #: Where a canonical kernel parameter of a lowered group binds, and at which byte offset:

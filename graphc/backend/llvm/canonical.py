@@ -35,8 +35,8 @@ def canonical_call(kernel: Kernel) -> Call:
     """`kernel` in canonical form, with the argument and byte offset each of its p0, p1, ... stands for."""
     order = places(kernel.body)
     body = renamed(kernel.body, {place: f"p{j}" for j, place in enumerate(order)})
-    return Call(Kernel(kernel.name, body, kernel.flops), kernel_key(body), tuple(s for s, _ in order),
-                tuple(o for _, o in order))
+    canonical = replace(kernel, body=body)
+    return Call(canonical, kernel_key(canonical), tuple(s for s, _ in order), tuple(o for _, o in order))
 
 
 def renamed(body: Node, names: dict[Place, str]) -> Node:
@@ -67,7 +67,8 @@ def renamed(body: Node, names: dict[Place, str]) -> Node:
     return rewrite(body, visit, skip=lambda n: isinstance(n, Expr) and pure(n))   # no buffer in there
 
 
-def kernel_key(body: Node) -> str:
-    """A digest of a canonical kernel body: everything its machine code depends on
-    apart from the host and toolchain."""
-    return hashlib.sha256(repr(body).encode()).hexdigest()
+def kernel_key(kernel: Kernel) -> str:
+    """A digest of a canonical kernel's body and code generation options: everything its
+    machine code depends on apart from the host and toolchain."""
+    options = "" if kernel.strength_reduce else "no-lsr\n"
+    return hashlib.sha256((options + repr(kernel.body)).encode()).hexdigest()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -25,12 +25,14 @@ from ...ir import Node, toposort
 from ...ops.leaves import is_shared
 from ..threads import positive_threads
 from . import jit
-from .build import CallPlan, build_program
 from .cache import make_key
 from .graphkey import graph_key
-from .loopir import Kernel, Program
+from .plan import CallPlan
 from .runtime import CompileTimes, Linked, default_threads, load_or_build
-from .specialize import specialize
+
+if TYPE_CHECKING:       # the compiler is imported on a cache miss only (a warm start loads none of it)
+    from .inspect import Inspector
+    from .loopir import Kernel, Program
 
 #: The arena starts on a cache line.
 _ALIGN = 64
@@ -149,8 +151,15 @@ class LLVMExecutor:
         self._bound: dict[tuple, Bound] = {}
         self._specialised: dict[tuple, Specialised] = {}
         self.last_shapes: Optional[tuple] = None
-        from .inspect import Inspector
-        self.inspect = Inspector(self)
+        self._inspector: Optional[Inspector] = None
+
+    @property
+    def inspect(self) -> Inspector:
+        """What the compiled code looks like (inspect.py; imported when first asked for)."""
+        if self._inspector is None:
+            from .inspect import Inspector
+            self._inspector = Inspector(self)
+        return self._inspector
 
     def values(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The program's input arrays: the arguments, then the shared variables' values (C order)."""
@@ -187,6 +196,8 @@ class LLVMExecutor:
         spec = self.specialised(shapes)
         program = spec.program
         if program is None:
+            from .build import build_program
+            from .specialize import specialize
             times = CompileTimes() if times is None else times
             with times.phase("simplify"):
                 prepared = self.prepared()

@@ -199,7 +199,7 @@ def _serve() -> None:
     job in (an emitter function of the backend and its arguments, such as emit_kernel and
     (kernel, symbol)), object code out, until stdin closes."""
     from . import jit
-    from .runtime import build_identity
+    from .runtime import CompileTimes, build_identity, job_object
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if _receive(stdin) != build_identity():
         return
@@ -209,11 +209,9 @@ def _serve() -> None:
         if request is None:
             return
         try:
-            emit, args = pickle.loads(request)
-            text = str(emit(*args))
+            job = pickle.loads(request)
             with jit.lock:
-                module, machine = jit.optimize(text)
-                answer = b"+" + machine.emit_object(module)
+                answer = b"+" + job_object(job, CompileTimes())
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which compiles it itself
             answer = b"-" + repr(exc).encode()
         _send(stdout, answer)

@@ -19,7 +19,6 @@ from typing import Callable, Optional
 import numpy as np
 
 from ...ops.collective import sum_over_processes
-from .loopir import DTYPES
 
 HOST_FUNCTION = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32)
 
@@ -33,6 +32,7 @@ _table: Optional[tuple[ctypes.Array, list]] = None   # the table, and the callba
 
 def as_array(address: int, count: int, dtype_code: int) -> np.ndarray:
     """The `count` elements of dtype DTYPES[dtype_code] at `address`, as a writable numpy array."""
+    from .loopir import DTYPES      # here, not at import: a warm start loads no loop IR
     dtype = np.dtype(DTYPES[dtype_code])
     if count == 0:
         return np.empty(0, dtype)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 
 from ...ir import DTypeError, ShapeError, format_shape
-from .build import CallPlan, KernelInfo
+from .plan import CallPlan, KernelInfo
 from .canonical import renamed
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Call, Cast, Check, Const, Fma, For,
                      HostCall, If, Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,

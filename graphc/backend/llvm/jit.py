@@ -14,7 +14,9 @@ them, such as adding an object and looking up its symbols).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -68,10 +70,33 @@ def optimize(text: str) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
     return mod, tm
 
 
-def assembly(text: str) -> str:
+@contextmanager
+def _codegen(strength_reduce: bool) -> Iterator[None]:
+    """Code generation with LLVM's loop strength reduction on or off (a process-wide
+    option: callers hold `lock`)."""
+    if strength_reduce:
+        yield
+        return
+    llvm.set_option("", "-disable-lsr=true")
+    try:
+        yield
+    finally:
+        llvm.set_option("", "-disable-lsr=false")
+
+
+def emit_object(mod: llvm.ModuleRef, tm: llvm.TargetMachine, strength_reduce: bool = True) -> bytes:
+    """Object code of an optimised module (callers hold `lock`). Loop strength reduction
+    may be turned off: on the convolutions' micro-kernels, whose loops address a dozen
+    rows at once, it is half of code generation and lengthens their inner loop."""
+    with _codegen(strength_reduce):
+        return tm.emit_object(mod)
+
+
+def assembly(text: str, strength_reduce: bool = True) -> str:
     """Host assembly of LLVM IR text, after optimisation (for inspection)."""
     mod, tm = optimize(text)
-    return tm.emit_assembly(mod)
+    with _codegen(strength_reduce):
+        return tm.emit_assembly(mod)
 
 
 class Engine:

@@ -420,11 +420,13 @@ class HostCall(Stmt):
 
 @dataclass(frozen=True)
 class Kernel:
-    """One loop nest; `flops` is for listings and thread decisions."""
+    """One loop nest; `flops` is for listings and thread decisions. `strength_reduce`: whether
+    LLVM's loop strength reduction runs when its code is generated (jit.emit_object)."""
 
     name: str
     body: Stmt
     flops: int = 0
+    strength_reduce: bool = True
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ..._version import __version__
 from ..threads import positive_threads
 from . import cache, helpers, hostcalls, jit
-from .emitter import emit_kernel, emit_runner, scratch_stride
-from .loopir import Buffer, Kernel, Program
+
+if TYPE_CHECKING:       # the emitter and the loop IR are imported by what compiles, not by what loads
+    from .loopir import Buffer, Kernel, Program
 
 #: The runner's symbol; a new version when its calling convention changes.
 RUNNER_SYMBOL = "graphc_run_v7"
@@ -144,14 +145,20 @@ def kernel_cache_key(key: str) -> str:
     return cache.make_key("kernel", key, *host_key())
 
 
-def _object_code(module_text: Callable[[], str], times: CompileTimes) -> bytes:
-    """Host object code of the module `module_text()` gives."""
+#: A compile job: an emitter function of this backend and its arguments, e.g. emit_kernel
+#: and (kernel, symbol); picklable, so that helper processes take jobs too.
+Job = tuple[Callable[..., Any], tuple]
+
+
+def job_object(job: Job, times: CompileTimes) -> bytes:
+    """Host object code of the module a job emits (callers hold jit.lock)."""
+    emit, args = job
     with times.phase("emit"):
-        text = module_text()
+        text = str(emit(*args))
     with times.phase("optimise"):
         module, machine = jit.optimize(text)
     with times.phase("codegen"):
-        return machine.emit_object(module)
+        return jit.emit_object(module, machine, getattr(args[0], "strength_reduce", True))
 
 
 def helper_count() -> int:
@@ -182,18 +189,20 @@ class KernelCompiles:
         self._jobs = helpers.Compiles(pool, self._here)
         self._helped = bool(pool)
         if _runner.cache_info().currsize == 0 and not cache.exists(runner_cache_key()):
+            from .emitter import emit_runner
             self._jobs.offer(RUNNER_JOB, (emit_runner, (RUNNER_SYMBOL,)))
 
-    def _here(self, job: tuple[Callable[..., Any], tuple]) -> bytes:
-        emit, args = job
-        return _object_code(lambda: str(emit(*args)), self.times)
+    def _here(self, job: Job) -> bytes:
+        return job_object(job, self.times)
 
     def offer(self, key: str, kernel: Kernel) -> None:
+        from .emitter import emit_kernel
         if jit.engine().address(kernel_symbol(key)) is None and not cache.exists(kernel_cache_key(key)):
             self._jobs.offer(key, (emit_kernel, (kernel, kernel_symbol(key))))
 
     def finish(self, kernels: Mapping[str, Kernel]) -> tuple[dict[str, bytes], int]:
         """Object code of each of `kernels` and of those offered, and how many the helpers compiled."""
+        from .emitter import emit_kernel
         start, busy = time.perf_counter(), self.times.total
         objects, helped = self._jobs.finish({key: (emit_kernel, (k, kernel_symbol(key))) for key, k in kernels.items()})
         if self._helped:
@@ -279,7 +288,8 @@ def _runner() -> Any:
     obj = cache.get(key)
     address = _load([(RUNNER_SYMBOL, obj)], times).get(RUNNER_SYMBOL) if obj is not None else None
     if address is None:
-        obj = _object_code(lambda: str(emit_runner(RUNNER_SYMBOL)), times)
+        from .emitter import emit_runner
+        obj = job_object((emit_runner, (RUNNER_SYMBOL,)), times)
         cache.put(key, obj)
         address = _load([(RUNNER_SYMBOL, obj)], times)[RUNNER_SYMBOL]
     return _RUNNER(address)
@@ -359,6 +369,7 @@ class CompiledProgram:
 
     def _scratch_for(self, nthreads: int) -> list[np.ndarray]:
         """Scratch for at least `nthreads` threads, grown when more are asked for."""
+        from .emitter import scratch_stride       # compiled programs have loaded it
         have = self._scratch_mem[0] if self._scratch_mem else 0
         if nthreads > have:
             mems = []
@@ -381,6 +392,7 @@ class CompiledProgram:
 
 def kernel_ir(kernel: Kernel, key: str, optimized: bool = True) -> str:
     """The LLVM IR of one canonical kernel's module."""
+    from .emitter import emit_kernel
     text = str(emit_kernel(kernel, kernel_symbol(key)))
     if not optimized:
         return text
@@ -390,9 +402,10 @@ def kernel_ir(kernel: Kernel, key: str, optimized: bool = True) -> str:
 
 def kernel_assembly(kernel: Kernel, key: str) -> str:
     """Host assembly of one canonical kernel's module, after optimisation."""
+    from .emitter import emit_kernel
     text = str(emit_kernel(kernel, kernel_symbol(key)))
     with jit.lock:
-        return jit.assembly(text)
+        return jit.assembly(text, kernel.strength_reduce)
 
 
 def _check(buf: Buffer, arr: np.ndarray) -> int:

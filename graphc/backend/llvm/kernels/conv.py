@@ -328,7 +328,7 @@ class _Nest:
             body = substitute(body, {n: fn(self.phase) for n, fn in self.spec.phase_vars})
         if self.parallel and self.items > 1:
             body = S.parallel(body, "it")
-        return Kernel(name, body, flops=self.spec.flops)
+        return Kernel(name, body, flops=self.spec.flops, strength_reduce=False)     # see jit.emit_object
 
 
 def correlate(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int = 1) -> Kernel:
