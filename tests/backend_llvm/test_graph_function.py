@@ -209,7 +209,7 @@ def test_read_only_and_empty_arguments(rng):
 
 
 def test_a_second_process_loads_from_the_disk_cache_without_simplifying_or_building(rng, monkeypatch, cache_dir):
-    from graphc.backend.llvm import executor, runtime
+    from graphc.backend.llvm import build, runtime
     from graphc.function import prepare
 
     def graph():
@@ -229,7 +229,7 @@ def test_a_second_process_loads_from_the_disk_cache_without_simplifying_or_build
     def no_work(*args, **kwargs):
         raise AssertionError("simplified or built again despite the cached object")
 
-    monkeypatch.setattr(executor, "build_program", no_work)
+    monkeypatch.setattr(build, "build_program", no_work)
     monkeypatch.setattr(prepare, "simplify", no_work)
     inputs, outputs = graph()
     second = gc.function(inputs, outputs, backend="llvm")
