@@ -739,7 +739,7 @@ def buffers(node: Node) -> list[Buffer]:
         buf = getattr(n, "buf", None)
         if isinstance(buf, Buffer):
             old = seen.setdefault(buf.name, buf)
-            if old != buf:
+            if old is not buf and old != buf:
                 raise ValueError(f"two different buffers are named {buf.name}")
         stack.extend(reversed(children(n)))
     return list(seen.values())

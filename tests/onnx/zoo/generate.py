@@ -1,4 +1,4 @@
-"""Write the ONNX files of tests/onnx/test_zoo.py: the model-zoo architectures (AlexNet, VGG,
+"""Write the ONNX files of tests/onnx/test_onnx_zoo.py: the model-zoo architectures (AlexNet, VGG,
 ResNet-50, SqueezeNet, Inception, DenseNet, ShuffleNet) as torchvision defines them, with
 seeded random weights, narrowed so that each file stays small, exported with
 torch.onnx.export (the TorchScript exporter, dynamo=False: the new one needs onnxscript).
