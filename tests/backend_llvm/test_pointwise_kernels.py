@@ -8,7 +8,7 @@ import graphc as gc
 from graphc.backend.llvm.kernels import gemm, pointwise
 from graphc.backend.llvm.kernels.conv import ConvGeometry
 from graphc.backend.llvm.loopir import Buffer, Cast, Load, binop, const
-from graphc.ops.nn.conv import Conv
+from graphc.ops.nn.conv import Conv, ConvWeightGrad
 
 from .nn_kernels import assert_matches, run_builder
 
@@ -118,3 +118,47 @@ def test_graph_takes_the_product_and_matches_the_reference():
     assert [k.name.split("_", 1)[1].rstrip("0123456789") for k in f.inspect.kernels()] == ["pointwise"]
     want = np.maximum(_reference(xv, w) + b.reshape(1, -1, 1, 1), 0)
     assert_matches(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_shape,w_shape", [((5, 70, 1, 1), (66, 70, 1, 1)), ((1, 64, 1), (65, 64, 1)),
+                                             ((3, 600, 1, 1), (64, 600, 1, 1))])
+def test_weight_gradient_of_1x1_images(x_shape, w_shape, dtype):
+    """gw = gy^T @ x over the images: batch 1, 1-D, a reduction over more images than channels
+    per cache block, odd channel counts."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=x_shape).astype(dtype)
+    gy = rng.normal(size=(x_shape[0], w_shape[0]) + x_shape[2:]).astype(dtype)
+    rank = len(x_shape) - 2
+    want = ConvWeightGrad((1,) * rank, ((0, 0),) * rank).reference(x, gy, np.zeros(w_shape, dtype))
+    got, kernels = run_builder(pointwise.weight_grad_1x1, [x, gy], w_shape, dtype)
+    assert [k.name.split("_", 1)[1].rstrip("0123456789") for k in kernels] == ["pointwise_wgrad"]
+    assert_matches(got, want)
+
+
+def test_weight_gradient_epilogue_and_strided_gradient():
+    """finish(gw) = gw * 0.5 stored as float64, from a gradient read through a transpose."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(6, 64, 1, 1)).astype(np.float32)
+    gy = rng.normal(size=(64, 6, 1, 1)).astype(np.float32).transpose(1, 0, 2, 3)       # (6, 64): images contiguous
+
+    def build(xb, gb, out, space, **options):
+        return pointwise.weight_grad_1x1(xb, gb, out, space=space, dtype="float32",
+                                         epilogue=lambda v, idx: Cast(v * const(0.5, "float32"), "float64"))
+
+    got, _ = run_builder(build, [x, gy], (64, 64, 1, 1), "float64")
+    want = ConvWeightGrad((1, 1), ((0, 0), (0, 0))).reference(x, gy, np.zeros((64, 64, 1, 1), np.float32))
+    assert_matches(got, (want * 0.5).astype(np.float64), "float32")
+
+
+def test_which_weight_gradients_apply():
+    def applies(x_shape, w_shape):
+        x, gy = Buffer("x", "float32", x_shape), Buffer("gy", "float32", (x_shape[0], w_shape[0]) + x_shape[2:])
+        rank = len(x_shape) - 2
+        return pointwise.weight_grad_applies(ConvGeometry.of(x_shape, w_shape, (1,) * rank, ((0, 0),) * rank),
+                                             x, gy, "float32")
+
+    assert applies((8, 64, 1, 1), (64, 64, 1, 1))
+    assert not applies((8, 64, 2, 2), (64, 64, 1, 1))     # images of 4 pixels: the reduction would gather
+    assert not applies((8, 32, 1, 1), (64, 32, 1, 1))     # few input channels
+    assert not applies((8, 64, 3, 3), (64, 64, 3, 3))

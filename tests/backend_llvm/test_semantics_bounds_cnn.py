@@ -132,3 +132,12 @@ def test_small_depthwise_conv(data, dtype, rank):
                   "w": [channels, 1] + [a[1] for a in axes], "stride": [a[2] for a in axes],
                   "padding": [a[3] for a in axes], "dilation": [a[4] for a in axes], "groups": channels,
                   "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES)
+def test_pointwise_weight_gradient_as_product(data, dtype):
+    """1x1 convolutions of 1x1 images whose weight gradient is one product (pointwise.weight_grad_1x1)."""
+    cin, cout = data.draw(st.integers(64, 70)), data.draw(st.integers(64, 70))
+    _run("conv", {"x": [data.draw(st.integers(1, 3)), cin, 1, 1], "w": [cout, cin, 1, 1], "stride": [1, 1],
+                  "padding": [[0, 0], [0, 0]], "dtype": dtype})

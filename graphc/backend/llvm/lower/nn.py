@@ -46,6 +46,10 @@ def lower_conv_input_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
 
 def lower_conv_weight_grad(node: Node, ctx: LowerContext) -> list[Kernel]:
     x, gy, _ = ctx.inputs
+    op = node.op
+    g = conv.ConvGeometry.of(x.shape, ctx.out.shape, op.stride, op.padding, op.dilation, op.groups)
+    if pointwise.weight_grad_applies(g, x, gy, node.dtype.name):
+        return pointwise.weight_grad_1x1(x, gy, ctx.out, **_options(node, ctx))
     build = depthwise.weight_grad if depthwise.applies(x.shape, ctx.out.shape, node.op.groups) else conv.conv_weight_grad
     return build(x, gy, ctx.out, node.op.stride, node.op.padding, **_conv_options(node, ctx))
 
