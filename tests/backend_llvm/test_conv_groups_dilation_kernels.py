@@ -162,7 +162,7 @@ def test_small_depthwise_forward(x_shape, w_shape, stride, padding, dilation, dt
     """The depthwise forward pass of small images with vectors along the channels."""
     groups = x_shape[1]
     g = conv.ConvGeometry.of(x_shape, w_shape, stride, padding, dilation, groups)
-    assert depthwise.forward_small_applies(g)
+    assert depthwise.forward_small_applies(g, fused=True)
     _, inputs, want = _case("forward", x_shape, w_shape, stride, padding, dilation, groups, dtype)
     got, kernels = run_builder(depthwise.forward_small, inputs, want.shape, dtype, stride=stride, padding=padding,
                                dilation=dilation, groups=groups)
@@ -195,7 +195,9 @@ def test_small_depthwise_forward_epilogue_and_threads(monkeypatch):
 
 def test_small_depthwise_forward_applies():
     geometry = lambda x, w, groups: conv.ConvGeometry.of(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), groups)  # noqa: E731
-    assert depthwise.forward_small_applies(geometry((2, 8, 14, 14), (8, 1, 3, 3), 8))
-    assert not depthwise.forward_small_applies(geometry((2, 8, 28, 28), (8, 1, 3, 3), 8))     # a large image
+    assert depthwise.forward_small_applies(geometry((2, 8, 4, 4), (8, 1, 3, 3), 8))
+    assert not depthwise.forward_small_applies(geometry((2, 8, 14, 14), (8, 1, 3, 3), 8))     # 14 x 14, no epilogue
+    assert depthwise.forward_small_applies(geometry((2, 8, 14, 14), (8, 1, 3, 3), 8), fused=True)
+    assert not depthwise.forward_small_applies(geometry((2, 8, 28, 28), (8, 1, 3, 3), 8), fused=True)
     assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (16, 1, 3, 3), 8))      # two outputs per group
     assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (8, 2, 3, 3), 4))       # two inputs per group

@@ -155,16 +155,21 @@ def _spread(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, plane: tuple[
     return dst, Kernel(space.name("spread"), body)
 
 
-#: Output images of at most this many pixels (14 x 14) take `forward_small`: measured faster than
-#: the positions kernel up to 14 x 14, 2.8x slower at 28 x 28 (docs/performance.md).
-SMALL_PLANE = 196
+#: Output images of at most this many pixels take `forward_small`; with a fused epilogue, up to
+#: SMALL_PLANE_FUSED (14 x 14). Measured against the positions kernel (docs/performance.md): faster
+#: up to 4 x 4 output pixels either way; at 7 x 7 to 14 x 14 faster with a fused epilogue (which
+#: the positions kernel applies run by run along the rows) and 1.3-3x slower without one; 2.8x
+#: slower at 28 x 28 even with one.
+SMALL_PLANE = 16
+SMALL_PLANE_FUSED = 196
 
 
-def forward_small_applies(g: ConvGeometry) -> bool:
+def forward_small_applies(g: ConvGeometry, fused: bool = False) -> bool:
     """Whether `forward_small` takes a convolution: depthwise with one output channel per
-    group, on output images of at most SMALL_PLANE pixels (where vectors along an image's
-    positions would mostly compute dropped lanes)."""
-    return g.groups > 1 and g.cin == 1 and g.cout == 1 and g.out[0] * g.out[1] <= SMALL_PLANE
+    group, on output images small enough (`fused`: whether an epilogue is fused into it)."""
+    plane = g.out[0] * g.out[1]
+    return (g.groups > 1 and g.cin == 1 and g.cout == 1
+            and plane <= (SMALL_PLANE_FUSED if fused else SMALL_PLANE))
 
 
 def forward_small(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
@@ -177,7 +182,7 @@ def forward_small(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], padd
     channels apart (the epilogue's per-channel operands load as vectors)."""
     dtype = dtype or out.dtype
     g = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
-    if not forward_small_applies(g):
+    if not forward_small_applies(g, fused=True):
         raise ValueError(f"depthwise forward_small: not a small depthwise convolution: x {x.shape}, w {w.shape}")
     lanes = host_simd().lanes(dtype)
     C, (plh, phh), (plw, phw) = groups, g.padding[0], g.padding[1]

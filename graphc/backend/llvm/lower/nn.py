@@ -31,7 +31,7 @@ def lower_conv(node: Node, ctx: LowerContext) -> list[Kernel]:
     g = conv.ConvGeometry.of(x.shape, w.shape, op.stride, op.padding, op.dilation, op.groups)
     if pointwise.applies(g, x, node.dtype.name) and pointwise.prefers_gemm(g):
         return pointwise.conv_1x1(x, w, ctx.out, **_options(node, ctx))
-    if depthwise.forward_small_applies(g):
+    if depthwise.forward_small_applies(g, fused=ctx.epilogue is not None):
         return depthwise.forward_small(x, w, ctx.out, op.stride, op.padding, **_conv_options(node, ctx))
     return conv.conv_forward(x, w, ctx.out, op.stride, op.padding, **_conv_options(node, ctx))
 
