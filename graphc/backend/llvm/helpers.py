@@ -23,6 +23,8 @@ answer's payload starts with b"+" (object code follows) or b"-" (a message).
 from __future__ import annotations
 
 import gc
+import itertools
+import math
 import os
 import pickle
 import queue
@@ -136,12 +138,16 @@ POOL = Pool()
 class Compiles:
     """The kernels of one build, compiled by the helpers from the moment they are offered
     (while the rest of the program is still being lowered) and, once `finish` is called,
-    by this thread too, whoever is free taking the next. A job a helper fails is compiled
-    here. Call `finish` (or `close`, on the way out of a failed build) exactly once."""
+    by this thread too, whoever is free taking the next: the heaviest waiting job first
+    (by the weight it was offered with), so that the last ones to finish are small and
+    neither process waits long for the other. A job a helper fails is compiled here.
+    Call `finish` (or `close`, on the way out of a failed build) exactly once."""
 
     def __init__(self, helpers: list[Helper], compile_here: Callable[[Any], bytes]):
         self._compile_here = compile_here
-        self._todo: "queue.SimpleQueue[Optional[tuple[str, Any]]]" = queue.SimpleQueue()
+        #: (-weight, order offered, key, job); a feeder stops at a key of None (weight inf)
+        self._todo: "queue.PriorityQueue[tuple[float, int, Optional[str], Any]]" = queue.PriorityQueue()
+        self._count = itertools.count()
         self._offered: set[str] = set()
         self._done: dict[str, bytes] = {}
         self._failed: list[tuple[str, Any]] = []
@@ -151,23 +157,25 @@ class Compiles:
         for t in self._feeders:
             t.start()
 
-    def offer(self, key: str, job: Any) -> None:
-        """Compile `job` for `key` (once per key)."""
+    def offer(self, key: str, job: Any, weight: float = 0.0) -> None:
+        """Compile `job` for `key` (once per key); heavier jobs are taken first."""
         if key not in self._offered:
             self._offered.add(key)
-            self._todo.put((key, job))
+            self._todo.put((-weight, next(self._count), key, job))
 
     def _feed(self, helper: Helper) -> None:
-        while (item := self._todo.get()) is not None:
-            obj = helper.compile(item[1]) if helper.alive() else None
+        while (item := self._todo.get())[2] is not None:
+            _, _, key, job = item
+            obj = helper.compile(job) if helper.alive() else None
             with self._lock:
-                (self._failed.append(item) if obj is None else self._done.__setitem__(item[0], obj))
+                (self._failed.append((key, job)) if obj is None else self._done.__setitem__(key, obj))
 
     def _take(self) -> Optional[tuple[str, Any]]:
         try:
-            return self._todo.get_nowait()
+            _, _, key, job = self._todo.get_nowait()
         except queue.Empty:
             return None
+        return key, job
 
     def close(self) -> None:
         """Let the helpers' feeders go once the queue is empty, and wait for them (once)."""
@@ -175,15 +183,15 @@ class Compiles:
             return
         self._closed = True
         for _ in self._feeders:
-            self._todo.put(None)
+            self._todo.put((math.inf, next(self._count), None, None))
         for t in self._feeders:
             t.join()
 
-    def finish(self, jobs: Mapping[str, Any]) -> tuple[dict[str, bytes], set[str]]:
-        """Object code for every key offered and every key of `jobs` (offered now if not
-        yet), and the keys the helpers compiled."""
-        for key, job in jobs.items():
-            self.offer(key, job)
+    def finish(self, jobs: Mapping[str, tuple[Any, float]]) -> tuple[dict[str, bytes], set[str]]:
+        """Object code for every key offered and every key of `jobs` (job, weight; offered
+        now if not yet), and the keys the helpers compiled."""
+        for key, (job, weight) in jobs.items():
+            self.offer(key, job, weight)
         here: dict[str, bytes] = {}
         while (item := self._take()) is not None:
             here[item[0]] = self._compile_here(item[1])

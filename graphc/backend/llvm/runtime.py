@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import hashlib
+import math
 import os
 import pickle
 import time
@@ -190,7 +191,7 @@ class KernelCompiles:
         self._helped = bool(pool)
         if _runner.cache_info().currsize == 0 and not cache.exists(runner_cache_key()):
             from .emitter import emit_runner
-            self._jobs.offer(RUNNER_JOB, (emit_runner, (RUNNER_SYMBOL,)))
+            self._jobs.offer(RUNNER_JOB, (emit_runner, (RUNNER_SYMBOL,)), math.inf)
 
     def _here(self, job: Job) -> bytes:
         return job_object(job, self.times)
@@ -198,13 +199,14 @@ class KernelCompiles:
     def offer(self, key: str, kernel: Kernel) -> None:
         from .emitter import emit_kernel
         if jit.engine().address(kernel_symbol(key)) is None and not cache.exists(kernel_cache_key(key)):
-            self._jobs.offer(key, (emit_kernel, (kernel, kernel_symbol(key))))
+            self._jobs.offer(key, (emit_kernel, (kernel, kernel_symbol(key))), kernel.flops)
 
     def finish(self, kernels: Mapping[str, Kernel]) -> tuple[dict[str, bytes], int]:
         """Object code of each of `kernels` and of those offered, and how many the helpers compiled."""
         from .emitter import emit_kernel
         start, busy = time.perf_counter(), self.times.total
-        objects, helped = self._jobs.finish({key: (emit_kernel, (k, kernel_symbol(key))) for key, k in kernels.items()})
+        objects, helped = self._jobs.finish({key: ((emit_kernel, (k, kernel_symbol(key))), k.flops)
+                                             for key, k in kernels.items()})
         if self._helped:
             waited = (time.perf_counter() - start) - (self.times.total - busy)
             self.times["helpers"] = self.times.get("helpers", 0.0) + waited
