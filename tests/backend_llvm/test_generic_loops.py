@@ -75,3 +75,16 @@ def test_an_unsized_buffer_has_no_size():
         buf.size
     with pytest.raises(ValueError, match="only a flat buffer"):
         Buffer("b", "float32", (None, 3), (3, 1))
+
+
+def test_a_buffer_walked_and_read_at_a_constant_is_one_unsized_buffer():
+    x = gc.tensor("x", (None,))
+    f = gc.function([x], x * 3.0 - x[0], backend="llvm")
+    for n in (5, 17):
+        xv = np.arange(n, dtype=np.float32) + 2
+        np.testing.assert_allclose(f(xv), xv * 3 - xv[0])
+    assert f.inspect.compile_times().counts["in process"] == 1           # the second length reused it
+    i, n = Var("i"), Buffer("n", "int64", (1,))
+    a, out = Buffer("a", "float32", (12,)), Buffer("out", "float32", (12,))
+    generic = generic_loop(loop(i, 12, out.store((i,), a[i] + a[0])), n)
+    assert {b.shape for b in (generic.body.buf, generic.body.value.a.buf, generic.body.value.b.buf)} == {(None,)}

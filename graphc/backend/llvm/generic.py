@@ -36,13 +36,25 @@ def generic_loop(stmt: Stmt, count: Buffer) -> Optional[Stmt]:
             and const_value(stmt.extent) is not None and _only_indexes(stmt.body, stmt.var.name)):
         return None
     var = stmt.var.name
+    walked = {n.buf.name for n in _accesses(stmt.body) if _at(n.index, var)}
 
     def visit(n: Node) -> Optional[Node]:
-        if isinstance(n, (Load, Store)) and _at(n.index, var):
-            return replace(n, buf=unsized(n.buf), index=INDEX)
+        if isinstance(n, (Load, Store)) and n.buf.name in walked:     # also where read at a constant
+            return replace(n, buf=unsized(n.buf), index=INDEX if _at(n.index, var) else n.index)
         return None
 
     return replace(stmt, var=INDEX, extent=Load(count, const(0)), body=rewrite(stmt.body, visit))
+
+
+def _accesses(body: Stmt) -> list[Node]:
+    stack: list[Node] = [body]
+    found = []
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (Load, Store)):
+            found.append(n)
+        stack.extend(children(n))
+    return found
 
 
 def _at(index: Expr, var: str) -> bool:
