@@ -676,7 +676,10 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
         done[id(n)] = out
         return out
 
-    return visit(node)
+    try:
+        return visit(node)
+    finally:
+        visit = None    # it refers to itself: left alone, it and `done` would wait for the collector
 
 
 def substitute(node: Node, mapping: dict[str, Expr]) -> Node:
