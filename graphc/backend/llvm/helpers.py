@@ -2,12 +2,13 @@
 
 llvmlite runs one LLVM call at a time in a process (a global lock), so distinct
 kernels optimise in parallel only in other processes. A helper is a Python
-process running `_serve`: it reads pickled jobs (a canonical kernel and its
-symbol) from its stdin and answers each with the host
-object code (or an error message). The parent starts its helpers when a build
-begins (their start-up overlaps simplifying and lowering), keeps them for its
-life, and shares a build's kernels between them and itself, whoever is free
-taking the next; a helper that fails or dies only means its kernel is compiled
+process running `_serve`: it reads pickled jobs (an emitter function and its
+arguments, such as a canonical kernel and its symbol) from its stdin and answers
+each with the host object code (or an error message). The parent starts its
+helpers when a build begins, from the threads that feed them, so that their
+start-up overlaps simplifying and lowering; it keeps them for its life and shares
+a build's kernels between them and itself, the heaviest waiting job going to
+whoever is free; a helper that fails or dies only means its kernel is compiled
 in the parent. Object code is the same wherever it was made: same LLVM, same
 host, same loop IR.
 
@@ -143,7 +144,7 @@ class Compiles:
     neither process waits long for the other. A job a helper fails is compiled here.
     Call `finish` (or `close`, on the way out of a failed build) exactly once."""
 
-    def __init__(self, helpers: list[Helper], compile_here: Callable[[Any], bytes]):
+    def __init__(self, helpers: int, identity: bytes, compile_here: Callable[[Any], bytes]):
         self._compile_here = compile_here
         #: (-weight, order offered, key, job); a feeder stops at a key of None (weight inf)
         self._todo: "queue.PriorityQueue[tuple[float, int, Optional[str], Any]]" = queue.PriorityQueue()
@@ -153,7 +154,7 @@ class Compiles:
         self._failed: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._feeders = [threading.Thread(target=self._feed, args=(h,), daemon=True) for h in helpers]
+        self._feeders = [threading.Thread(target=self._feed, args=(k, identity), daemon=True) for k in range(helpers)]
         for t in self._feeders:
             t.start()
 
@@ -163,10 +164,14 @@ class Compiles:
             self._offered.add(key)
             self._todo.put((-weight, next(self._count), key, job))
 
-    def _feed(self, helper: Helper) -> None:
+    def _feed(self, k: int, identity: bytes) -> None:
+        """Hand jobs to the k-th helper, started here if it is not running yet (the caller goes
+        on lowering meanwhile); jobs it cannot take are compiled by the caller at the end."""
+        started = POOL.start(k + 1, identity)
+        helper = started[k] if len(started) > k else None
         while (item := self._todo.get())[2] is not None:
             _, _, key, job = item
-            obj = helper.compile(job) if helper.alive() else None
+            obj = helper.compile(job) if helper is not None and helper.alive() else None
             with self._lock:
                 (self._failed.append((key, job)) if obj is None else self._done.__setitem__(key, obj))
 

@@ -186,9 +186,8 @@ class KernelCompiles:
     def __init__(self, times: CompileTimes, helpers_wanted: Optional[int] = None):
         self.times = times
         count = helper_count() if helpers_wanted is None else min(helper_count(), helpers_wanted)
-        pool = helpers.POOL.start(count, build_identity()) if count > 0 else []
-        self._jobs = helpers.Compiles(pool, self._here)
-        self._helped = bool(pool)
+        self._jobs = helpers.Compiles(max(count, 0), build_identity(), self._here)
+        self._helped = count > 0
         if _runner.cache_info().currsize == 0 and not cache.exists(runner_cache_key()):
             from .emitter import emit_runner
             self._jobs.offer(RUNNER_JOB, (emit_runner, (RUNNER_SYMBOL,)), math.inf)
