@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Optional
 
 from .loopir import Accumulate, Buffer, Expr, For, HostCall, Load, Node, Stmt, Store, Var, children, const, \
-    const_value, free_vars, rewrite
+    const_value, free_vars, rewrite, walk
 
 #: Loop kinds a generic loop may have: threads split a loop by its length, which then
 #: decides whether to split at all, so parallel loops keep their constant trip count.
@@ -36,7 +36,7 @@ def generic_loop(stmt: Stmt, count: Buffer) -> Optional[Stmt]:
             and const_value(stmt.extent) is not None and _only_indexes(stmt.body, stmt.var.name)):
         return None
     var = stmt.var.name
-    walked = {n.buf.name for n in _accesses(stmt.body) if _at(n.index, var)}
+    walked = {n.buf.name for n in walk(stmt.body) if isinstance(n, (Load, Store)) and _at(n.index, var)}
 
     def visit(n: Node) -> Optional[Node]:
         if isinstance(n, (Load, Store)) and n.buf.name in walked:     # also where read at a constant
@@ -44,17 +44,6 @@ def generic_loop(stmt: Stmt, count: Buffer) -> Optional[Stmt]:
         return None
 
     return replace(stmt, var=INDEX, extent=Load(count, const(0)), body=rewrite(stmt.body, visit))
-
-
-def _accesses(body: Stmt) -> list[Node]:
-    stack: list[Node] = [body]
-    found = []
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (Load, Store)):
-            found.append(n)
-        stack.extend(children(n))
-    return found
 
 
 def _at(index: Expr, var: str) -> bool:
