@@ -7,6 +7,7 @@ import pytest
 
 from graphc.backend.llvm.kernels import conv, depthwise
 from graphc.backend.llvm.kernels.simd import host_simd
+from graphc.backend.llvm.loopir import Var
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -201,3 +202,14 @@ def test_small_depthwise_forward_applies():
     assert not depthwise.forward_small_applies(geometry((2, 8, 28, 28), (8, 1, 3, 3), 8), fused=True)
     assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (16, 1, 3, 3), 8))      # two outputs per group
     assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (8, 2, 3, 3), 4))       # two inputs per group
+
+
+def test_phases_of_equal_size_have_a_constant_grid():
+    """Stride phases of one size (a 4x4 stride-2 layer of even output) give the kernel a
+    constant grid, so its position decoding divides by constants; unequal ones (odd
+    output) keep each phase's own size."""
+    rw = Var("rw")
+    (even,) = conv.phase_groups(64, 4, 2, 1)
+    assert even.count == 2 and even.grid(rw) == 32
+    (odd,) = conv.phase_groups(63, 4, 2, 1)
+    assert odd.count == 2 and not isinstance(odd.grid(rw), int) and odd.bounds()[0] == 32

@@ -19,6 +19,8 @@ SHAPES = [
     ((2, 2, 5, 5), (3, 2, 1, 1), (2, 2), ((0, 0), (0, 0))),      # kernel < stride: pixels no tap reaches
     ((2, 19, 6, 7), (37, 19, 3, 3), (1, 1), ((1, 1), (1, 1))),   # prime channel counts over 2 vectors
     ((1, 4, 6, 6), (3, 4, 2, 2), (3, 3), ((1, 1), (1, 1))),      # stride > kernel with padding
+    ((2, 6, 10, 12), (9, 6, 4, 4), (2, 2), ((1, 1), (1, 1))),    # 4x4 stride 2: input-gradient phases of one size
+    ((1, 6, 9, 12), (9, 6, 4, 4), (2, 2), ((1, 1), (1, 1))),     # ... and of two sizes (odd rows)
     ((2, 3, 11), (5, 3, 3), (2,), ((1, 2),)),                     # 1-D
     ((1, 2, 6), (3, 2, 6), (1,), ((0, 0),)),                      # 1-D, kernel = input
 ]

@@ -774,6 +774,20 @@ class Phases:
     def size(self, r: Expr) -> Expr:
         return maximum((self.length - 1 + self.pad_lo - r) // self.stride - self.first(r) + 1, 0)
 
+    def grid(self, r: Expr) -> ExprLike:
+        """size(r), a constant when every phase of the group has the same size (the kernels
+        then divide by constants, not by run-time values)."""
+        sizes = {size for _, size in self._static()}
+        return sizes.pop() if len(sizes) == 1 else self.size(r)
+
+    def _static(self) -> list[tuple[int, int]]:
+        """(first, size) of each phase of the group, r0 first."""
+        out = []
+        for r in range(self.r0, self.r0 + self.count):
+            first = -(-(self.pad_lo - r) // self.stride)
+            out.append((first, max(0, (self.length - 1 + self.pad_lo - r) // self.stride - first + 1)))
+        return out
+
     def tap(self, r: Expr, flipped: Expr) -> Expr:
         """The kernel tap of flipped tap index `flipped` (taps - 1 - t) in phase r."""
         return self.k0 + (r - self.r0) + (self.taps - 1 - flipped) * self.tap_step
@@ -785,9 +799,7 @@ class Phases:
 
     def bounds(self) -> tuple[int, int, int]:
         """(most pixels of a phase, least first, most first) over this group."""
-        rs = range(self.r0, self.r0 + self.count)
-        first = [-(-(self.pad_lo - r) // self.stride) for r in rs]
-        size = [max(0, (self.length - 1 + self.pad_lo - r) // self.stride - f + 1) for r, f in zip(rs, first)]
+        first, size = zip(*self._static())
         return max(size), min(first), max(first)
 
 
@@ -854,7 +866,7 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
             inner = ph_h.count * nw
             phase_vars = (("rh", lambda ph, p=ph_h, nw=nw, inner=inner: p.r0 + (ph % inner) // nw),
                           ("rw", lambda ph, p=ph_w, nw=nw: p.r0 + ph % nw)) + groups_as_phases(groups, inner)
-            grid = (ph_h.size(rh), ph_w.size(rw))
+            grid = (ph_h.grid(rh), ph_w.grid(rw))
             grid_max = (ph_h.bounds()[0], ph_w.bounds()[0])
             if not grid_max[0] or not grid_max[1]:
                 continue
