@@ -88,3 +88,23 @@ def test_a_buffer_walked_and_read_at_a_constant_is_one_unsized_buffer():
     a, out = Buffer("a", "float32", (12,)), Buffer("out", "float32", (12,))
     generic = generic_loop(loop(i, 12, out.store((i,), a[i] + a[0])), n)
     assert {b.shape for b in (generic.body.buf, generic.body.value.a.buf, generic.body.value.b.buf)} == {(None,)}
+
+
+def test_a_generic_loops_scalar_tail_is_left_scalar_by_llvm():
+    """The tail of a generic vector loop runs fewer than `width` iterations: it carries the
+    loop property that keeps LLVM's vectoriser off it, so LLVM adds no vector code (it would
+    add a vectorised, interleaved copy behind run-time overlap checks: half the kernel's
+    compile time). A loop of known length has no such property."""
+    from graphc.backend.llvm import jit
+    from graphc.backend.llvm.emitter import emit_kernel
+    from graphc.backend.llvm.loopir import Kernel
+
+    n = Buffer("n", "int64", (1,))
+    a, out = Buffer("a", "float32", (12,)), Buffer("out", "float32", (12,))
+    i = Var("i")
+    flat = S.vectorize(loop(i, 12, out.store((i,), a[i] * 2.0 + 1.0)), "i", 8)
+    emitted = str(emit_kernel(Kernel("k", generic_loop(flat, n)), "k_generic"))
+    assert emitted.count("!llvm.loop") == 1 and '!"llvm.loop.vectorize.enable", i1 false' in emitted
+    optimised = str(jit.optimize(emitted)[0])
+    assert optimised.count("load <") == emitted.count("load <") == 1
+    assert "!llvm.loop" not in str(emit_kernel(Kernel("k", flat), "k_sized"))

@@ -210,3 +210,28 @@ def test_kernel_and_runner_text_parse_and_verify():
     jit.host()
     for text in (str(emit_kernel(_kernel_with_checks_and_math(), "k_test")), str(emit_runner("r_test"))):
         llvm.parse_assembly(text).verify()
+
+
+def test_loop_properties_are_distinct_metadata_after_the_branch_weights():
+    m = textir.Module(name="m")
+    i64 = textir.IntType(64)
+    fn = textir.Function(m, textir.FunctionType(textir.VoidType(), [i64]), "f")
+    entry = fn.append_basic_block("entry")
+    b = textir.IRBuilder(entry)
+    head, body, done = (fn.append_basic_block(name) for name in ("head", "body", "done"))
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(i64, "i")
+    i.add_incoming(textir.Constant(i64, 0), entry)
+    b.cbranch(b.icmp_signed("<", i, fn.args[0]), body, done, (99, 1))
+    b.position_at_end(body)
+    i.add_incoming(b.add(i, textir.Constant(i64, 1)), body)
+    b.branch(head, m.loop('!"llvm.loop.vectorize.enable", i1 false', '!"llvm.loop.unroll.disable"'))
+    b.position_at_end(done)
+    b.ret_void()
+    text = str(m)
+    assert '!0 = !{ !"branch_weights", i32 99, i32 1 }' in text
+    assert "!1 = distinct !{ !1, !2, !3 }" in text and ", !llvm.loop !1" in text
+    assert m.loop() == "!4"                                       # every loop has an identity of its own
+    jit.host()
+    llvm.parse_assembly(text).verify()

@@ -106,10 +106,15 @@ def _known(v: ir.Value) -> Optional[int]:
     return v.constant if isinstance(v, ir.Constant) and isinstance(v.constant, int) else None
 
 
+#: The loop property that keeps LLVM from vectorising a loop (a generic vector loop's scalar tail).
+NO_VECTORIZE = '!"llvm.loop.vectorize.enable", i1 false'
+
+
 def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
-                 body: Callable[[ir.Value], None], name: str = "i") -> None:
-    """for (i = lo; i < hi; i += step) body(i), leaving `b` after the loop. With constant
-    bounds, no iteration emits nothing and one iteration emits its body alone."""
+                 body: Callable[[ir.Value], None], name: str = "i", properties: tuple[str, ...] = ()) -> None:
+    """for (i = lo; i < hi; i += step) body(i), leaving `b` after the loop; `properties` are
+    LLVM's loop metadata for it. With constant bounds, no iteration emits nothing and one
+    iteration emits its body alone."""
     first, end = _known(lo), _known(hi)
     if first is not None and end is not None and end - first <= step:
         if end > first:
@@ -125,7 +130,7 @@ def counted_loop(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, step: int,
     b.position_at_end(loop_bb)
     body(i)
     i.add_incoming(b.add(i, ir.Constant(I64, step), flags=["nsw"]), b.block)
-    b.branch(cond)
+    b.branch(cond, b.block.function.module.loop(*properties) if properties else None)
     b.position_at_end(done)
 
 
@@ -651,15 +656,16 @@ class FunctionEmitter:
             start = self.index(s.start)
             self.serial(s, start, self.add(start, self.index(s.extent)))
 
-    def serial(self, s: For, lo: ir.Value, hi: ir.Value) -> None:
-        """Iterations [lo, hi) of `s` (lo at least s.start), one at a time."""
+    def serial(self, s: For, lo: ir.Value, hi: ir.Value, properties: tuple[str, ...] = ()) -> None:
+        """Iterations [lo, hi) of `s` (lo at least s.start), one at a time, in a loop with
+        LLVM metadata `properties`."""
         def body(i):
             with self.scope():
                 self.bind(s.var.name, i)
                 self.stmt(s.body)
         self.forget_loads(written(s.body))          # a later iteration may read what this one writes
         with self._counting(s):
-            counted_loop(self.b, lo, hi, 1, body, s.var.name)
+            counted_loop(self.b, lo, hi, 1, body, s.var.name, properties)
 
     @contextmanager
     def _counting(self, s: For) -> Iterator[None]:
@@ -743,7 +749,10 @@ class FunctionEmitter:
             at = self.index(acc.index)
             self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
         if _known(extent) is None or _known(extent) % width:
-            self.serial(s, main_end, self.add(start, extent))
+            # fewer than `width` iterations left; where the length is read at run time (a generic
+            # loop) LLVM would vectorise them, behind run-time overlap checks, for nothing
+            hints = (NO_VECTORIZE,) if isinstance(s.extent, Load) else ()
+            self.serial(s, main_end, self.add(start, extent), hints)
 
 
 #: The method emitting each kind of loop-IR expression and statement (`_e_Kind`, `_s_Kind`).

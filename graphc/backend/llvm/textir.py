@@ -357,12 +357,14 @@ class Phi(Value):
 
 
 class Module:
-    """Functions and globals in the order made, and the branch-weight metadata they use."""
+    """Functions and globals in the order made, and the metadata they use: branch weights and
+    loop properties, numbered in the order made."""
 
     def __init__(self, name: str = ""):
         self.name = name
         self.globals: dict[str, Value] = {}
         self._weights: dict[tuple[int, int], str] = {}
+        self._metadata: list[str] = []          # the n-th node's text, after "!n = "
 
     def add_global(self, value: Union[Function, GlobalVariable]) -> None:
         if value.name in self.globals:
@@ -377,14 +379,27 @@ class Module:
         """The metadata reference of branch weights (taken, not taken)."""
         key = (taken, not_taken)
         if key not in self._weights:
-            self._weights[key] = f"!{len(self._weights)}"
+            self._weights[key] = self._node(f'!{{ !"branch_weights", i32 {taken}, i32 {not_taken} }}')
         return self._weights[key]
+
+    def loop(self, *properties: str) -> str:
+        """The metadata reference of a new loop's identity (each loop has its own) carrying
+        `properties`, metadata texts such as `!"llvm.loop.vectorize.enable", i1 false`."""
+        n = len(self._metadata)
+        self._metadata.append("")               # the identity names its properties, made next
+        refs = "".join(", " + self._node(f"!{{ {p} }}") for p in properties)
+        self._metadata[n] = f"distinct !{{ !{n}{refs} }}"
+        return f"!{n}"
+
+    def _node(self, text: str) -> str:
+        self._metadata.append(text)
+        return f"!{len(self._metadata) - 1}"
 
     def __str__(self) -> str:
         lines = [f'; ModuleID = "{self.name}"', 'target triple = "unknown-unknown-unknown"',
                  'target datalayout = ""', ""]
         lines += [str(g) for g in self.globals.values()]
-        lines += [f'{ref} = !{{ !"branch_weights", i32 {a}, i32 {b} }}' for (a, b), ref in self._weights.items()]
+        lines += [f"!{n} = {text}" for n, text in enumerate(self._metadata)]
         return "\n".join(lines)
 
 
@@ -579,8 +594,9 @@ class IRBuilder:
 
     # -------------------------------------------------------- terminators and control flow
 
-    def branch(self, target: Block) -> None:
-        self._terminate(f"br label {target.ref}")
+    def branch(self, target: Block, loop: Optional[str] = None) -> None:
+        """Branch to `target`; `loop`, on a loop's back edge, is its metadata (Module.loop)."""
+        self._terminate(f"br label {target.ref}" + ("" if loop is None else f", !llvm.loop {loop}"))
 
     def cbranch(self, cond: Value, then: Block, otherwise: Block, weights: Optional[tuple[int, int]] = None) -> None:
         """Branch on `cond`; `weights` (taken, not taken) become branch-weight metadata."""
