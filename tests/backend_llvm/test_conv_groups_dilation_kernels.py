@@ -122,27 +122,55 @@ def test_strided_depthwise_input_grad_applies():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("width,pad", [(70, 1), (69, 0), (81, 2)])
+@pytest.mark.parametrize("width,pad", [(70, 1), (69, 0), (81, 2), (35, 1), (41, 0)])
 def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
     """Rows wide enough that the stride-2 phase split reads pairs of vectors and splits
-    their lanes (conv._column_pairs), odd and even widths and pads, in the depthwise
-    forward pass (positions kernel) and weight gradient; a float32 input to a float64
-    result goes through the split with a cast."""
+    their lanes (conv._column_pairs), odd and even widths and pads, whole vectors of pairs
+    and a last one overlapping them, in the depthwise forward pass (positions kernel, the
+    split staged per work item) and weight gradient (the split a kernel of its own); a
+    float32 input to a float64 result goes through the split with a cast."""
     shape, w_shape, stride, padding = (2, 3, 5, width), (3, 1, 3, 3), (2, 2), ((pad, pad), (pad, pad))
-    for kind in ("forward", "weight_grad"):
+    for kind, split in (("forward", "conv"), ("weight_grad", "pad")):
         build, inputs, want = _case(kind, shape, w_shape, stride, padding, (1, 1), 3, dtype)
         options = {"micro": "positions"} if kind == "forward" else {}
         if kind == "weight_grad":
             build = depthwise.weight_grad
         got, kernels = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, groups=3,
                                    **options)
-        assert any("Shuffle" in repr(k) for k in kernels if "pad" in k.name)
+        assert any("Shuffle" in repr(k) for k in kernels if split in k.name)
         assert_matches(got, want)
     x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
     w = np.random.default_rng(2).normal(size=w_shape)
     want = Conv(stride, padding, (1, 1), 3).reference(x, w)
     got, _ = run_builder(conv.conv_forward, [x, w], want.shape, "float64", stride=stride, padding=padding, groups=3,
                          micro="positions")
+    assert_matches(got, want)
+
+
+STRIDED = [
+    ((1, 3, 11, 8), (6, 1, 3, 3), (2, 2), ((1, 0), (2, 1)), (1, 1), 3),    # depthwise x2, batch 1, padding pairs
+    ((2, 4, 9, 13), (4, 2, 3, 2), (2, 3), ((0, 1), (1, 1)), (1, 2), 2),    # two input channels per group, dilated
+    ((3, 5, 12, 7), (5, 1, 5, 3), (3, 2), ((2, 2), (1, 1)), (1, 1), 5),    # stride 3 rows, 5x3 taps
+    ((2, 2, 13), (4, 1, 3), (2,), ((1, 2),), (2,), 2),                     # 1-D
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("staged", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", STRIDED)
+def test_strided_forward_phase_split_staged_or_whole(x_shape, w_shape, stride, padding, dilation, groups, threads,
+                                                     staged, dtype, monkeypatch):
+    """The strided forward pass of the positions kernel splits each work item's planes into
+    their stride phases inside the correlation (per-thread scratch, no copy kernel), or,
+    past STAGE_BYTES, the whole input in a copy kernel of its own: the same result."""
+    monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    if not staged:
+        monkeypatch.setattr(conv, "STAGE_BYTES", 0)
+    build, inputs, want = _case("forward", x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    got, kernels = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, dilation=dilation,
+                               groups=groups, micro="positions", threads=threads, nthreads=threads)
+    assert any("pad" in k.name for k in kernels) != staged
     assert_matches(got, want)
 
 

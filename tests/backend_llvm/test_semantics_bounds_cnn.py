@@ -135,6 +135,24 @@ def test_small_depthwise_conv(data, dtype, rank):
 
 
 @FEW
+@given(data=st.data(), dtype=DTYPES, multiplier=st.integers(1, 2))
+def test_strided_depthwise_conv(data, dtype, multiplier):
+    """Strided depthwise convolutions of images past forward_small's: the positions kernel
+    splitting each work item's planes into stride phases itself (conv._phase_stage), rows
+    wide enough for pairs of vectors split by shuffles."""
+    axes = []
+    for size in ((5, 12), (30, 44)):
+        k, d = data.draw(st.integers(2, 3)), data.draw(st.integers(1, 2))
+        lo, hi = data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))
+        axes.append((data.draw(st.integers(*size)), k, data.draw(st.integers(2, 3)), [lo, hi], d))
+    channels = data.draw(st.integers(1, 5))
+    _run("conv", {"x": [data.draw(st.integers(1, 2)), channels] + [a[0] for a in axes],
+                  "w": [channels * multiplier, 1] + [a[1] for a in axes], "stride": [a[2] for a in axes],
+                  "padding": [a[3] for a in axes], "dilation": [a[4] for a in axes], "groups": channels,
+                  "dtype": dtype})
+
+
+@FEW
 @given(data=st.data(), dtype=DTYPES)
 def test_pointwise_weight_gradient_as_product(data, dtype):
     """1x1 convolutions of 1x1 images whose weight gradient is one product (pointwise.weight_grad_1x1)."""

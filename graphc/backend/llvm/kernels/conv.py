@@ -39,7 +39,7 @@ from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Shuffle, Stmt, Store, Var,
-                      as_expr, block, const, linear_coeff, loop, maximum, minimum, substitute)
+                      as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
 from .harness import Space
 from .simd import host_simd
 
@@ -137,7 +137,10 @@ class Correlation:
     `filt` is the packed filter (pack_filter); `src_at` and `out_at` say where
     a source element and an output live; `tap_at`, if given, replaces the elements
     from a window's origin to tap (i, j) (a source split into stride phases is not
-    affine in the tap).
+    affine in the tap). `stage`, if given (positions micro-kernel only), makes the
+    statements run at the start of each work item, given its image: they fill a
+    per-thread `src` with what the item's tiles read (one image's planes of the
+    item's group), so the source is never copied whole.
     """
 
     batch: int
@@ -158,6 +161,7 @@ class Correlation:
     phase_vars: tuple[tuple[str, Callable[[Expr], Expr]], ...] = ()
     grid_max: Optional[tuple[int, int]] = None
     tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
+    stage: Optional[Callable[[Expr], Stmt]] = None
 
     @property
     def bound(self) -> tuple[int, int]:
@@ -284,7 +288,8 @@ class _Nest:
         self.NI = spec.batch if per_image else 1
         base = spec.phases * NOB * self.NI
         self.parallel = threads > 1 and spec.flops >= PARALLEL_MIN_FLOPS
-        nqc = min(tiles_max, -(-4 * threads // base)) if self.parallel and base < 4 * threads else 1
+        chunked = self.parallel and base < 4 * threads and spec.stage is None   # a stage is one per item
+        nqc = min(tiles_max, -(-4 * threads // base)) if chunked else 1
         self.TPC = -(-tiles_max // nqc) if tiles_max else 1
         self.NQC = -(-tiles_max // self.TPC) if tiles_max else 1
         self.items = base * self.NQC
@@ -292,6 +297,8 @@ class _Nest:
         self.phase = it // (NOB * self.NI * self.NQC) if spec.phases > 1 else const(0)
         self.ob = (it // (self.NI * self.NQC)) % NOB if NOB > 1 else const(0)
         self.img = (it // self.NQC) % self.NI if self.NI > 1 else const(0)
+        if spec.stage is not None and spec.phases > 1:
+            self.phase, self.img = it % spec.phases, it // spec.phases
         self.qc = it % self.NQC if self.NQC > 1 else const(0)
         self.tiles = tiles
         TH, TW = spec.taps
@@ -322,7 +329,9 @@ class _Nest:
 
     def kernel(self, name: str, tile: Callable[[Expr], Stmt], vector_loop: str) -> Kernel:
         tl = Var("tl")
-        tiles = loop(tl, minimum(self.TPC, self.tiles - self.qc * self.TPC), tile(tl), start=self.qc * self.TPC)
+        tiles: Stmt = loop(tl, minimum(self.TPC, self.tiles - self.qc * self.TPC), tile(tl), start=self.qc * self.TPC)
+        if self.spec.stage is not None:
+            tiles = block(self.spec.stage(self.img), tiles)
         body: Stmt = S.vectorize(loop(self.it, self.items, tiles), vector_loop, self.plan.lanes)
         if self.spec.phase_vars:
             body = substitute(body, {n: fn(self.phase) for n, fn in self.spec.phase_vars})
@@ -341,6 +350,8 @@ def correlate(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name:
         raise ValueError(f"{name}: filter packed {spec.filt.shape[-1]} channels wide, the plan needs {plan.block}")
     if plan.kind == "positions":
         return _by_positions(spec, plan, dtype, finish, name, threads)
+    if spec.stage is not None:
+        raise ValueError(f"{name}: a staged source needs the positions micro-kernel")
     return _by_channels(spec, plan, dtype, finish, name, threads)
 
 
@@ -545,12 +556,22 @@ def padded_plane(store: Callable[[Expr, Expr, Expr], Stmt], value_at: Callable[[
         loop(i2, L - ihi, loop(jz2, M, store(i2, jz2, zero)), start=ihi))
 
 
+#: The loops of padded_plane and _column_pairs that run along a row: vectorised.
+_ROW_LOOPS = ("jz0", "jz2", "ja", "jb", "jc")
+
+
+def vectorize_rows(body: Stmt, dtype: str) -> Stmt:
+    """`body`, a nest of padded_plane or phase_planes copies, with its row loops vectorised."""
+    lanes = host_simd().lanes(dtype)
+    for name in _ROW_LOOPS:
+        body = S.vectorize(body, name, lanes)
+    return body
+
+
 def copy_kernel(space: Space, tag: str, body: Stmt, dtype: str, parallel: bool) -> Kernel:
     """A nest of padded_plane copies over images b, with its column loops vectorised and
     parallel over images if `parallel`."""
-    lanes = host_simd().lanes(dtype)
-    for name in ("jz0", "jz2", "ja", "jb", "jc"):
-        body = S.vectorize(body, name, lanes)
+    body = vectorize_rows(body, dtype)
     return Kernel(space.name(tag), S.parallel(body, "b") if parallel else body)
 
 
@@ -581,23 +602,38 @@ def phase_copy(space: Space, dtype: str, shape: tuple[int, int, int, int], value
     with xpad[r, q] = value_at(b, c, r - pad_h, q - pad_w) inside `size`, else 0. Each
     phase plane is `shape`'s (L, M)."""
     B, C, L, M = shape
-    (sh, sw), (ph_, pw) = stride, padding
+    (sh, sw) = stride
     dst = space.workspace("phased", dtype, (B, C, sh * sw, L, M))
     b, c = Var("b"), Var("c")
-    pairs = sw == 2 and M >= 2 * host_simd().lanes(dtype) and _unit_columns(value_at(b, c, Var("pr"), Var("pq")), "pq")
+    planes = phase_planes(lambda k, i, j, v: dst.store((b, c, k, i, j), v), lambda r, q: value_at(b, c, r, q),
+                          (L, M), size, padding, stride, dtype)
+    parallel = threads > 1 and B > 1 and B * C * sh * sw * L * M >= 1 << 18
+    return dst, copy_kernel(space, "pad", loop(b, B, loop(c, C, planes)), dtype, parallel)
+
+
+def phase_planes(put: Callable[[int, Expr, Expr, Expr], Stmt], value_at: Callable[[Expr, Expr], Expr],
+                 shape: tuple[int, int], size: tuple[int, int], padding: tuple[int, int],
+                 stride: tuple[int, int], dtype: str) -> Stmt:
+    """One source plane split into its stride phases: put(ph, i, j, xpad[i*sh + ph // sw,
+    j*sw + ph % sw]) for i, j < `shape` (L, M), with xpad[r, q] = value_at(r - pad_h, q - pad_w)
+    inside `size`, else 0. Stride-2 columns go two vectors at a time (_column_pairs)."""
+    L, M = shape
+    (sh, sw), (ph_, pw) = stride, padding
+    pairs = (sw == 2 and _unit_columns(value_at(Var("pr"), Var("pq")), "pq")
+             and _pair_run(M, pw, size[1])[1] >= host_simd().lanes(dtype))
     planes = []
     for rh in range(sh):
         rows = _valid_run(L, rh - ph_, sh, size[0])
         if pairs:
-            planes.append(_column_pairs(dst, (b, c, rh * sw), lambda i, q, rh=rh: value_at(b, c, i * sh + rh - ph_, q),
+            planes.append(_column_pairs(lambda k, i, j, v, rh=rh: put(rh * sw + k, i, j, v),
+                                        lambda i, q, rh=rh: value_at(i * sh + rh - ph_, q),
                                         (L, M), rows, pw, size[1], dtype))
             continue
-        planes += [padded_plane(lambda i, j, v, k=rh * sw + rw: dst.store((b, c, k, i, j), v),
-                                lambda i, j, rh=rh, rw=rw: value_at(b, c, i * sh + rh - ph_, j * sw + rw - pw),
+        planes += [padded_plane(lambda i, j, v, k=rh * sw + rw: put(k, i, j, v),
+                                lambda i, j, rh=rh, rw=rw: value_at(i * sh + rh - ph_, j * sw + rw - pw),
                                 (L, M), rows, _valid_run(M, rw - pw, sw, size[1]), dtype)
                    for rw in range(sw)]
-    parallel = threads > 1 and B > 1 and B * C * sh * sw * L * M >= 1 << 18
-    return dst, copy_kernel(space, "pad", loop(b, B, loop(c, C, block(*planes))), dtype, parallel)
+    return block(*planes)
 
 
 def _unit_columns(value: Expr, column: str) -> bool:
@@ -605,10 +641,10 @@ def _unit_columns(value: Expr, column: str) -> bool:
     return isinstance(value, Load) and linear_coeff(value.index, column) == 1
 
 
-def _column_pairs(dst: Buffer, at: tuple[Expr, Expr, int], value_at: Callable[[Expr, Expr], Expr],
+def _column_pairs(put: Callable[[int, Expr, Expr, Expr], Stmt], value_at: Callable[[Expr, Expr], Expr],
                   shape: tuple[int, int], rows: tuple[int, int], pad: int, width: int, dtype: str) -> Stmt:
-    """The column phases 0 and 1 (stride 2) of one row phase: dst[at + (0 or 1), i, j] =
-    value_at(i, 2*j + phase - pad) inside the source's `width` columns and source rows
+    """The column phases 0 and 1 (stride 2) of one row phase: put(0 or 1, i, j,
+    value_at(i, 2*j + phase - pad)) inside the source's `width` columns and source rows
     `rows`, else 0. Where both phases are inside, W pairs of columns are one run of 2W
     source elements: two vector loads, split into even and odd lanes by two shuffles (a
     stride-2 vector load would gather element by element). For rows of 2W columns or
@@ -616,22 +652,25 @@ def _column_pairs(dst: Buffer, at: tuple[Expr, Expr, int], value_at: Callable[[E
     L, M = shape
     W = host_simd().lanes(dtype)
     runs = [_valid_run(M, rw - pad, 2, width) for rw in (0, 1)]
-    lo, hi = max(r[0] for r in runs), min(r[1] for r in runs)
-    full = max(0, hi - lo) // W * W                     # columns [lo, lo + full) go W pairs at a time
+    lo, count = _pair_run(M, pad, width)
+    hi = lo + count
+    full = count // W * W                               # columns [lo, lo + full) go W pairs at a time
     zero = const(0.0, dtype)
-    b, c, k0 = at
     i, t, ja, jb, jc, jd, i0, i2, jz0, jz2 = (Var(n) for n in ("pi", "pt", "ja", "jb", "jc", "jd", "i0", "i2", "jz0",
                                                                 "jz2"))
-    put = lambda k, row, j, v: dst.store((b, c, k0 + k, row, j), v)  # noqa: E731
     q0 = 2 * (lo + t * W) - pad
     src = value_at(i, q0)
     first, second = Load(src.buf, src.index, W), Load(src.buf, src.index + W, W)
-    vectors = loop(t, full // W, block(*(put(k, i, lo + t * W, cast_to(Shuffle(first, second, tuple(range(k, 2 * W, 2))),
-                                                                        dtype)) for k in (0, 1))))
+    split = lambda j0, a, b: block(*(put(k, i, j0, cast_to(Shuffle(a, b, tuple(range(k, 2 * W, 2))), dtype))  # noqa: E731
+                                     for k in (0, 1)))
+    vectors = loop(t, full // W, split(lo + t * W, first, second))
+    if full < count:                                    # the rest: W pairs ending at hi, overlapping
+        last = value_at(i, 2 * (hi - W) - pad)
+        vectors = block(vectors, split(hi - W, Load(last.buf, last.index, W), Load(last.buf, last.index + W, W)))
     edges = []
     for k, (jlo, jhi) in enumerate(runs):
         value = lambda j, k=k: cast_to(value_at(i, 2 * j + k - pad), dtype)  # noqa: E731
-        end = max(lo + full, jlo)
+        end = max(hi if full else lo, jlo)
         edges += [loop(ja, jlo, put(k, i, ja, zero)),
                   loop(jb, max(0, min(lo, jhi) - jlo), put(k, i, jb, value(jb)), start=jlo),
                   loop(jd, max(0, jhi - end), put(k, i, jd, value(jd)), start=end),
@@ -641,6 +680,14 @@ def _column_pairs(dst: Buffer, at: tuple[Expr, Expr, int], value_at: Callable[[E
     return block(loop(i0, ilo, loop(jz0, M, blank(i0, jz0))),
                  loop(i, ihi - ilo, block(vectors if full else None, *edges), start=ilo),
                  loop(i2, L - ihi, loop(jz2, M, blank(i2, jz2)), start=ihi))
+
+
+def _pair_run(length: int, pad: int, width: int) -> tuple[int, int]:
+    """(first, count) of the phase columns j < length at which both stride-2 column phases
+    (source columns 2j - pad and 2j + 1 - pad) lie inside the source's `width` columns."""
+    runs = [_valid_run(length, rw - pad, 2, width) for rw in (0, 1)]
+    lo, hi = max(r[0] for r in runs), min(r[1] for r in runs)
+    return lo, max(0, hi - lo)
 
 
 def fill_kernel(name: str, out: Buffer, grid: tuple[ExprLike, ...], coords: Callable[..., tuple[Expr, ...]],
@@ -688,15 +735,23 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     kernels = []
     load_x = lambda b, c, i, j: Load(x, g.at(x, b, c, i, j))  # noqa: E731
     tap_at = None
+    stage = None
     if plan.kind == "positions" and g.stride != (1, 1):
         # unit-stride reads: output (gh, gw) and tap (i, j) read phase (i*dh % sh, j*dw % sw)
         # at (gh + i*dh // sh, gw + j*dw // sw)
-        shape = (g.batch, g.cin * groups, split[0] + slack_rows(plan, split[1]), split[1])
-        src, k = phase_copy(space, dtype, shape, load_x, g.size, (plh, plw), g.stride, threads)
-        src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), 0, i, j)  # noqa: E731
-        tap_at = lambda i, j: src.index(0, 0, (i * dh) % sh * sw + (j * dw) % sw,  # noqa: E731
-                                        (i * dh) // sh, (j * dw) // sw)
-        kernels.append(k)
+        plane = (split[0] + slack_rows(plan, split[1]), split[1])
+        phase = lambda i, j: (i * dh) % sh * sw + (j * dw) % sw  # noqa: E731
+        if _stages_phases(g, plan, plane, dtype):
+            src = space.scratch("phase_tile", dtype, (g.cin, sh * sw) + plane)
+            src_at = lambda b, c, i, j: src.index(c, 0, i, j)  # noqa: E731
+            tap_at = lambda i, j: src.index(0, phase(i, j), (i * dh) // sh, (j * dw) // sw)  # noqa: E731
+            stage = lambda b: _phase_stage(src, lambda c, r, q: load_x(b, g.in_group(c, g.cin), r, q), g, dtype)  # noqa: E731
+        else:
+            shape = (g.batch, g.cin * groups) + plane
+            src, k = phase_copy(space, dtype, shape, load_x, g.size, (plh, plw), g.stride, threads)
+            src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), 0, i, j)  # noqa: E731
+            tap_at = lambda i, j: src.index(0, 0, phase(i, j), (i * dh) // sh, (j * dw) // sw)  # noqa: E731
+            kernels.append(k)
     elif g.padded or x.dtype != dtype or plan.kind == "positions":
         shape = (g.batch, g.cin * groups, rows + slack_rows(plan, cols), cols)
         src, k = pad_copy(space, dtype, shape, load_x, g.size, (plh, plw), threads)
@@ -711,9 +766,31 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out,
                        lambda b, o, i, j: g.coords(b, g.in_group(o, g.cout), i, j), flops,
                        step=(1, 1) if tap_at else g.stride, dilation=g.dilation, phases=groups,
-                       phase_vars=groups_as_phases(groups), tap_at=tap_at)
+                       phase_vars=groups_as_phases(groups), tap_at=tap_at, stage=stage)
     kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv"), threads))
     return kernels
+
+
+#: The most bytes of one image's stride-phase planes (of one group) copied inside the
+#: correlation, per work item, instead of the whole input at once (they stay in L1/L2).
+STAGE_BYTES = 1 << 17
+
+
+def _stages_phases(g: ConvGeometry, plan: Plan, plane: tuple[int, int], dtype: str) -> bool:
+    """Whether the strided forward copies each work item's phase planes itself: its items
+    cover all output channels of a group (else each would copy them again) and the
+    planes are small."""
+    planes = g.cin * g.stride[0] * g.stride[1] * plane[0] * plane[1]
+    return g.cout <= plan.block and planes * itemsize(dtype) <= STAGE_BYTES
+
+
+def _phase_stage(src: Buffer, value_at: Callable[[Expr, Expr, Expr], Expr], g: ConvGeometry, dtype: str) -> Stmt:
+    """src[c, ph] = the stride phases of one image's zero-padded plane of channel c of a group."""
+    c = Var("sc")
+    put = lambda k, i, j, v: src.store((c, k, i, j), v)  # noqa: E731
+    planes = phase_planes(put, lambda r, q: value_at(c, r, q), src.shape[2:], g.size,
+                          (g.padding[0][0], g.padding[1][0]), g.stride, dtype)
+    return vectorize_rows(loop(c, g.cin, planes), dtype)
 
 
 def conv_weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], padding: Sequence[Sequence[int]],
