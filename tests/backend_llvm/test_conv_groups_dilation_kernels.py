@@ -147,6 +147,22 @@ def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
     assert_matches(got, want)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["forward", "input_grad"])
+@pytest.mark.parametrize("x_shape,w_shape,padding,dilation", [
+    ((1, 2, 4, 5), (3, 2, 3, 3), ((3, 4), (1, 1)), (1, 1)),       # whole output rows reach only padding
+    ((3, 3, 7, 6), (17, 3, 3, 3), ((2, 2), (2, 2)), (2, 1)),       # tiles spanning two images, a channel tail
+])
+def test_channels_kernel_skips_padding_tap_rows(x_shape, w_shape, padding, dilation, kind, dtype):
+    """The channels micro-kernel runs only the tap rows that reach a source row inside the
+    image for some position of its tile (Correlation.rows_inside): tiles in padding-only
+    rows, at the borders, and spanning two images give the reference's result."""
+    build, inputs, want = _case(kind, x_shape, w_shape, (1, 1), padding, dilation, 1, dtype)
+    got, _ = run_builder(build, inputs, want.shape, dtype, stride=(1, 1), padding=padding, dilation=dilation,
+                         micro="channels")
+    assert_matches(got, want)
+
+
 STRIDED = [
     ((1, 3, 11, 8), (6, 1, 3, 3), (2, 2), ((1, 0), (2, 1)), (1, 1), 3),    # depthwise x2, batch 1, padding pairs
     ((2, 4, 9, 13), (4, 2, 3, 2), (2, 3), ((0, 1), (1, 1)), (1, 2), 2),    # two input channels per group, dilated

@@ -38,8 +38,8 @@ from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Shuffle, Stmt, Store, Var,
-                      as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
+from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store,
+                      Var, as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
 from .harness import Space
 from .simd import host_simd
 
@@ -140,7 +140,9 @@ class Correlation:
     affine in the tap). `stage`, if given (positions micro-kernel only), makes the
     statements run at the start of each work item, given its image: they fill a
     per-thread `src` with what the item's tiles read (one image's planes of the
-    item's group), so the source is never copied whole.
+    item's group), so the source is never copied whole. `rows_inside`, if given, are the
+    source rows [lo, hi) outside which the source is zero padding: the channels kernel
+    skips the tap rows that reach only padding for all of a tile's positions.
     """
 
     batch: int
@@ -162,6 +164,7 @@ class Correlation:
     grid_max: Optional[tuple[int, int]] = None
     tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
     stage: Optional[Callable[[Expr], Stmt]] = None
+    rows_inside: Optional[tuple[int, int]] = None
 
     @property
     def bound(self) -> tuple[int, int]:
@@ -310,13 +313,15 @@ class _Nest:
         cols = range(TW) if self.unroll_w else [self.tw]
         self.taps = [(as_expr(i), as_expr(j)) for i in rows for j in cols]
 
-    def reduce_over(self, steps: list[Stmt]) -> Stmt:
-        """`steps` (one reduction step, unrolled taps) in the loops over channels and other taps."""
+    def reduce_over(self, steps: list[Stmt], tap_rows: Optional[tuple[Expr, Expr]] = None) -> Stmt:
+        """`steps` (one reduction step, unrolled taps) in the loops over channels and other taps;
+        the tap rows [tap_rows) only, if given and the rows are a loop."""
         nest: Stmt = block(*steps)
         if not self.unroll_w:
             nest = loop(self.tw, self.spec.taps[1], nest)
         if not self.unroll_h:
-            nest = loop(self.th, self.spec.taps[0], nest)
+            lo, hi = tap_rows or (const(0), as_expr(self.spec.taps[0]))
+            nest = loop(self.th, maximum(hi - lo, 0), nest, start=lo)
         return loop(self.c, self.spec.chans, nest)
 
     def filt_origin(self) -> Expr:
@@ -394,7 +399,19 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
                     value = Fma(Broadcast(xs, W), wv, value)
                 steps.append(Store(acc, slot(p, t), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
         init = [Store(acc, slot(p, t), Broadcast(zero, W)) for p in range(W) for t in range(TO)]
-        return block(*init, nest.reduce_over(steps))
+        return block(*init, nest.reduce_over(steps, tap_rows(q0)))
+
+    def tap_rows(q0: Expr) -> Optional[tuple[Expr, Expr]]:
+        """The tap rows reaching a source row inside `rows_inside` from some grid row of the
+        tile's (all rows when the tile spans two images)."""
+        if spec.rows_inside is None or nest.unroll_h:
+            return None
+        (b0, gh0, _), (b1, gh1, _) = decode(q0), decode(minimum(q0 + (W - 1), Q - 1))
+        one_image = b0.eq(b1)
+        first, last = Select(one_image, gh0, const(0)), Select(one_image, gh1, GH - 1)
+        (lo, hi), dh = spec.rows_inside, spec.dilation[0]
+        # tap th reaches source row gh*sh + fh + th*dh
+        return maximum(-((last * sh + fh - lo) // dh), 0), minimum((hi - 1 - first * sh - fh) // dh + 1, spec.taps[0])
 
     def flip() -> list[Stmt]:
         """tile[o * W + p] = the sum of position p, channel o (a register transpose per vector)."""
@@ -735,7 +752,7 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     kernels = []
     load_x = lambda b, c, i, j: Load(x, g.at(x, b, c, i, j))  # noqa: E731
     tap_at = None
-    stage = None
+    stage, inside = None, None
     if plan.kind == "positions" and g.stride != (1, 1):
         # unit-stride reads: output (gh, gw) and tap (i, j) read phase (i*dh % sh, j*dw % sw)
         # at (gh + i*dh // sh, gw + j*dw // sw)
@@ -757,6 +774,7 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
         src, k = pad_copy(space, dtype, shape, load_x, g.size, (plh, plw), threads)
         kernels.append(k)
         src_at = lambda b, c, i, j: src.index(b, g.in_group(c, g.cin), i, j)  # noqa: E731
+        inside = (plh, plh + g.size[0])
     else:
         src, src_at = x, lambda b, c, i, j: g.at(x, b, g.in_group(c, g.cin), i, j)  # noqa: E731
     filt, k = pack_filter(space, dtype, groups, g.cout, g.cin, g.kernel,
@@ -766,7 +784,7 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
     spec = Correlation(g.batch, g.cin, g.cout, g.out, g.kernel, src, src_at, filt, out,
                        lambda b, o, i, j: g.coords(b, g.in_group(o, g.cout), i, j), flops,
                        step=(1, 1) if tap_at else g.stride, dilation=g.dilation, phases=groups,
-                       phase_vars=groups_as_phases(groups), tap_at=tap_at, stage=stage)
+                       phase_vars=groups_as_phases(groups), tap_at=tap_at, stage=stage, rows_inside=inside)
     kernels.append(correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("conv"), threads))
     return kernels
 
@@ -967,7 +985,7 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
                 g.batch, g.cout, g.cin, grid, (Th, Tw), src,
                 lambda b, c, i, j, src=src: src.index(b, g.in_group(c, g.cout), i, j),
                 filt, out, coords, flops, dilation=(ph_h.spacing, ph_w.spacing), shift=shift,
-                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max)
+                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max, rows_inside=(A[0], A[0] + g.out[0]))
             kernels.append(correlate(spec, plan, dtype, finish, space.name("conv_dgrad"), threads))
     return kernels
 
