@@ -102,3 +102,16 @@ def test_conv_bias_relu_is_one_kernel(rng):
     assert len({k.group for k in kernels}) == 1          # padding and packing kernels, then the conv
     assert kernels[-1].ops == ("conv2d", "expand_dims", "add", "relu") and kernels[-1].flops > 0
     check([x, w, b], out, [rand(rng, (2, 3, 9, 9)), rand(rng, (4, 3, 3, 3)), rand(rng, (4,))], scale=8)
+
+
+def test_strided_depthwise_conv_bias_relu6_is_one_kernel(rng):
+    """A stride-2 depthwise conv too large for forward_small: the positions kernel splits
+    each image's planes into stride phases itself, then bias and relu6 are applied as it
+    stores (no copy kernel before it)."""
+    shapes = [(2, 6, 31, 34), (6, 1, 3, 3), (6,)]
+    x, w, b = (gc.tensor(n, s) for n, s in zip("xwb", shapes))
+    out = gc.nn.relu6(gc.nn.conv2d(x, w, b, stride=2, padding=1, groups=6))
+    kernels, _ = _kernels([x, w, b], out, [rand(rng, s) for s in shapes])
+    assert [k.name.split("_")[-1].rstrip("0123456789") for k in kernels] == ["filter", "conv"]
+    assert kernels[-1].ops[:3] == ("conv2d", "expand_dims", "add") and "where" in kernels[-1].ops
+    check([x, w, b], out, [rand(rng, s) for s in shapes], scale=8)
