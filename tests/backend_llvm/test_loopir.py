@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from graphc.backend.llvm import schedule as S
-from graphc.backend.llvm.loopir import Bin, Buffer, Const, Kernel, Store, Var, const, linear_coeff, loop, substitute
+from graphc.backend.llvm.loopir import (Bin, Buffer, Const, Kernel, Prefetch, Store, Var, block, const, linear_coeff, loop,
+                                       substitute)
+from graphc.backend.llvm.runtime import kernel_assembly
 
 from .helpers import run
 
@@ -60,6 +62,18 @@ def test_schedules_preserve_results(name, n, m):
     y = np.zeros_like(x)
     run(Kernel("copy", body), [src, dst], [x, y], nthreads=2)
     np.testing.assert_allclose(y, x * 2 + 1)
+
+
+def test_prefetch_changes_no_value_and_emits_a_prefetch():
+    """A Prefetch is a cache hint: the kernel computes the same, and its code prefetches."""
+    body, src, dst = _copy_kernel(5, 32, SCHEDULES["split_vectorize"])
+    i = Var("pi")
+    kernel = Kernel("copy", block(loop(i, 5, Prefetch(src, src.index(i, 31))), body))
+    x = np.random.default_rng(0).normal(size=(5, 32))
+    y = np.zeros_like(x)
+    run(kernel, [src, dst], [x, y])
+    np.testing.assert_allclose(y, x * 2 + 1)
+    assert "prefetch" in kernel_assembly(kernel, "k")
 
 
 def test_unroll_needs_constant_trip_count():

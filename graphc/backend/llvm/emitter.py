@@ -38,7 +38,7 @@ from .threadpool import BODY_TYPE, PARALLEL_FOR_TYPE, emit_parallel_for
 from .canonical import storages
 from .hostcalls import HOST_FUNCTIONS
 from .loopir import (DTYPES, Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Cast, Check, Const, Expr, Fma, For,
-                     HostCall, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars,
+                     HostCall, If, Kernel, Let, Load, Prefetch, Select, Shuffle, Stmt, Store, Un, Var, VType, free_vars,
                      identity, is_float, itemsize, linear_coeff, pure, walk, written)
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -614,6 +614,14 @@ class FunctionEmitter:
         lanes = s.value.type.lanes
         self.stmt(Store(s.buf, s.index, Bin(s.op, Load(s.buf, s.index, lanes), s.value)))
 
+    def _s_Prefetch(self, s: Prefetch) -> None:
+        """llvm.prefetch of the element's address: for reading, into all cache levels."""
+        if self._varies(s.index):
+            raise ValueError(f"prefetch of {s.buf.name} at an index varying along a vectorised loop")
+        address = self.b.bitcast(self._addr(s.buf, self.index(s.index), 1), I8P)
+        prefetch = self.m.declare("llvm.prefetch.p0i8", ir.VoidType(), [I8P, I32, I32, I32])
+        self.b.call(prefetch, [address] + [ir.Constant(I32, n) for n in (0, 3, 1)])
+
     def _s_HostCall(self, s: HostCall) -> None:
         """Call host function `s.function` from the process's table on the whole buffer; a
         non-zero result is the call's error (the runtime raises the function's exception)."""
@@ -759,7 +767,7 @@ class FunctionEmitter:
 _EXPRESSIONS = {kind: getattr(FunctionEmitter, f"_e_{kind.__name__}")
                 for kind in (Const, Var, Load, Broadcast, Bin, Un, Fma, Select, Cast, Bitcast, Shuffle, Let, Check)}
 _STATEMENTS = {kind: getattr(FunctionEmitter, f"_s_{kind.__name__}")
-               for kind in (Store, Accumulate, For, If, Block, HostCall)}
+               for kind in (Store, Accumulate, For, If, Block, HostCall, Prefetch)}
 
 
 def emit_kernel(kernel: Kernel, symbol: str) -> ir.Module:

@@ -15,7 +15,7 @@ from ...ir import DTypeError, ShapeError, format_shape
 from .plan import CallPlan, KernelInfo
 from .canonical import renamed
 from .loopir import (Accumulate, Bin, Bitcast, Block, Broadcast, Buffer, Call, Cast, Check, Const, Fma, For,
-                     HostCall, If, Kernel, Let, Load, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
+                     HostCall, If, Kernel, Let, Load, Prefetch, Program, Select, Shuffle, Stmt, Store, Un, Var, buffers,
                      contiguous_strides)
 from .runtime import CompileTimes, kernel_assembly, kernel_ir
 
@@ -232,6 +232,8 @@ def _stmt(s: Stmt, depth: int, lines: list[str]) -> None:
     elif isinstance(s, Accumulate):
         op = _ACCUMULATE.get(s.op, f"{s.op}=")
         lines.append(f"{pad}{_place(s.buf, s.index, s.value.type.lanes)} {op} {_expr(s.value)}")
+    elif isinstance(s, Prefetch):
+        lines.append(f"{pad}prefetch {_place(s.buf, s.index, 1)}")
     elif isinstance(s, HostCall):
         lines.append(f"{pad}{s.function}({s.buf.name}[0:{s.buf.size}])  # a call back into the process")
     else:

@@ -408,6 +408,16 @@ class Block(Stmt):
 
 
 @dataclass(frozen=True)
+class Prefetch(Stmt):
+    """A hint that buf[index] is read soon: the cache line holding it is fetched into the
+    caches. It changes no value and never faults; `index` stays inside the buffer as a
+    load's would."""
+
+    buf: Buffer
+    index: Expr
+
+
+@dataclass(frozen=True)
 class HostCall(Stmt):
     """Hand the whole of `buf` (contiguous) to the host function `function` (hostcalls.py),
     which may change it in place: a call back into the process running the kernel, made on

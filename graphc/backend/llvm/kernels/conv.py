@@ -38,8 +38,8 @@ from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store,
-                      Var, as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
+from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Prefetch, Select, Shuffle,
+                      Stmt, Store, Var, as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
 from .harness import Space
 from .simd import host_simd
 
@@ -137,10 +137,9 @@ class Correlation:
     `filt` is the packed filter (pack_filter); `src_at` and `out_at` say where
     a source element and an output live; `tap_at`, if given, replaces the elements
     from a window's origin to tap (i, j) (a source split into stride phases is not
-    affine in the tap). `stage`, if given (positions micro-kernel only), makes the
-    statements run at the start of each work item, given its image: they fill a
-    per-thread `src` with what the item's tiles read (one image's planes of the
-    item's group), so the source is never copied whole. `rows_inside`, if given, are the
+    affine in the tap). `stage`, if given (positions micro-kernel only), fills a
+    per-thread `src` at the start of each work item with what its tiles read (one
+    image's planes of the item's group), so the source is never copied whole. `rows_inside`, if given, are the
     source rows [lo, hi) outside which the source is zero padding: the channels kernel
     skips the tap rows that reach only padding for all of a tile's positions.
     """
@@ -163,7 +162,7 @@ class Correlation:
     phase_vars: tuple[tuple[str, Callable[[Expr], Expr]], ...] = ()
     grid_max: Optional[tuple[int, int]] = None
     tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
-    stage: Optional[Callable[[Expr], Stmt]] = None
+    stage: Optional["Stage"] = None
     rows_inside: Optional[tuple[int, int]] = None
 
     @property
@@ -186,6 +185,17 @@ class Correlation:
             return self.tap_at(i, j)
         rs, cs = self.src_strides
         return i * (self.dilation[0] * rs) + j * (self.dilation[1] * cs)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A correlation's source made per work item: `fill(image)` the statements filling it
+    for the item's image (and group, GROUP); `prefetch(image, phase, part, parts)` those
+    fetching part `part` of `parts` of what fill(image) reads for the phase's group into
+    the caches (each tile of an item prefetches a part of the next item's source)."""
+
+    fill: Callable[[Expr], Stmt]
+    prefetch: Callable[[Expr, Expr, Expr, Expr], Stmt]
 
 
 @dataclass(frozen=True)
@@ -300,8 +310,8 @@ class _Nest:
         self.phase = it // (NOB * self.NI * self.NQC) if spec.phases > 1 else const(0)
         self.ob = (it // (self.NI * self.NQC)) % NOB if NOB > 1 else const(0)
         self.img = (it // self.NQC) % self.NI if self.NI > 1 else const(0)
-        if spec.stage is not None and spec.phases > 1:
-            self.phase, self.img = it % spec.phases, it // spec.phases
+        if spec.stage is not None:      # items in memory order of their sources: phase (group) fastest
+            self.phase, self.img = self.staged_item(it)
         self.qc = it % self.NQC if self.NQC > 1 else const(0)
         self.tiles = tiles
         TH, TW = spec.taps
@@ -324,6 +334,11 @@ class _Nest:
             nest = loop(self.th, maximum(hi - lo, 0), nest, start=lo)
         return loop(self.c, self.spec.chans, nest)
 
+    def staged_item(self, it: Expr) -> tuple[Expr, Expr]:
+        """(phase, image) of work item `it` of a staged correlation."""
+        phases = self.spec.phases
+        return (it % phases, it // phases) if phases > 1 else (const(0), it)
+
     def filt_origin(self) -> Expr:
         z = const(0)
         return self.spec.filt.index(self.phase, self.ob, self.c, z, z, z)
@@ -334,9 +349,13 @@ class _Nest:
 
     def kernel(self, name: str, tile: Callable[[Expr], Stmt], vector_loop: str) -> Kernel:
         tl = Var("tl")
+        stage = self.spec.stage
+        if stage is not None:
+            phase, img = self.staged_item(minimum(self.it + 1, self.items - 1))
+            tile = lambda tl, each=tile: block(each(tl), stage.prefetch(img, phase, tl, self.tiles))  # noqa: E731
         tiles: Stmt = loop(tl, minimum(self.TPC, self.tiles - self.qc * self.TPC), tile(tl), start=self.qc * self.TPC)
-        if self.spec.stage is not None:
-            tiles = block(self.spec.stage(self.img), tiles)
+        if stage is not None:
+            tiles = block(stage.fill(self.img), tiles)
         body: Stmt = S.vectorize(loop(self.it, self.items, tiles), vector_loop, self.plan.lanes)
         if self.spec.phase_vars:
             body = substitute(body, {n: fn(self.phase) for n, fn in self.spec.phase_vars})
@@ -762,7 +781,8 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
             src = space.scratch("phase_tile", dtype, (g.cin, sh * sw) + plane)
             src_at = lambda b, c, i, j: src.index(c, 0, i, j)  # noqa: E731
             tap_at = lambda i, j: src.index(0, phase(i, j), (i * dh) // sh, (j * dw) // sw)  # noqa: E731
-            stage = lambda b: _phase_stage(src, lambda c, r, q: load_x(b, g.in_group(c, g.cin), r, q), g, dtype)  # noqa: E731
+            stage = Stage(lambda b: _phase_stage(src, lambda c, r, q: load_x(b, g.in_group(c, g.cin), r, q), g, dtype),
+                          lambda b, grp, part, parts: _prefetch_planes(x, g, b, grp, part, parts))
         else:
             shape = (g.batch, g.cin * groups) + plane
             src, k = phase_copy(space, dtype, shape, load_x, g.size, (plh, plw), g.stride, threads)
@@ -800,6 +820,18 @@ def _stages_phases(g: ConvGeometry, plan: Plan, plane: tuple[int, int], dtype: s
     planes are small."""
     planes = g.cin * g.stride[0] * g.stride[1] * plane[0] * plane[1]
     return g.cout <= plan.block and planes * itemsize(dtype) <= STAGE_BYTES
+
+
+def _prefetch_planes(x: Buffer, g: ConvGeometry, b: Expr, grp: Expr, part: Expr, parts: ExprLike) -> Stmt:
+    """Prefetches of part `part` of `parts` of image b's rows of group grp's channels in x:
+    a row's every cache line (and its last element's)."""
+    rows = g.cin * g.size[0]
+    per_line = max(1, 64 // itemsize(x.dtype))
+    m, q = Var("pfm"), Var("pfq")
+    first = part * rows // parts
+    col = minimum(q * per_line, g.size[1] - 1)
+    row = Prefetch(x, g.at(x, b, grp * g.cin + m // g.size[0], m % g.size[0], col))
+    return loop(m, (part + 1) * rows // parts - first, loop(q, -(-g.size[1] // per_line) + 1, row), start=first)
 
 
 def _phase_stage(src: Buffer, value_at: Callable[[Expr, Expr, Expr], Expr], g: ConvGeometry, dtype: str) -> Stmt:
