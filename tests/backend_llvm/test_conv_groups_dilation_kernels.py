@@ -7,7 +7,7 @@ import pytest
 
 from graphc.backend.llvm.kernels import conv, depthwise
 from graphc.backend.llvm.kernels.simd import host_simd
-from graphc.backend.llvm.loopir import Var
+from graphc.backend.llvm.loopir import Load, Var, binop, const
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -257,3 +257,40 @@ def test_phases_of_equal_size_have_a_constant_grid():
     assert even.count == 2 and even.grid(rw) == 32
     (odd,) = conv.phase_groups(63, 4, 2, 1)
     assert odd.count == 2 and not isinstance(odd.grid(rw), int) and odd.bounds()[0] == 32
+
+
+# stride-2 column phases of one size: rows of (forward) input as wide as 2W or more
+# (every tile in one row: interleaved stores), or not a multiple of it (tiles across rows
+# store each phase where it lies); (input, weight, stride, padding, groups)
+INTERLEAVED = [
+    ((2, 3, 5, 32), (6, 3, 2, 2), (2, 2), ((0, 0), (0, 0)), 1),      # U-Net 2x2 upsampling, odd rows
+    ((1, 4, 6, 40), (5, 4, 4, 4), (2, 2), ((1, 1), (1, 1)), 1),      # DCGAN 4x4 pad 1: phase 1 first
+    ((2, 6, 3, 36), (9, 2, 4, 2), (1, 2), ((1, 2), (1, 1)), 3),      # groups, row stride 1
+    ((2, 3, 18), (4, 3, 3), (2,), ((1, 1),), 1),                     # 1-D, 3 taps: phases of 2 and 1 taps
+    ((3, 2, 34), (3, 2, 4), (2,), ((1, 1),), 1),                     # 1-D, a partial last tile
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,groups", INTERLEAVED,
+                         ids=[f"{x}x{w}s{s}g{g}" for x, w, s, _, g in INTERLEAVED])
+def test_interleaved_column_phases(x_shape, w_shape, stride, padding, groups, dtype, monkeypatch):
+    """The input gradient's two column phases computed by one work item and stored as
+    one run along each row, threaded and not, with and without a fused epilogue."""
+    monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    _, (gy, w), want = _case("input_grad", x_shape, w_shape, stride, padding, (1,) * len(stride), groups, dtype)
+    bias = np.random.default_rng(1).normal(size=want.shape[1]).astype(dtype)
+
+    def relu_bias(*bufs, space, **options):
+        *ins, b, out = bufs
+        options["epilogue"] = lambda v, idx: binop("max", v + Load(b, b.index(idx[1])), const(0.0, dtype))
+        return conv.conv_input_grad(*ins, out, space=space, **options)
+
+    options = dict(stride=stride, padding=padding, groups=groups, micro="channels")
+    got, kernels = run_builder(conv.conv_input_grad, [gy, w], want.shape, dtype, **options)
+    assert_matches(got, want)
+    paired = x_shape[-1] % 2 == 0 and w_shape[-1] % 2 == 0
+    assert any("pairs" in repr(k) for k in kernels) == paired
+    got, kernels = run_builder(relu_bias, [gy, w, bias], want.shape, dtype, threads=2, nthreads=3, **options)
+    assert any("parallel" in repr(k) for k in kernels)
+    assert_matches(got, np.maximum(want + bias.reshape((1, -1) + (1,) * (want.ndim - 2)), 0))

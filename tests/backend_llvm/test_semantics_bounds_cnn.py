@@ -110,6 +110,22 @@ def test_conv_transpose(data, dtype, rank):
 
 @FEW
 @given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
+def test_conv_transpose_interleaved_phases(data, dtype, rank):
+    """Stride-2 transposed convolutions with even kernels, full channel vectors and wide
+    rows, whose two column phases are stored interleaved along the output rows (and with
+    output_padding, of unequal phases, each where it lies)."""
+    k = data.draw(st.sampled_from([2, 4]))
+    width, extra = data.draw(st.integers(8, 20)), data.draw(st.integers(0, 1))
+    rows = [data.draw(st.integers(1, 3))] if rank == 2 else []
+    _run("conv_transpose", {"x": [data.draw(st.integers(1, 2)), 2] + rows + [width],
+                            "w": [2, 16 if dtype == "float32" else 8] + [2] * (rank - 1) + [k],
+                            "stride": [2] * rank, "padding": [0] * (rank - 1) + [data.draw(st.integers(0, k // 2 - 1))],
+                            "output_padding": [0] * (rank - 1) + [extra], "groups": 1, "dilation": [1] * rank,
+                            "dtype": dtype})
+
+
+@FEW
+@given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
 def test_pointwise_conv_as_products(data, dtype, rank):
     """1x1 convolutions large enough to run as one product per image (kernels/pointwise.py)."""
     sizes = [data.draw(st.integers(784, 800))] if rank == 1 else [28, data.draw(st.integers(28, 30))]

@@ -142,6 +142,12 @@ class Correlation:
     image's planes of the item's group), so the source is never copied whole. `rows_inside`, if given, are the
     source rows [lo, hi) outside which the source is zero padding: the channels kernel
     skips the tap rows that reach only padding for all of a tile's positions.
+
+    `interleave`, given m column offsets (a permutation of 0 .. m-1), has each work item
+    compute m consecutive phases of one constant grid, phase k's output at grid column
+    gw lying at output column gw*m + interleave[k] (a stride-m input gradient's column
+    phases): the channels micro-kernel then interleaves their tiles into contiguous
+    stores instead of storing each phase's outputs m apart.
     """
 
     batch: int
@@ -164,6 +170,7 @@ class Correlation:
     tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
     stage: Optional["Stage"] = None
     rows_inside: Optional[tuple[int, int]] = None
+    interleave: tuple[int, ...] = ()
 
     @property
     def bound(self) -> tuple[int, int]:
@@ -299,7 +306,8 @@ class _Nest:
         self.spec, self.plan = spec, plan
         NOB = -(-spec.outs // plan.block)
         self.NI = spec.batch if per_image else 1
-        base = spec.phases * NOB * self.NI
+        self.together = len(spec.interleave) or 1           # phases of one work item
+        base = spec.phases // self.together * NOB * self.NI
         self.parallel = threads > 1 and spec.flops >= PARALLEL_MIN_FLOPS
         chunked = self.parallel and base < 4 * threads and spec.stage is None   # a stage is one per item
         nqc = min(tiles_max, -(-4 * threads // base)) if chunked else 1
@@ -307,7 +315,7 @@ class _Nest:
         self.NQC = -(-tiles_max // self.TPC) if tiles_max else 1
         self.items = base * self.NQC
         self.it = it = Var("it")
-        self.phase = it // (NOB * self.NI * self.NQC) if spec.phases > 1 else const(0)
+        self.phase = it // (NOB * self.NI * self.NQC) if spec.phases > self.together else const(0)
         self.ob = (it // (self.NI * self.NQC)) % NOB if NOB > 1 else const(0)
         self.img = (it // self.NQC) % self.NI if self.NI > 1 else const(0)
         if spec.stage is not None:      # items in memory order of their sources: phase (group) fastest
@@ -339,9 +347,17 @@ class _Nest:
         phases = self.spec.phases
         return (it % phases, it // phases) if phases > 1 else (const(0), it)
 
-    def filt_origin(self) -> Expr:
+    def sub_phase(self, k: int) -> Expr:
+        """The phase index of the work item's k-th phase."""
+        return self.phase * self.together + k if self.together > 1 else self.phase
+
+    def at_phase(self, stmt: Stmt, k: int) -> Stmt:
+        """`stmt` with the phase variables of the work item's k-th phase."""
+        return substitute(stmt, {n: fn(self.sub_phase(k)) for n, fn in self.spec.phase_vars})
+
+    def filt_origin(self, k: int = 0) -> Expr:
         z = const(0)
-        return self.spec.filt.index(self.phase, self.ob, self.c, z, z, z)
+        return self.spec.filt.index(self.sub_phase(k), self.ob, self.c, z, z, z)
 
     def filt_offset(self, i: Expr, j: Expr, lane: int) -> Expr:
         z = const(0)
@@ -358,7 +374,7 @@ class _Nest:
             tiles = block(stage.fill(self.img), tiles)
         body: Stmt = S.vectorize(loop(self.it, self.items, tiles), vector_loop, self.plan.lanes)
         if self.spec.phase_vars:
-            body = substitute(body, {n: fn(self.phase) for n, fn in self.spec.phase_vars})
+            body = self.at_phase(body, 0)
         if self.parallel and self.items > 1:
             body = S.parallel(body, "it")
         # One correlation (no groups or stride phases): its loops address a dozen rows at once,
@@ -391,21 +407,24 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     def decode(q: Expr) -> tuple[Expr, Expr, Expr]:
         return q // plane, (q // GW) % GH, q % GW
 
-    # an image's outputs of one channel are consecutive in the output: a tile within one
-    # image stores each channel as one vector
+    # an image's outputs of one channel are consecutive in the output (interleaved with
+    # the other phases'): a tile within one image (one row) stores each channel as one vector
     probe = spec.out.index(*spec.out_at(Var("pb"), Var("po"), Var("pgh"), Var("pgw")))
-    contiguous = (isinstance(spec.grid[1], int) and linear_coeff(probe, "pgw") == 1
-                  and linear_coeff(probe, "pgh") == spec.grid[1])
+    together = nest.together
+    contiguous = (isinstance(spec.grid[1], int) and linear_coeff(probe, "pgw") == together
+                  and (together > 1 or linear_coeff(probe, "pgh") == spec.grid[1]))
+    if together > 1 and not (contiguous and together == 2 and sorted(spec.interleave) == [0, 1]):
+        raise ValueError(f"{name}: phases interleave only by pairs on a constant grid with unit column steps")
     acc = Buffer("acc", dtype, (W * TO * W,), scope="local")
     stages = [Buffer(f"tr{k}", dtype, (W * W,), scope="local") for k in range(2)]
-    tile = Buffer("tile", dtype, (VO * W,), scope="local")
+    tile = Buffer("tile", dtype, (together * VO * W,), scope="local")
     slot = lambda p, t: const((p * TO + t) * W)  # noqa: E731 - acc index of position p, channel vector t
     (sh, sw), (fh, fw) = spec.step, spec.shift
     xb, fb, z = Var("xb"), Var("fb"), const(0)
 
-    def reduction(q0: Expr) -> Stmt:
-        """acc = sums at positions q0 .. q0+W-1; positions past the grid repeat its
-        last one (computed, never stored)."""
+    def reduction(q0: Expr, k: int) -> Stmt:
+        """acc = sums of the item's phase k at positions q0 .. q0+W-1; positions past the
+        grid repeat its last one (computed, never stored)."""
         steps = []
         for p in range(W):
             b, gh, gw = decode(minimum(q0 + p, Q - 1))
@@ -416,9 +435,9 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
                     xs = Load(spec.src, xb + spec.tap_offset(i, j))
                     wv = Load(spec.filt, fb + nest.filt_offset(i, j, t * W), W)
                     value = Fma(Broadcast(xs, W), wv, value)
-                steps.append(Store(acc, slot(p, t), Let(xb, origin, Let(fb, nest.filt_origin(), value))))
+                steps.append(Store(acc, slot(p, t), Let(xb, origin, Let(fb, nest.filt_origin(k), value))))
         init = [Store(acc, slot(p, t), Broadcast(zero, W)) for p in range(W) for t in range(TO)]
-        return block(*init, nest.reduce_over(steps, tap_rows(q0)))
+        return nest.at_phase(block(*init, nest.reduce_over(steps, tap_rows(q0))), k)
 
     def tap_rows(q0: Expr) -> Optional[tuple[Expr, Expr]]:
         """The tap rows reaching a source row inside `rows_inside` from some grid row of the
@@ -432,41 +451,75 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
         # tap th reaches source row gh*sh + fh + th*dh
         return maximum(-((last * sh + fh - lo) // dh), 0), minimum((hi - 1 - first * sh - fh) // dh + 1, spec.taps[0])
 
-    def flip() -> list[Stmt]:
-        """tile[o * W + p] = the sum of position p, channel o (a register transpose per vector)."""
+    def flip(k: int) -> list[Stmt]:
+        """tile[k*VO*W + o*W + p] = the sum of position p, channel o (a register transpose per vector)."""
         out: list[Stmt] = []
         last = (W - 1).bit_length() - 1
         for t in range(TO):
-            def stage(k, r, value, t=t):
-                if k == last:
-                    return Store(tile, const((t * W + r) * W), value)
-                return Store(stages[k % 2], const(r * W), value)
+            def stage(s, r, value, t=t):
+                if s == last:
+                    return Store(tile, const(((k * TO + t) * W + r) * W), value)
+                return Store(stages[s % 2], const(r * W), value)
 
             out += transpose([Load(acc, slot(p, t), W) for p in range(W)], stage,
-                             lambda k, r: Load(stages[k % 2], const(r * W), W))
+                             lambda s, r: Load(stages[s % 2], const(r * W), W))
         return out
 
-    def store(q0: Expr) -> Stmt:
-        j, p = Var("j"), Var("p")
-        o, q = nest.ob * VO + j, q0 + p
-        count = minimum(W, Q - q0)
+    j, p = Var("j"), Var("p")
+    o = nest.ob * VO + j
+    channels = minimum(VO, O - nest.ob * VO)
 
-        def each(index: Expr, coords: tuple[Expr, ...]) -> Stmt:
-            value = finish(Load(tile, j * W + p), coords)
-            return loop(j, minimum(VO, O - nest.ob * VO), loop(p, count, Store(spec.out, index, value)))
+    def stores(values: Callable[[Expr], Expr], index: Expr, coords: tuple[Expr, ...], count: Expr) -> Stmt:
+        """out[index] = finish(values(p), coords) for p < count, over the block's channels j."""
+        return loop(j, channels, loop(p, count, Store(spec.out, index, finish(values(p), coords))))
 
-        b, gh, gw = decode(q)
+    def from_tile(k: int) -> Callable[[Expr], Expr]:
+        return lambda q: Load(tile, (k * VO + j) * W + q)
+
+    def scattered(q0: Expr, k: int) -> Stmt:
+        """The item's phase k, each output where its coordinates put it."""
+        b, gh, gw = decode(q0 + p)
         coords = spec.out_at(b, o, gh, gw)
-        scattered = each(spec.out.index(*coords), coords)
-        if not contiguous:
-            return scattered
-        b0 = q0 // plane
-        at = q - b0 * plane
-        coords = spec.out_at(b0, o, at // GW, at % GW)
-        along = each(spec.out.index(*spec.out_at(b0, o, z, z)) + at, coords)
-        return If(b0.eq((q0 + count - 1) // plane), along, scattered)
+        return nest.at_phase(stores(from_tile(k), spec.out.index(*coords), coords, minimum(W, Q - q0)), k)
 
-    return nest.kernel(name, lambda tl: block(reduction(tl * W), *flip(), store(tl * W)), "p")
+    def along_plane(q0: Expr, count: Expr) -> Stmt:
+        """A tile within one image: each channel's outputs one run along its plane."""
+        b0 = q0 // plane
+        at = q0 - b0 * plane + p
+        coords = spec.out_at(b0, o, at // GW, at % GW)
+        return stores(from_tile(0), spec.out.index(*spec.out_at(b0, o, z, z)) + at, coords, count)
+
+    def along_row(q0: Expr, count: Expr) -> Stmt:
+        """A tile within one row, its two phases interleaved: each channel's 2*count
+        outputs one run along the row from the phase of column offset 0's first output."""
+        pairs = Buffer("pairs", dtype, (VO * 2 * W,), scope="local")
+        order = [spec.interleave.index(c) for c in range(2)]
+        even, odd = (Load(tile, (k * VO + j) * W, W) for k in order)
+        lanes = [(q, W + q) for q in range(W)]
+        mix = loop(j, channels, block(
+            Store(pairs, j * (2 * W), Shuffle(even, odd, sum(lanes[:W // 2], ()))),
+            Store(pairs, j * (2 * W) + W, Shuffle(even, odd, sum(lanes[W // 2:], ())))))
+        b0 = q0 // plane
+        at = q0 - b0 * plane
+        first = spec.out_at(b0, o, at // GW, at % GW)
+        coords = first[:-1] + (first[-1] + p,)
+        run = stores(lambda q: Load(pairs, j * (2 * W) + q), spec.out.index(*first) + p, coords, 2 * count)
+        return block(mix, nest.at_phase(run, order[0]))
+
+    def store(q0: Expr) -> Stmt:
+        count = minimum(W, Q - q0)
+        if together > 1:
+            one_row = (q0 // GW).eq((q0 + count - 1) // GW)
+            return If(one_row, along_row(q0, count), block(scattered(q0, 0), scattered(q0, 1)))
+        if not contiguous:
+            return scattered(q0, 0)
+        return If((q0 // plane).eq((q0 + count - 1) // plane), along_plane(q0, count), scattered(q0, 0))
+
+    def tile_body(tl: Expr) -> Stmt:
+        work = [s for k in range(together) for s in (reduction(tl * W, k), *flip(k))]
+        return block(*work, store(tl * W))
+
+    return nest.kernel(name, tile_body, "p")
 
 
 def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, name: str, threads: int) -> Kernel:
@@ -907,6 +960,15 @@ class Phases:
         sizes = {size for _, size in self._static()}
         return sizes.pop() if len(sizes) == 1 else self.size(r)
 
+    def columns(self) -> Optional[tuple[int, ...]]:
+        """When this group holds all `stride` phases, all of one size: each phase's offset
+        in a run of `stride` pixels (pixel i*s + r - pad_lo of phase r is (i - first)*s +
+        offset, the offsets a permutation of 0 .. s-1), else None."""
+        if self.count != self.stride or not isinstance(self.grid(const(0)), int):
+            return None
+        return tuple(first * self.stride + r - self.pad_lo
+                     for r, (first, _) in zip(range(self.r0, self.r0 + self.count), self._static()))
+
     def _static(self) -> list[tuple[int, int]]:
         """(first, size) of each phase of the group, r0 first."""
         out = []
@@ -1010,6 +1072,7 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
 
             filt, k = pack_filter(space, dtype, groups * inner, g.cin, g.cout, (Th, Tw), value_at, plan)
             kernels.append(k)
+            pairs = ph_w.columns() if plan.kind == "channels" and ph_w.count == 2 else None
             flops = 2 * g.batch * g.cin * g.cout * Th * Tw * groups * inner * grid_max[0] * grid_max[1]
             shift = tuple(p.first(r) + p.offset + a - (p.taps - 1) * p.spacing
                           for p, r, a in zip((ph_h, ph_w), (rh, rw), A))
@@ -1017,7 +1080,8 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
                 g.batch, g.cout, g.cin, grid, (Th, Tw), src,
                 lambda b, c, i, j, src=src: src.index(b, g.in_group(c, g.cout), i, j),
                 filt, out, coords, flops, dilation=(ph_h.spacing, ph_w.spacing), shift=shift,
-                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max, rows_inside=(A[0], A[0] + g.out[0]))
+                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max, rows_inside=(A[0], A[0] + g.out[0]),
+                interleave=pairs or ())
             kernels.append(correlate(spec, plan, dtype, finish, space.name("conv_dgrad"), threads))
     return kernels
 
