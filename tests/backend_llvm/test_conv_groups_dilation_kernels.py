@@ -294,3 +294,16 @@ def test_interleaved_column_phases(x_shape, w_shape, stride, padding, groups, dt
     got, kernels = run_builder(relu_bias, [gy, w, bias], want.shape, dtype, threads=2, nthreads=3, **options)
     assert any("parallel" in repr(k) for k in kernels)
     assert_matches(got, np.maximum(want + bias.reshape((1, -1) + (1,) * (want.ndim - 2)), 0))
+
+
+def test_page_sized_source_planes_get_a_row_more():
+    """An input gradient's zero-padded source whose planes would be whole 4 KiB pages (a
+    32x32 float32 output gradient) is copied with one row more, and still matches."""
+    assert conv.off_page(32, 32, "float32") == 33 and conv.off_page(34, 34, "float32") == 34
+    assert conv.off_page(16, 32, "float64") == 17
+    _, (gy, w), want = _case("input_grad", (2, 3, 64, 64), (5, 3, 2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1), 1,
+                             "float32")
+    got, kernels = run_builder(conv.conv_input_grad, [gy, w], want.shape, "float32", stride=(2, 2),
+                               padding=((0, 0), (0, 0)), micro="channels")
+    assert_matches(got, want)
+    assert "shape=(2, 5, 33, 32)" in "".join(repr(k) for k in kernels)
