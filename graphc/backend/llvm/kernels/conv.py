@@ -485,7 +485,7 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     def along_plane(q0: Expr, count: Expr) -> Stmt:
         """A tile within one image: each channel's outputs one run along its plane."""
         b0 = q0 // plane
-        at = q0 - b0 * plane + p
+        at = q0 + p - b0 * plane
         coords = spec.out_at(b0, o, at // GW, at % GW)
         return stores(from_tile(0), spec.out.index(*spec.out_at(b0, o, z, z)) + at, coords, count)
 
