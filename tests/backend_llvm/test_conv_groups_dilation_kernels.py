@@ -126,11 +126,11 @@ def test_strided_depthwise_input_grad_applies():
 def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
     """Rows wide enough that the stride-2 phase split reads pairs of vectors and splits
     their lanes (conv._column_pairs), odd and even widths and pads, whole vectors of pairs
-    and a last one overlapping them, in the depthwise forward pass (positions kernel, the
-    split staged per work item) and weight gradient (the split a kernel of its own); a
-    float32 input to a float64 result goes through the split with a cast."""
+    and a last one overlapping them, in the depthwise forward pass (positions kernel) and
+    weight gradient, each splitting one plane at a time itself; a float32 input to a
+    float64 result goes through the split with a cast."""
     shape, w_shape, stride, padding = (2, 3, 5, width), (3, 1, 3, 3), (2, 2), ((pad, pad), (pad, pad))
-    for kind, split in (("forward", "conv"), ("weight_grad", "pad")):
+    for kind, split in (("forward", "conv"), ("weight_grad", "dw_wgrad")):
         build, inputs, want = _case(kind, shape, w_shape, stride, padding, (1, 1), 3, dtype)
         options = {"micro": "positions"} if kind == "forward" else {}
         if kind == "weight_grad":
@@ -138,6 +138,7 @@ def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
         got, kernels = run_builder(build, inputs, want.shape, dtype, stride=stride, padding=padding, groups=3,
                                    **options)
         assert any("Shuffle" in repr(k) for k in kernels if split in k.name)
+        assert not any("pad" in k.name for k in kernels)
         assert_matches(got, want)
     x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
     w = np.random.default_rng(2).normal(size=w_shape)

@@ -842,7 +842,9 @@ def conv_forward(x: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddi
             src_at = lambda b, c, i, j: src.index(c, 0, i, j)  # noqa: E731
             tap_at = lambda i, j: src.index(0, phase(i, j), (i * dh) // sh, (j * dw) // sw)  # noqa: E731
             stage = Stage(lambda b: _phase_stage(src, lambda c, r, q: load_x(b, g.in_group(c, g.cin), r, q), g, dtype),
-                          lambda b, grp, part, parts: _prefetch_planes(x, g, b, grp, part, parts))
+                          lambda b, grp, part, parts: prefetch_rows(
+                              x, lambda m, q: g.at(x, b, grp * g.cin + m // g.size[0], m % g.size[0], q),
+                              (g.cin * g.size[0], g.size[1]), part, parts))
         else:
             shape = (g.batch, g.cin * groups) + plane
             src, k = phase_copy(space, dtype, shape, load_x, g.size, (plh, plw), g.stride, threads)
@@ -882,16 +884,16 @@ def _stages_phases(g: ConvGeometry, plan: Plan, plane: tuple[int, int], dtype: s
     return g.cout <= plan.block and planes * itemsize(dtype) <= STAGE_BYTES
 
 
-def _prefetch_planes(x: Buffer, g: ConvGeometry, b: Expr, grp: Expr, part: Expr, parts: ExprLike) -> Stmt:
-    """Prefetches of part `part` of `parts` of image b's rows of group grp's channels in x:
-    a row's every cache line (and its last element's)."""
-    rows = g.cin * g.size[0]
-    per_line = max(1, 64 // itemsize(x.dtype))
+def prefetch_rows(buf: Buffer, at: Callable[[Expr, Expr], Expr], shape: tuple[int, int], part: Expr,
+                  parts: ExprLike) -> Stmt:
+    """Prefetches of part `part` of `parts` of the rows m < shape[0] of elements buf[at(m, q)],
+    q < shape[1] (unit stride along q): each row's every cache line."""
+    rows, cols = shape
+    per_line = max(1, 64 // itemsize(buf.dtype))
     m, q = Var("pfm"), Var("pfq")
     first = part * rows // parts
-    col = minimum(q * per_line, g.size[1] - 1)
-    row = Prefetch(x, g.at(x, b, grp * g.cin + m // g.size[0], m % g.size[0], col))
-    return loop(m, (part + 1) * rows // parts - first, loop(q, -(-g.size[1] // per_line) + 1, row), start=first)
+    line = Prefetch(buf, at(m, minimum(q * per_line, cols - 1)))      # the last element's line too
+    return loop(m, (part + 1) * rows // parts - first, loop(q, -(-cols // per_line) + 1, line), start=first)
 
 
 def _phase_stage(src: Buffer, value_at: Callable[[Expr, Expr, Expr], Expr], g: ConvGeometry, dtype: str) -> Stmt:

@@ -11,9 +11,11 @@ output pixels instead:
 
 with u = oh * M + ow the output pixels flattened over rows of M, gyp the output
 gradient on those rows (zero past each row's OW pixels and past the last row), and xs
-the zero-padded input split into its stride phases (phase_copy), so that every tap
-reads consecutive elements whatever the stride. One work item per output channel keeps
-the kernel's taps in as many vector registers; their lanes are added once at the end.
+the zero-padded input split into its stride phases (conv.phase_planes), so that every
+tap reads consecutive elements whatever the stride. One work item per output channel
+keeps the kernel's taps in as many vector registers; their lanes are added once at the
+end. xs and gyp are made per image and channel in per-thread scratch (they stay in the
+caches), while the next image's input rows are prefetched: no whole-tensor copy.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ import math
 from typing import Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import Broadcast, Buffer, Expr, Fma, Kernel, Load, Stmt, Store, Var, block, const, loop
-from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, cast_to, copy_kernel, correlate,
-                   fill_transposed, finisher, groups_as_phases, pack_filter, padded_plane, phase_copy, plan_for, slack_rows)
+from ..loopir import Broadcast, Buffer, Expr, Fma, Kernel, Load, Stmt, Store, Var, block, const, loop, minimum
+from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, cast_to, correlate, fill_transposed,
+                   finisher, groups_as_phases, pack_filter, padded_plane, phase_planes, plan_for, prefetch_rows,
+                   slack_rows, vectorize_rows)
 from .harness import Space
 from .simd import host_simd
 
@@ -56,17 +59,21 @@ def weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], paddi
     offset = {t: (t[0] * dh // sh) * M + t[1] * dw // sw for t in taps}
     reach = vectors * W + max(offset.values())                # elements of a phase plane read
     rows = max(-(-(g.size[0] + plh + phh) // sh), -(-reach // M))
-    load_x = lambda b, c, i, j: Load(x, g.at(x, b, c, i, j))  # noqa: E731
-    xs, copy_x = phase_copy(space, dtype, (g.batch, groups, rows, M), load_x, g.size, (plh, plw), g.stride, threads)
-    gyp, copy_gy = _rows_of(space, dtype, gy, g, M, -(-vectors * W // M), threads)
+    xs = space.scratch("phase_tile", dtype, (g.stride[0] * g.stride[1], rows, M))
+    gyp = space.scratch("grad_rows", dtype, (-(-vectors * W // M), M))
 
     co, n, v = Var("co"), Var("n"), Var("v")
     acc = Buffer("acc", dtype, (len(taps) * W,), scope="local")
-    grad_row = Load(gyp, gyp.index(n, co, 0, 0) + v * W, W)
+    grad_row = Load(gyp, v * W, W)
     channel = co // g.cout if g.cout > 1 else co
-    steps = [Store(acc, const(k * W), Fma(Load(xs, xs.index(n, channel, phase[t], 0, 0) + offset[t] + v * W, W),
+    steps = [Store(acc, const(k * W), Fma(Load(xs, xs.index(phase[t], 0, 0) + offset[t] + v * W, W),
                                           grad_row, Load(acc, const(k * W), W)))
              for k, t in enumerate(taps)]
+    items = g.cout * groups * g.batch                          # (channel, image) pairs, image fastest
+    after = minimum(co * g.batch + n + 1, items - 1)
+    image, chan = after % g.batch, after // g.batch          # the next pair's planes are prefetched
+    ahead = block(prefetch_rows(x, lambda r, q: g.at(x, image, chan // g.cout, r, q), g.size, v, vectors),
+                  prefetch_rows(gy, lambda r, q: g.at(gy, image, chan, r, q), g.out, v, vectors))
     zero = Broadcast(const(0.0, dtype), W)
     finish = finisher(epilogue, out.dtype)
     stores: list[Stmt] = []
@@ -78,25 +85,25 @@ def weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], paddi
         stores.append(Store(out, out.index(*coords), finish(total, coords)))
     body: Stmt = loop(co, g.cout * groups, block(
         *(Store(acc, const(k * W), zero) for k in range(len(taps))),
-        loop(n, g.batch, loop(v, vectors, block(*steps))),
+        loop(n, g.batch, block(_fill(xs, gyp, x, gy, g, n, channel, co, dtype), loop(v, vectors, block(*steps, ahead)))),
         *stores))
     flops = 2 * g.batch * g.cout * groups * OH * OW * len(taps)
     if threads > 1 and flops >= PARALLEL_MIN_FLOPS:
         body = S.parallel(body, "co")
-    return [copy_x, copy_gy, Kernel(space.name("dw_wgrad"), body, flops=flops)]
+    return [Kernel(space.name("dw_wgrad"), body, flops=flops)]
 
 
-def _rows_of(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, row: int, rows: int,
-             threads: int) -> tuple[Buffer, Kernel]:
-    """gy's planes on `rows` rows of `row` elements, zero past its own rows and columns."""
-    channels = g.cout * g.groups
-    dst = space.workspace("grad_rows", dtype, (g.batch, channels, rows, row))
-    b, c = Var("b"), Var("c")
-    plane = padded_plane(lambda i, j, value: dst.store((b, c, i, j), value),
-                          lambda i, j: Load(gy, g.at(gy, b, c, i, j)), (rows, row), (0, g.out[0]), (0, g.out[1]),
-                          dtype)
-    parallel = threads > 1 and g.batch > 1 and g.batch * channels * rows * row >= 1 << 18
-    return dst, copy_kernel(space, "grad_rows", loop(b, g.batch, loop(c, channels, plane)), dtype, parallel)
+def _fill(xs: Buffer, gyp: Buffer, x: Buffer, gy: Buffer, g: ConvGeometry, n: Expr, channel: Expr, co: Expr,
+          dtype: str) -> Stmt:
+    """xs = image n's plane of input channel `channel`, zero padded and split into its stride
+    phases; gyp = its output gradient's plane of channel co on gyp's rows, zero past its own
+    rows and columns."""
+    phases = phase_planes(lambda k, i, j, value: xs.store((k, i, j), value),
+                          lambda r, q: Load(x, g.at(x, n, channel, r, q)), xs.shape[1:], g.size,
+                          (g.padding[0][0], g.padding[1][0]), g.stride, dtype)
+    grads = padded_plane(lambda i, j, value: gyp.store((i, j), value), lambda i, j: Load(gy, g.at(gy, n, co, i, j)),
+                         gyp.shape, (0, g.out[0]), (0, g.out[1]), dtype)
+    return vectorize_rows(block(phases, grads), dtype)
 
 
 def input_grad_applies(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int],
