@@ -15,6 +15,11 @@ convolution is 2-D with one row):
   r, r+s, ...; its correlation runs over the zero-padded gy with those taps
   flipped, so no work is spent on the zeros a dilated gy would hold. Phases
   with the same number of taps share one kernel (at most 4 kernels in 2-D).
+  A stride-2 axis whose two column phases share one kernel and one size (a
+  transposed convolution's 2x2 or 4x4 upsampling) has each work item compute
+  both; the channels kernel interleaves their tiles with shuffles into one
+  contiguous run per channel and row (`Correlation.interleave`) instead of
+  storing every output two apart.
 
 Two micro-kernels, chosen by which wastes fewer vector lanes:
 - "channels": vectors over W output channels (the filter packed so they are
@@ -489,9 +494,10 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
         coords = spec.out_at(b0, o, at // GW, at % GW)
         return stores(from_tile(0), spec.out.index(*spec.out_at(b0, o, z, z)) + at, coords, count)
 
-    def along_row(q0: Expr, count: Expr) -> Stmt:
-        """A tile within one row, its two phases interleaved: each channel's 2*count
-        outputs one run along the row from the phase of column offset 0's first output."""
+    def along_rows(q0: Expr, count: Expr) -> Stmt:
+        """The tile's two phases interleaved: in each grid row the tile covers, each
+        channel's outputs one run along the output row, from the first output of the
+        phase of column offset 0."""
         pairs = Buffer("pairs", dtype, (VO * 2 * W,), scope="local")
         order = [spec.interleave.index(c) for c in range(2)]
         even, odd = (Load(tile, (k * VO + j) * W, W) for k in order)
@@ -499,18 +505,20 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
         mix = loop(j, channels, block(
             Store(pairs, j * (2 * W), Shuffle(even, odd, sum(lanes[:W // 2], ()))),
             Store(pairs, j * (2 * W) + W, Shuffle(even, odd, sum(lanes[W // 2:], ())))))
-        b0 = q0 // plane
-        at = q0 - b0 * plane
-        first = spec.out_at(b0, o, at // GW, at % GW)
+        r = Var("sr")
+        row = q0 // GW + r                   # rows of all images, flattened
+        lo, hi = maximum(q0, row * GW), minimum(q0 + count, row * GW + GW)
+        first = spec.out_at(row // GH, o, row % GH, lo - row * GW)
         coords = first[:-1] + (first[-1] + p,)
-        run = stores(lambda q: Load(pairs, j * (2 * W) + q), spec.out.index(*first) + p, coords, 2 * count)
-        return block(mix, nest.at_phase(run, order[0]))
+        run = stores(lambda q: Load(pairs, j * (2 * W) + 2 * (lo - q0) + q), spec.out.index(*first) + p, coords,
+                     2 * (hi - lo))
+        rows = (q0 + count - 1) // GW - q0 // GW + 1
+        return block(mix, loop(r, rows, nest.at_phase(run, order[0])))
 
     def store(q0: Expr) -> Stmt:
         count = minimum(W, Q - q0)
         if together > 1:
-            one_row = (q0 // GW).eq((q0 + count - 1) // GW)
-            return If(one_row, along_row(q0, count), block(scattered(q0, 0), scattered(q0, 1)))
+            return along_rows(q0, count)
         if not contiguous:
             return scattered(q0, 0)
         return If((q0 // plane).eq((q0 + count - 1) // plane), along_plane(q0, count), scattered(q0, 0))
