@@ -260,9 +260,9 @@ def test_phases_of_equal_size_have_a_constant_grid():
     assert odd.count == 2 and not isinstance(odd.grid(rw), int) and odd.bounds()[0] == 32
 
 
-# stride-2 column phases of one size: rows of (forward) input as wide as 2W or more
-# (every tile in one row: interleaved stores), or not a multiple of it (tiles across rows
-# store each phase where it lies); (input, weight, stride, padding, groups)
+# stride-2 column phases of one size, stored interleaved: rows of (forward) input 2W
+# wide (every tile in one row), or not a multiple of it (tiles over two or more rows, one
+# run per row); (input, weight, stride, padding, groups)
 INTERLEAVED = [
     ((2, 3, 5, 32), (6, 3, 2, 2), (2, 2), ((0, 0), (0, 0)), 1),      # U-Net 2x2 upsampling, odd rows
     ((1, 4, 6, 40), (5, 4, 4, 4), (2, 2), ((1, 1), (1, 1)), 1),      # DCGAN 4x4 pad 1: phase 1 first
