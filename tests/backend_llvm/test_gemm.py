@@ -161,3 +161,23 @@ def test_wrong_arguments_raise():
         run(np.asfortranarray(a), b, c)
     with pytest.raises(TypeError):
         run(a, b)
+
+
+def test_small_packed_b_blocks_take_panels_row_by_row():
+    """A short K (a weight gradient's batch) packs little of B: its panels go row by row."""
+    assert plan_gemm(9216, 4096, 8, "float32", 1).rows_first
+    assert plan_gemm(4096, 256, 64, "float32", 1).rows_first
+    assert not plan_gemm(1024, 1024, 1024, "float32", 1).rows_first
+    assert not plan_gemm(8, 4096, 9216, "float32", 1).rows_first
+
+
+@pytest.mark.parametrize("rows_first", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(7, 13, 5), (131, 67, 300), (97, 263, 31), (257, 130, 513), (301, 5, 83)])
+def test_both_panel_orders_match_numpy(M, N, K, dtype, rows_first, monkeypatch):
+    """Edge panels in both dimensions, K over one block or several, one or three threads."""
+    monkeypatch.setattr(gemm, "ROWS_FIRST_MAX_BYTES", 1 << 62 if rows_first else 0)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 0)
+    assert plan_gemm(M, N, K, dtype, 2).rows_first == rows_first
+    for nthreads in (1, 3):
+        _check(M, N, K, dtype, threads=2, nthreads=nthreads)

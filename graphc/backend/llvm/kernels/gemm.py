@@ -10,6 +10,12 @@ vector per k, broadcasting one element of A per row. Threads take column blocks
 (or, for products too narrow, chunks of rows), each packing into its own
 scratch.
 
+The panels of a block are taken column panel by column panel (each B panel
+reused down the MC rows of A), except when the packed B block is small (a short
+K, such as a dense layer's weight gradient, whose K is the batch): then row
+panel by row panel, so that C (and an epilogue's operands) stream row after row
+instead of in NR-wide stripes down 120 rows at once.
+
 Packing runs at vector speed whatever the operands' layout: the A block keeps
 A's orientation (row-major when A's K axis has stride 1, column-major when its
 M axis has), so its copy is vectorised along A's contiguous axis; B panels are
@@ -28,7 +34,7 @@ from typing import Callable, Optional
 
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Expr, Fma, If, Kernel, Load, Program, Select, Stmt, Store, Var,
-                      block, ceil_div, const, loop, minimum)
+                      block, ceil_div, const, itemsize, loop, minimum)
 from .conv import fill_transposed, transpose
 from .simd import Simd, host_simd
 
@@ -41,6 +47,10 @@ PARALLEL_MIN_FLOPS = 1e8
 MC_TARGET, NC_MAX = 120, 4096
 #: Compute C^T = B^T @ A^T when its whole tiles hold less than this share of C's.
 TRANSPOSE_BELOW = 0.7
+#: Take a block's panels row by row when its packed B block is at most this many bytes
+#: (half an L2 here): a 9216 x 8 x 4096 product (AlexNet's fc6 weight gradient at
+#: batch 8) ran 42 -> 22 ms, 9216 x 32 x 4096 63 -> 39 ms (docs/performance.md).
+ROWS_FIRST_MAX_BYTES = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -112,13 +122,15 @@ class GemmPlan:
     """How a product runs: tiles and the column block `nc`; whether it computes
     C^T = B^T @ A^T instead (when that pads fewer lanes); and how it splits over
     threads: `split` is None, "cols" (one column block `nc` per thread) or "rows"
-    (`rows` rows of C per thread, for products too narrow to split by columns)."""
+    (`rows` rows of C per thread, for products too narrow to split by columns);
+    `rows_first`: a block's panels are taken row panel by row panel."""
 
     tiles: Tiles
     nc: int
     transposed: bool = False
     split: Optional[str] = None
     rows: int = 0
+    rows_first: bool = False
 
     @property
     def parallel(self) -> bool:
@@ -137,15 +149,16 @@ def gemm_nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buf
     if plan.split == "rows":
         chunk = Var("mt")
         first = chunk * plan.rows
-        body = _nest(ops, M, N, K, a_pack, b_pack, plan.tiles, plan.nc, first, minimum(M, first + plan.rows))
+        body = _nest(ops, M, N, K, a_pack, b_pack, plan, first, minimum(M, first + plan.rows))
         return S.parallel(loop(chunk, -(-M // plan.rows), body), chunk.name)
-    body = _nest(ops, M, N, K, a_pack, b_pack, plan.tiles, plan.nc, const(0), const(M))
+    body = _nest(ops, M, N, K, a_pack, b_pack, plan, const(0), const(M))
     return S.parallel(body, "jc") if plan.split == "cols" else body
 
 
-def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer, t: Tiles, nc: int,
+def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer, plan: GemmPlan,
           first_row: Expr, end_row: Expr) -> Stmt:
     """C[first_row:end_row] = A[first_row:end_row] @ B."""
+    t, nc = plan.tiles, plan.nc
     dtype = ops.c.dtype
     W, MR, NR, KC, MC, NV = t.width, t.mr, t.nr, t.kc, t.mc, t.nr // t.width
     v = {n: Var(n) for n in "jc pc ic jb ib p bj bp bz ar ap az ki kv ti tv ei ej fi fj".split()}
@@ -209,9 +222,11 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
         done = loop(v["fi"], mv, S.vectorize(loop(v["fj"], nv, ops.finish(row0 + v["fi"], col0 + v["fj"])), "fj", W))
         micro = block(micro, done if last is None else If(last, done))
 
+    by_rows, by_cols = (lambda inner: loop(v["ib"], ceil_div(mcur, MR), inner),
+                        lambda inner: loop(v["jb"], ceil_div(ncur, NR), inner))
+    outer, inner = (by_rows, by_cols) if plan.rows_first else (by_cols, by_rows)
     return loop(v["jc"], ceil_div(N, nc), loop(v["pc"], ceil_div(K, KC), block(
-        pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, loop(v["jb"], ceil_div(ncur, NR),
-                                                                   loop(v["ib"], ceil_div(mcur, MR), micro)))))))
+        pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, outer(inner(micro)))))))
 
 
 def narrowed(t: Tiles, N: int) -> Tiles:
@@ -229,7 +244,8 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
     """The blocking of an (M, K) x (K, N) product: a register tile no wider than N;
     transposed when C^T pads much less (its stores to C then scatter, hence the margin);
     split over `threads` threads when the work pays for starting them, by column blocks
-    if N is wide enough for a tile per thread, else by rows."""
+    if N is wide enough for a tile per thread, else by rows; panels row by row when the
+    packed B block is small."""
     t = tiles or host_tiles(dtype)
     transposed = _padded(N, M, t) < TRANSPOSE_BELOW * _padded(M, N, t)
     if transposed:
@@ -243,7 +259,9 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
         split = "rows"
     cols = -(-N // threads) if split == "cols" else N
     rows = -(-M // (threads * t.mr)) * t.mr if split == "rows" else 0
-    return GemmPlan(t, min(-(-cols // t.nr) * t.nr, NC_MAX), transposed, split, rows)
+    nc = min(-(-cols // t.nr) * t.nr, NC_MAX)
+    rows_first = min(K, t.kc) * nc * itemsize(dtype) <= ROWS_FIRST_MAX_BYTES
+    return GemmPlan(t, nc, transposed, split, rows, rows_first)
 
 
 def gemm_kernel(a: Buffer, b: Buffer, c: Buffer, a_pack: Buffer, b_pack: Buffer, plan: GemmPlan) -> Kernel:
