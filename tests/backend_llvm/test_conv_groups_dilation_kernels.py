@@ -103,14 +103,23 @@ STRIDED_DEPTHWISE = [s for s in DEPTHWISE if depthwise.input_grad_applies(s[0], 
 @pytest.mark.parametrize("micro", [None, "channels", "positions"])
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", STRIDED_DEPTHWISE,
                          ids=[i for s, i in zip(SHAPES, IDS) if s in STRIDED_DEPTHWISE])
-def test_strided_depthwise_input_grad(x_shape, w_shape, stride, padding, dilation, groups, micro, dtype):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_strided_depthwise_input_grad(x_shape, w_shape, stride, padding, dilation, groups, micro, threads, dtype,
+                                      monkeypatch):
     """The spread-out output gradient correlated once at stride 1, with and without a
-    channel multiplier and dilation, every micro-kernel."""
+    channel multiplier and dilation, every micro-kernel, threaded: the positions kernel
+    spreads each work item's planes itself (per-thread scratch), the channels kernel reads
+    a spread copy of the whole gradient."""
+    monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
     _, inputs, want = _case("input_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
     options = {} if micro is None else {"micro": micro}
     got, kernels = run_builder(depthwise.input_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
-                               dilation=dilation, groups=groups, **options)
+                               dilation=dilation, groups=groups, threads=threads, nthreads=threads, **options)
     assert any("dw_dgrad" in k.name for k in kernels)
+    staged = "spread_tile" in repr(next(k for k in kernels if "dw_dgrad" in k.name))
+    assert staged != any("spread" in k.name for k in kernels)
+    if micro is not None:
+        assert staged == (micro == "positions")
     assert_matches(got, want)
 
 

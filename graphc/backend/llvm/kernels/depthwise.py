@@ -20,11 +20,11 @@ caches), while the next image's input rows are prefetched: no whole-tensor copy.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
 from ..loopir import Broadcast, Buffer, Expr, Fma, Kernel, Load, Stmt, Store, Var, block, const, loop, minimum
-from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, cast_to, correlate, fill_transposed,
+from .conv import (PARALLEL_MIN_FLOPS, ConvGeometry, Correlation, Epilogue, Stage, cast_to, correlate, fill_transposed,
                    finisher, groups_as_phases, pack_filter, padded_plane, phase_planes, plan_for, prefetch_rows,
                    slack_rows, vectorize_rows)
 from .harness import Space
@@ -133,33 +133,53 @@ def input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddin
     rows = max(H + (kh - 1) * dh, (OH - 1) * sh + shift[0] + 1)
     cols = max(Wd + (kw - 1) * dw, (OW - 1) * sw + shift[1] + 1)
     plan = plan_for(dtype, g.cin, Wd, cols, micro, H)
-    spread, copy = _spread(space, dtype, gy, g, (rows + slack_rows(plan, cols), cols), shift, threads)
+    plane = (rows + slack_rows(plan, cols), cols)
+    kernels, stage = [], None
+    if plan.kind == "positions":        # each work item spreads its image's planes itself
+        spread = space.scratch("spread_tile", dtype, (g.cout,) + plane)
+        src_at = lambda b, c, i, j: spread.index(c, i, j)  # noqa: E731
+        c = Var("sc")
+        stage = Stage(lambda b: loop(c, g.cout, _spread_plane(lambda i, j, v: spread.store((c, i, j), v),
+                                                               b, g.in_group(c, g.cout), gy, g, plane, shift, dtype)),
+                      lambda b, grp, part, parts: prefetch_rows(
+                          gy, lambda m, q: g.at(gy, b, grp * g.cout + m // OH, m % OH, q), (g.cout * OH, OW),
+                          part, parts))
+    else:
+        spread, copy = _spread(space, dtype, gy, g, plane, shift, threads)
+        src_at = lambda b, c, i, j: spread.index(b, g.in_group(c, g.cout), i, j)  # noqa: E731
+        kernels.append(copy)
     filt, pack = pack_filter(space, dtype, groups, g.cin, g.cout, g.kernel,
                              lambda ph, o, c, i, j: Load(w, g.at(w, ph * g.cout + c, o, kh - 1 - i, kw - 1 - j)), plan)
     flops = 2 * g.batch * g.cin * g.cout * groups * H * Wd * kh * kw
-    spec = Correlation(g.batch, g.cout, g.cin, g.size, g.kernel, spread,
-                       lambda b, c, i, j: spread.index(b, g.in_group(c, g.cout), i, j), filt, out,
+    spec = Correlation(g.batch, g.cout, g.cin, g.size, g.kernel, spread, src_at, filt, out,
                        lambda b, o, i, j: g.coords(b, g.in_group(o, g.cin), i, j), flops, dilation=g.dilation,
-                       phases=groups, phase_vars=groups_as_phases(groups))
-    return [copy, pack, correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("dw_dgrad"), threads)]
+                       phases=groups, phase_vars=groups_as_phases(groups), stage=stage)
+    return kernels + [pack, correlate(spec, plan, dtype, finisher(epilogue, out.dtype), space.name("dw_dgrad"), threads)]
 
 
 def _spread(space: Space, dtype: str, gy: Buffer, g: ConvGeometry, plane: tuple[int, int],
             shift: tuple[int, int], threads: int) -> tuple[Buffer, Kernel]:
-    """dst[b, c, qh*sh + shift_h, qw*sw + shift_w] = gy[b, c, qh, qw], zero elsewhere; dst's
-    planes are `plane` (rows, cols)."""
+    """dst[b, c] = _spread_plane of gy[b, c] for every image and channel."""
     channels = g.cout * g.groups
     dst = space.workspace("spread", dtype, (g.batch, channels) + plane)
-    b, c, r, q, qh, qw = (Var(n) for n in ("b", "c", "zr", "zq", "qh", "qw"))
-    (sh, sw), (ah, aw) = g.stride, shift
-    zero = loop(r, plane[0], loop(q, plane[1], dst.store((b, c, r, q), const(0.0, dtype))))
-    value = cast_to(Load(gy, g.at(gy, b, c, qh, qw)), dtype)
-    scatter = loop(qh, g.out[0], loop(qw, g.out[1], dst.store((b, c, qh * sh + ah, qw * sw + aw), value)))
-    body: Stmt = loop(b, g.batch, loop(c, channels, block(zero, scatter)))
-    body = S.vectorize(body, "zq", host_simd().lanes(dtype))
+    b, c = Var("b"), Var("c")
+    body: Stmt = loop(b, g.batch, loop(c, channels, _spread_plane(lambda i, j, v: dst.store((b, c, i, j), v),
+                                                                  b, c, gy, g, plane, shift, dtype)))
     if threads > 1 and g.batch > 1 and g.batch * channels * plane[0] * plane[1] >= 1 << 18:
         body = S.parallel(body, "b")
     return dst, Kernel(space.name("spread"), body)
+
+
+def _spread_plane(put: Callable[[Expr, Expr, Expr], Stmt], b: Expr, c: Expr, gy: Buffer, g: ConvGeometry,
+                  plane: tuple[int, int], shift: tuple[int, int], dtype: str) -> Stmt:
+    """put(qh*sh + shift_h, qw*sw + shift_w, gy[b, c, qh, qw]) and put(i, j, 0) at every other
+    (i, j) of a `plane` (rows, cols)."""
+    r, q, qh, qw = (Var(n) for n in ("zr", "zq", "qh", "qw"))
+    (sh, sw), (ah, aw) = g.stride, shift
+    zero = S.vectorize(loop(r, plane[0], loop(q, plane[1], put(r, q, const(0.0, dtype)))), q.name,
+                       host_simd().lanes(dtype))
+    value = cast_to(Load(gy, g.at(gy, b, c, qh, qw)), dtype)
+    return block(zero, loop(qh, g.out[0], loop(qw, g.out[1], put(qh * sh + ah, qw * sw + aw, value))))
 
 
 #: Output images of at most this many pixels take `forward_small`; with a fused epilogue, up to
