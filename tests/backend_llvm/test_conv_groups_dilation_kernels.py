@@ -69,14 +69,18 @@ DEPTHWISE = [s for s in SHAPES if s[0][1] == s[5]]
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,groups", DEPTHWISE,
                          ids=[i for s, i in zip(SHAPES, IDS) if s in DEPTHWISE])
-def test_depthwise_weight_grad(x_shape, w_shape, stride, padding, dilation, groups, dtype):
+@pytest.mark.parametrize("staged", [True, False])
+def test_depthwise_weight_grad(x_shape, w_shape, stride, padding, dilation, groups, staged, dtype, monkeypatch):
     """The depthwise kernel (taps in lanes along the output pixels) with and without
-    stride, dilation and a channel multiplier."""
+    stride, dilation and a channel multiplier, its planes split one at a time inside it
+    or copied whole first."""
+    monkeypatch.setattr(depthwise, "STAGE_MIN_PIXELS", 0 if staged else 10 ** 9)
     assert depthwise.applies(x_shape, w_shape, groups)
     _, inputs, want = _case("weight_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
     got, kernels = run_builder(depthwise.weight_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
                                dilation=dilation, groups=groups)
     assert any("dw_wgrad" in k.name for k in kernels)
+    assert any("pad" in k.name for k in kernels) != staged
     assert_matches(got, want)
 
 
@@ -87,8 +91,10 @@ def test_depthwise_applies_only_to_one_channel_per_group():
     assert not depthwise.applies((2, 8, 40, 40), (8, 1, 11, 11), 8)   # more taps than registers
 
 
-def test_threaded_depthwise_weight_grad(monkeypatch):
+@pytest.mark.parametrize("staged", [True, False])
+def test_threaded_depthwise_weight_grad(staged, monkeypatch):
     monkeypatch.setattr(depthwise, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setattr(depthwise, "STAGE_MIN_PIXELS", 0 if staged else 10 ** 9)
     args = ((3, 6, 11, 10), (12, 1, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 6)
     _, inputs, want = _case("weight_grad", *args, "float32")
     got, _ = run_builder(depthwise.weight_grad, inputs, want.shape, "float32", stride=(2, 2),
@@ -111,6 +117,7 @@ def test_strided_depthwise_input_grad(x_shape, w_shape, stride, padding, dilatio
     spreads each work item's planes itself (per-thread scratch), the channels kernel reads
     a spread copy of the whole gradient."""
     monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setattr(depthwise, "SPREAD_STAGE_MIN_PIXELS", 0)
     _, inputs, want = _case("input_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
     options = {} if micro is None else {"micro": micro}
     got, kernels = run_builder(depthwise.input_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
