@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from graphc.backend.llvm.kernels import conv
+from graphc.backend.llvm.kernels.simd import host_simd
 from graphc.backend.llvm.loopir import Cast, Load, binop, const
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
@@ -171,13 +172,29 @@ def test_unsupported_and_impossible_geometry_raise():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_contiguous_filters_are_packed_by_register_transposes(dtype):
-    """A contiguous weight's channels are packed W x W blocks at a time (conv.fill_transposed),
-    a transposed view of one element by element; both pack the same filter."""
+    """A contiguous weight's channels are packed W x W blocks at a time (conv.fill_transposed);
+    a transposed view of one, whose runs are each channel's 9 taps, so too where 9 taps
+    fill a vector (float64), else element by element; all pack the same filter."""
     x, w, _ = _arrays((2, 19, 6, 7), (37, 19, 3, 3), (1, 1), ((1, 1), (1, 1)), dtype)
     want = Conv((1, 1), ((1, 1), (1, 1))).reference(x, w)
-    for weight, blocks in ((w, True), (np.ascontiguousarray(w.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3), False)):
+    view = np.ascontiguousarray(w.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    for weight, blocks in ((w, True), (view, 9 >= host_simd().lanes(dtype))):
         got, kernels = run_builder(conv.conv_forward, [x, weight], want.shape, dtype, stride=(1, 1),
                                    padding=((1, 1), (1, 1)), micro="channels")
         packs = [repr(k) for k in kernels if "pack_filter" in k.name]
         assert len(packs) == 1 and ("bt_rows" in packs[0]) == blocks
         assert_matches(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_output_gradients_are_packed_per_image_by_register_transposes(dtype):
+    """The weight gradient packs gy (its filter) W x W blocks at a time along each image's
+    output plane (one run of taps per output channel and image), with a partial channel
+    block and a plane that is not whole vectors."""
+    x_shape, w_shape, stride, padding = (3, 4, 9, 12), (21, 4, 3, 3), (1, 1), ((1, 1), (0, 0))
+    x, w, gy = _arrays(x_shape, w_shape, stride, padding, dtype)
+    want = ConvWeightGrad(stride, padding).reference(x, gy, w)
+    got, kernels = run_builder(conv.conv_weight_grad, [x, gy], want.shape, dtype, stride=stride, padding=padding)
+    packs = [repr(k) for k in kernels if "pack_filter" in k.name]
+    assert len(packs) == 1 and "bt_rows" in packs[0]
+    assert_matches(got, want)

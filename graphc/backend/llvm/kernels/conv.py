@@ -601,24 +601,29 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
                 value_at: FilterValue, plan: Plan) -> tuple[Buffer, Kernel]:
     """filt[ph, ob, c, th, tw, j] = value_at(ph, ob*block + j, c, th, tw), zero past `outs`:
     a micro-kernel step then reads its channels contiguously. When each output channel's
-    values are one unit-stride run over (c, th, tw) (a contiguous weight) and the block is
-    whole vectors wide, W x W blocks are read along the run and transposed in registers;
-    else the copy gathers along j."""
+    values are unit-stride runs over (th, tw) (one run over (c, th, tw) for a contiguous
+    weight; one per image for an output gradient packed for the weight gradient) and the
+    block is whole vectors wide, W x W blocks are read along the runs and transposed in
+    registers; else the copy gathers along j."""
     VO, NOB = plan.block, -(-outs // plan.block)
     W = host_simd().lanes(dtype)
     filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
     ph, ob, c, th, tw, j, z = (Var(n) for n in ("ph", "ob", "c", "th", "tw", "j", "z"))
     valid = minimum(VO, outs - ob * VO)
-    depth = chans * taps[0] * taps[1]
-    run = _filter_run(value_at, chans, taps)
-    if run is not None and VO % W == 0 and depth >= W:
-        p = Var("fp")
-        at = lambda jj, pp: filt.index(ph, ob, 0, 0, 0, 0) + pp * VO + jj  # noqa: E731
-        start = lambda jj: run(ph, ob * VO + jj)  # noqa: E731
-        fill = fill_transposed(filt, at, lambda jj, pp: cast_to(Load(start(jj).buf, start(jj).index + pp), dtype),
-                               W, valid, depth)
-        pad = loop(p, depth, loop(z, VO - valid, Store(filt, at(z, p), const(0.0, dtype)), start=valid))
-        body = loop(ph, phases, loop(ob, NOB, block(fill, pad)))
+    span = taps[0] * taps[1]
+    runs = _filter_runs(value_at, chans, taps)
+    joined = runs is not None and (chans == 1 or runs[1] == span)     # one run over (c, th, tw)
+    depth = chans * span if joined else span
+    if runs is not None and VO % W == 0 and depth >= W:
+        start, step = runs
+        p, run = Var("fp"), const(0) if joined else c
+        at = lambda jj, pp: filt.index(ph, ob, run, 0, 0, 0) + pp * VO + jj  # noqa: E731
+        along = (lambda pp: pp) if joined else (lambda pp: c * step + pp)  # noqa: E731
+        value = lambda jj, pp: cast_to(Load(start(ph, ob * VO + jj).buf,  # noqa: E731
+                                            start(ph, ob * VO + jj).index + along(pp)), dtype)
+        fill = block(fill_transposed(filt, at, value, W, valid, depth),
+                     loop(p, depth, loop(z, VO - valid, Store(filt, at(z, p), const(0.0, dtype)), start=valid)))
+        body = loop(ph, phases, loop(ob, NOB, fill if joined else loop(c, chans, fill)))
         return filt, Kernel(space.name("pack_filter"), body)
     at = (ph, ob, c, th, tw)
     copy = loop(j, valid, filt.store(at + (j,), cast_to(value_at(ph, ob * VO + j, c, th, tw), dtype)))
@@ -627,18 +632,23 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
     return filt, Kernel(space.name("pack_filter"), S.vectorize(body, "j", W))
 
 
-def _filter_run(value_at: FilterValue, chans: int, taps: tuple[int, int]) -> Optional[Callable[[Expr, Expr], Load]]:
-    """(ph, o) -> the load of value_at(ph, o, 0, 0, 0) when value_at(ph, o, c, th, tw) is that
-    load's element c*TH*TW + th*TW + tw (one unit-stride run per output channel), else None."""
+def _filter_runs(value_at: FilterValue, chans: int,
+                 taps: tuple[int, int]) -> Optional[tuple[Callable[[Expr, Expr], Load], Optional[int]]]:
+    """((ph, o) -> the load of value_at(ph, o, 0, 0, 0), step) when value_at(ph, o, c, th, tw)
+    is that load's element c*step + th*TW + tw (a unit-stride run over the taps per output
+    channel and channel), else None."""
     names = ("fph", "fo", "fc", "fth", "ftw")
     probe = value_at(*(Var(n) for n in names))
     if not isinstance(probe, Load):
         return None
-    steps = {"fc": (chans, taps[0] * taps[1]), "fth": (taps[0], taps[1]), "ftw": (taps[1], 1)}
+    steps = {"fth": (taps[0], taps[1]), "ftw": (taps[1], 1)}
     if any(n > 1 and linear_coeff(probe.index, name) != step for name, (n, step) in steps.items()):
         return None
+    step = linear_coeff(probe.index, "fc") if chans > 1 else 0
+    if step is None:
+        return None
     z = const(0)
-    return lambda ph, o: value_at(ph, o, z, z, z)
+    return (lambda ph, o: value_at(ph, o, z, z, z)), step
 
 
 def padded_plane(store: Callable[[Expr, Expr, Expr], Stmt], value_at: Callable[[Expr, Expr], Expr],
