@@ -27,6 +27,7 @@ from .fusion import is_inline
 from .layout import VIEW_OPS
 from .lower.registry import Lowering
 from .lower.table import lowering_for
+from .order import memory_order
 
 
 def is_leaf(node: Node) -> bool:
@@ -106,7 +107,7 @@ def partition(outputs: Sequence[Node]) -> Partition:
             new_group(n)
     position = {n: k for k, n in enumerate(order)}
     groups.sort(key=lambda g: position[g.root])
-    return Partition(order, groups, lowerings)
+    return Partition(order, memory_order(groups, wanted, data_inputs), lowerings)
 
 
 #: At most this many kernels recompute one cheap node.
