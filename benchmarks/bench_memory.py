@@ -49,9 +49,7 @@ def child(lib: str, name: str) -> dict:
         return {"step_bytes": bench_models.torch_child(name, True, 1)["seconds"]}
     result = {"step_bytes": bench_models.graphc_child(name, True, 1)["seconds"]}
     import graphc as gc
-    m = bench_models.model(name)
-    (fn, args), = bench_models.shared.graphc_calls(gc, m, bench_models.shared.initial_values(m),
-                                                   bench_models.shared.batch(m))
+    fn, args = bench_models.graphc_function(gc, name, True)
     fn(*args)
     memory = fn.inspect.memory()
     return {**result, "arena": memory.arena, "outputs": memory.outputs, "constants": memory.constants}

@@ -120,24 +120,25 @@ def torch_zoo(name: str, train: bool) -> tuple:
     return (train_step, None) if train else (infer, None)
 
 
-def graphc_child(name: str, train: bool, repeats: int) -> dict:
-    sys.path.insert(0, str(ROOT))
-    import graphc as gc
-
+def graphc_function(gc: Any, name: str, train: bool) -> tuple:
+    """A row's compiled training step (or inference) and the arguments of its calls."""
     if MODELS[name] == "zoo":
-        fn, args = graphc_zoo(gc, name, train)
-        first = fn(*args)
-        flops = sum(k.flops for k in fn.inspect.kernels())
-        return {"seconds": _median_time(lambda: fn(*args), repeats), "first": float(first.reshape(-1)[0]),
-                "flops": flops}
+        return graphc_zoo(gc, name, train)
     m = model(name)
     values, data = shared.initial_values(m), shared.batch(m)
     if train:
         (fn, args), = shared.graphc_calls(gc, m, values, data)
-    else:
-        params = {k: gc.shared(v, name=k) for k, v in values.items()}
-        x = gc.tensor("x", data[0].shape, data[0].dtype)
-        fn, args = gc.function([x], m.forward(shared.graphc_ops(gc), params, x), backend="llvm"), (data[0],)
+        return fn, args
+    params = {k: gc.shared(v, name=k) for k, v in values.items()}
+    x = gc.tensor("x", data[0].shape, data[0].dtype)
+    return gc.function([x], m.forward(shared.graphc_ops(gc), params, x), backend="llvm"), (data[0],)
+
+
+def graphc_child(name: str, train: bool, repeats: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import graphc as gc
+
+    fn, args = graphc_function(gc, name, train)
     first = fn(*args)
     loss = float(first[0] if isinstance(first, list) else first.reshape(-1)[0])
     flops = sum(k.flops for k in fn.inspect.kernels())

@@ -10,8 +10,8 @@ lowering takes fused inputs), members downstream form its epilogue.
 Walking the graph from the outputs back, an inline node joins the group of
 its consumers when they all sit in one group (views, and single cheap
 arithmetic ops, join every consumer's group: recomputing them costs less than
-storing and reloading them); otherwise it becomes the root of a group of its
-own. An anchor becomes the anchor of its consumers' group when
+storing and reloading them, and keeps no activation alive for a backward
+pass); otherwise it becomes the root of a group of its own. An anchor becomes the anchor of its consumers' group when
 that group is purely elementwise over the anchor's own index space (same shape,
 no views in between), so matmul + bias + relu is one kernel.
 """
@@ -115,8 +115,13 @@ MAX_COPIES = 4
 
 
 def _cheap(node: Node) -> bool:
-    """Cheap enough to recompute in each consumer's kernel rather than store (ScalarFn.cheap)."""
+    """Cheap enough to recompute in each consumer's kernel rather than store (ScalarFn.cheap).
+    So is a division by a broadcast value (batch norm's x / std per channel): recomputing it
+    reads no more memory than loading it, and storing it would keep one more activation
+    alive for the backward pass."""
     op = node.op
+    if isinstance(op, Elemwise) and op.scalar.name == "truediv":
+        return node.inputs[1].type.size < node.type.size
     return isinstance(op, Cast) or (isinstance(op, Elemwise) and op.scalar.cheap)
 
 
