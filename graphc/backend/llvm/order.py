@@ -12,6 +12,8 @@ work finishes while its values are still the newest, as torch's autograd does.
 """
 from __future__ import annotations
 
+import heapq
+import math
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ...ir import Node
@@ -42,34 +44,50 @@ def memory_order(groups: Sequence[Group], wanted: set[Node],
         if _is_view(g) and root not in wanted and len(deps[k]) == 1:
             storage[k] = storage[next(iter(deps[k]))]
         elif root not in wanted and root.inputs:
-            nbytes[k] = root.type.size * root.dtype.itemsize
+            nbytes[k] = math.prod(root.type.shape) * root.dtype.itemsize
     reads = [{storage[j] for j in d} for d in deps]
-    readers = [0] * len(groups)                    # per storage: groups still to read it
-    for r in reads:
+    readers: list[set[int]] = [set() for _ in groups]     # per storage: the groups still to read it
+    for k, r in enumerate(reads):
         for s in r:
-            readers[s] += 1
+            readers[s].add(k)
     waiting = [len(d) for d in deps]
     users: list[list[int]] = [[] for _ in groups]
     for k, d in enumerate(deps):
         for j in d:
             users[j].append(k)
-    ready = {k for k in range(len(groups)) if not waiting[k]}
-    order: list[int] = []
+    growth: dict[int, int] = {}          # of each ready group: the bytes running it adds to what is live
+    freeing: list[tuple[int, int]] = []  # heap of (growth <= 0, group); entries go stale as growth falls
+    ready: list[int] = []                # heap of ready groups
+    done = [False] * len(groups)
 
-    def growth(k: int) -> int:
-        """Bytes running group k adds to what is live (negative: it frees more than it stores)."""
+    def consider(k: int) -> None:
         stored = nbytes[k] if storage[k] == k else 0
-        return stored - sum(nbytes[s] for s in reads[k] if readers[s] == 1)
+        growth[k] = stored - sum(nbytes[s] for s in reads[k] if len(readers[s]) == 1)
+        if growth[k] <= 0:
+            heapq.heappush(freeing, (growth[k], k))
 
-    while ready:
-        freeing = [(g, k) for k in ready for g in (growth(k),) if g <= 0]
-        k = min(freeing)[1] if freeing else min(ready)
-        ready.remove(k)
+    for k in range(len(groups)):
+        if not waiting[k]:
+            heapq.heappush(ready, k)
+            consider(k)
+    order: list[int] = []
+    while len(order) < len(groups):
+        while freeing and (done[freeing[0][1]] or growth[freeing[0][1]] != freeing[0][0]):
+            heapq.heappop(freeing)
+        while done[ready[0]]:
+            heapq.heappop(ready)
+        k = heapq.heappop(freeing)[1] if freeing else heapq.heappop(ready)
+        done[k] = True
         order.append(k)
         for s in reads[k]:
-            readers[s] -= 1
+            readers[s].discard(k)
+            if len(readers[s]) == 1:
+                (last,) = readers[s]
+                if last in growth:                   # ready: running it now frees s too
+                    consider(last)
         for u in users[k]:
             waiting[u] -= 1
             if not waiting[u]:
-                ready.add(u)
+                heapq.heappush(ready, u)
+                consider(u)
     return [groups[k] for k in order]
