@@ -7,8 +7,8 @@ gradients alive until the end. This list schedule runs, among the groups whose i
 are ready, first the one that frees the most bytes net of what it stores, if any frees
 at least as many as it stores (a weight gradient written into its update, a bias
 gradient that is its output gradient's last reader), and otherwise the group the
-topological order would run next; so a layer's backward
-work finishes while its values are still the newest, as torch's autograd does.
+topological order would run next; so a layer's backward work finishes while its
+values are still the newest, as torch's autograd does.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def memory_order(groups: Sequence[Group], wanted: set[Node],
     """`groups` (in a topological order) reordered to free storage early.
 
     `wanted` are the graph's outputs (stored outside the arena), `data_inputs(node)` the
-    inputs whose values a node reads. A view group shares its source's storage."""
+    inputs whose values a node reads. A view group shares its source's storage (a view
+    has one data input)."""
     made_by = {g.root: k for k, g in enumerate(groups)}
     storage = list(range(len(groups)))             # group -> the group whose storage its root is
     nbytes = [0] * len(groups)
@@ -41,9 +42,10 @@ def memory_order(groups: Sequence[Group], wanted: set[Node],
         nodes = g.nodes
         deps.append({made_by[x] for n in nodes for x in data_inputs(n) if x not in nodes and x in made_by})
         root = g.root
-        if _is_view(g) and root not in wanted and len(deps[k]) == 1:
-            storage[k] = storage[next(iter(deps[k]))]
-        elif root not in wanted and root.inputs:
+        if _is_view(g) and root not in wanted:
+            for j in deps[k]:                      # (a view of a leaf stores nothing)
+                storage[k] = storage[j]
+        elif root not in wanted:
             nbytes[k] = math.prod(root.type.shape) * root.dtype.itemsize
     reads = [{storage[j] for j in d} for d in deps]
     readers: list[set[int]] = [set() for _ in groups]     # per storage: the groups still to read it

@@ -11,9 +11,10 @@ Walking the graph from the outputs back, an inline node joins the group of
 its consumers when they all sit in one group (views, and single cheap
 arithmetic ops, join every consumer's group: recomputing them costs less than
 storing and reloading them, and keeps no activation alive for a backward
-pass); otherwise it becomes the root of a group of its own. An anchor becomes the anchor of its consumers' group when
-that group is purely elementwise over the anchor's own index space (same shape,
-no views in between), so matmul + bias + relu is one kernel.
+pass); otherwise it becomes the root of a group of its own. An anchor becomes
+the anchor of its consumers' group when that group is purely elementwise over
+the anchor's own index space (same shape, no views in between), so matmul +
+bias + relu is one kernel. The groups then run in memory_order (order.py).
 """
 from __future__ import annotations
 
