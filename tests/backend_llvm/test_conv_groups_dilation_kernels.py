@@ -196,8 +196,10 @@ def test_strided_forward_phase_split_staged_or_whole(x_shape, w_shape, stride, p
                                                      staged, dtype, monkeypatch):
     """The strided forward pass of the positions kernel splits each work item's planes into
     their stride phases inside the correlation (per-thread scratch, no copy kernel), or,
-    past STAGE_BYTES, the whole input in a copy kernel of its own: the same result."""
+    past STAGE_BYTES (or under STAGE_MIN_PIXELS), the whole input in a copy kernel of its
+    own: the same result."""
     monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setattr(conv, "STAGE_MIN_PIXELS", 0)
     if not staged:
         monkeypatch.setattr(conv, "STAGE_BYTES", 0)
     build, inputs, want = _case("forward", x_shape, w_shape, stride, padding, dilation, groups, dtype)
