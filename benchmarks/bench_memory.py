@@ -4,8 +4,13 @@ eager, on bench_models' models (the same weights, data and plain SGD step).
 Each library runs in a child process of its own with one thread. After warm-up steps the
 child resets the kernel's peak-RSS mark (writing 5 to /proc/self/clear_refs, Linux), runs
 one step and reads VmHWM minus the VmRSS before the step: the bytes the step itself held
-at its peak, whichever allocator held them. For graphc it also prints the compiled step's
-own account, `f.inspect.memory()` (arena, outputs, constants).
+at its peak, whichever allocator held them. glibc's malloc would keep what a warm-up step
+freed in its heap (its mmap threshold rises after a large block is freed, up to 32 MiB)
+and the measured step would reuse it unseen, so the children run with a fixed threshold
+(MALLOC_MMAP_THRESHOLD_): every block of 128 KiB or more is mapped when allocated and
+unmapped when freed. For graphc it also prints the compiled step's own account,
+`f.inspect.memory()` (arena, outputs, constants): the arena is allocated with the
+function, so a graphc step's peak is its arena plus what the step figure shows.
 
     python benchmarks/bench_memory.py [--only cnn,alexnet]
 """
@@ -56,7 +61,7 @@ def child(lib: str, name: str) -> dict:
 
 
 def run(lib: str, name: str) -> dict:
-    env = {**os.environ, "GRAPHC_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "GRAPHC_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": str(128 << 10)}
     out = subprocess.run([sys.executable, __file__, "--child", lib, name], env=env, capture_output=True, text=True)
     if out.returncode != 0:
         return {"error": (out.stderr.strip() or "no output").splitlines()[-1][:160]}
@@ -77,15 +82,15 @@ def main() -> None:
         print(json.dumps(child(*args.child)))
         return
     print(f"# training-step memory, MiB, 1 thread; CPU: {bench_models.shared.cpu_name()}")
-    print(f"{'model':<9} {'graphc step':>12} {'torch step':>11} {'torch/graphc':>13} {'arena':>8} {'outputs':>8} "
-          f"{'constants':>10}")
+    print(f"{'model':<13} {'graphc step':>12} {'arena':>8} {'step+arena':>11} {'torch step':>11} "
+          f"{'torch/graphc':>13} {'outputs':>8} {'constants':>10}")
     for name in args.only.split(","):
         ours, theirs = run("graphc", name), run("torch", name)
-        ratio = theirs.get("step_bytes", 0) / ours["step_bytes"] if ours.get("step_bytes") else float("nan")
-        print(f"{name:<9} {mib(ours.get('step_bytes')):>12} {mib(theirs.get('step_bytes')):>11} {ratio:>13.2f} "
-              f"{mib(ours.get('arena')):>8} {mib(ours.get('outputs')):>8} {mib(ours.get('constants')):>10}  "
-              f"{ours.get('error', '')} {theirs.get('error', '')}", flush=True)
-
+        held = ours["step_bytes"] + ours["arena"] if "arena" in ours else None
+        ratio = theirs["step_bytes"] / held if held and "step_bytes" in theirs else float("nan")
+        print(f"{name:<13} {mib(ours.get('step_bytes')):>12} {mib(ours.get('arena')):>8} {mib(held):>11} "
+              f"{mib(theirs.get('step_bytes')):>11} {ratio:>13.2f} {mib(ours.get('outputs')):>8} "
+              f"{mib(ours.get('constants')):>10}  {ours.get('error', '')} {theirs.get('error', '')}", flush=True)
 
 if __name__ == "__main__":
     main()
