@@ -198,3 +198,19 @@ def test_output_gradients_are_packed_per_image_by_register_transposes(dtype):
     packs = [repr(k) for k in kernels if "pack_filter" in k.name]
     assert len(packs) == 1 and "bt_rows" in packs[0]
     assert_matches(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_few_output_channels_are_packed_by_gathers(dtype):
+    """Groups of fewer than W output channels (ResNeXt's 4): their weight gradient's gy is
+    gathered along the channels, not transposed W x W with every element an edge."""
+    stride, padding = (1, 1), ((1, 1), (1, 1))
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 8, 9, 10)).astype(dtype), rng.normal(size=(12, 2, 3, 3)).astype(dtype)
+    gy = rng.normal(size=Conv(stride, padding, (1, 1), 4).reference(x, w).shape).astype(dtype)
+    want = ConvWeightGrad(stride, padding, (1, 1), 4).reference(x, gy, w)
+    got, kernels = run_builder(conv.conv_weight_grad, [x, gy], want.shape, dtype, stride=stride, padding=padding,
+                               groups=4)
+    packs = [repr(k) for k in kernels if "pack_filter" in k.name]
+    assert len(packs) == 1 and "bt_rows" not in packs[0]
+    assert_matches(got, want)

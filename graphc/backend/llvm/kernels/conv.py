@@ -602,9 +602,10 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
     """filt[ph, ob, c, th, tw, j] = value_at(ph, ob*block + j, c, th, tw), zero past `outs`:
     a micro-kernel step then reads its channels contiguously. When each output channel's
     values are unit-stride runs over (th, tw) (one run over (c, th, tw) for a contiguous
-    weight; one per image for an output gradient packed for the weight gradient) and the
-    block is whole vectors wide, W x W blocks are read along the runs and transposed in
-    registers; else the copy gathers along j."""
+    weight; one per image for an output gradient packed for the weight gradient), the
+    block is whole vectors wide and there are W outputs or more (fewer would all go one
+    element at a time), W x W blocks are read along the runs and transposed in registers;
+    else the copy gathers along j."""
     VO, NOB = plan.block, -(-outs // plan.block)
     W = host_simd().lanes(dtype)
     filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
@@ -614,7 +615,7 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
     runs = _filter_runs(value_at, chans, taps)
     joined = runs is not None and (chans == 1 or runs[1] == span)     # one run over (c, th, tw)
     depth = chans * span if joined else span
-    if runs is not None and VO % W == 0 and depth >= W:
+    if runs is not None and VO % W == 0 and depth >= W and outs >= W:
         start, step = runs
         p, run = Var("fp"), const(0) if joined else c
         at = lambda jj, pp: filt.index(ph, ob, run, 0, 0, 0) + pp * VO + jj  # noqa: E731
