@@ -7,7 +7,7 @@ import pytest
 
 from graphc.backend.llvm.kernels import conv, depthwise
 from graphc.backend.llvm.kernels.simd import host_simd
-from graphc.backend.llvm.loopir import Load, Var, binop, const
+from graphc.backend.llvm.loopir import Load, binop, const
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -267,15 +267,15 @@ def test_small_depthwise_forward_applies():
     assert not depthwise.forward_small_applies(geometry((2, 8, 4, 4), (8, 2, 3, 3), 4))       # two inputs per group
 
 
-def test_phases_of_equal_size_have_a_constant_grid():
-    """Stride phases of one size (a 4x4 stride-2 layer of even output) give the kernel a
-    constant grid, so its position decoding divides by constants; unequal ones (odd
-    output) keep each phase's own size."""
-    rw = Var("rw")
+def test_phases_are_grouped_only_when_of_one_size():
+    """Stride phases of one tap count and one size (a 4x4 stride-2 layer of even output)
+    share a kernel; of two sizes (odd output) they do not, so every kernel's grid is a
+    constant and its position decoding divides by constants."""
     (even,) = conv.phase_groups(64, 4, 2, 1)
-    assert even.count == 2 and even.grid(rw) == 32
-    (odd,) = conv.phase_groups(63, 4, 2, 1)
-    assert odd.count == 2 and not isinstance(odd.grid(rw), int) and odd.bounds()[0] == 32
+    assert even.count == 2 and even.pixels == 32 and even.columns() == (1, 0)
+    first, second = conv.phase_groups(63, 4, 2, 1)
+    assert (first.count, first.pixels, second.count, second.pixels) == (1, 31, 1, 32)
+    assert first.columns() is None
 
 
 # stride-2 column phases of one size, stored interleaved: rows of (forward) input 2W

@@ -137,8 +137,8 @@ class Correlation:
     for b < batch, o < outs, c < chans, g in `grid`, t in `taps`.
 
     With `phases` > 1 the kernel runs that many correlations of the same taps;
-    `grid`, `shift` and `out_at` may then use variables named in `phase_vars`,
-    each given as a function of the phase index, and `grid_max` bounds `grid`.
+    `shift` and `out_at` may then use variables named in `phase_vars`, each given
+    as a function of the phase index (the grid is the same for all).
     `filt` is the packed filter (pack_filter); `src_at` and `out_at` say where
     a source element and an output live; `tap_at`, if given, replaces the elements
     from a window's origin to tap (i, j) (a source split into stride phases is not
@@ -149,16 +149,16 @@ class Correlation:
     skips the tap rows that reach only padding for all of a tile's positions.
 
     `interleave`, given m column offsets (a permutation of 0 .. m-1), has each work item
-    compute m consecutive phases of one constant grid, phase k's output at grid column
-    gw lying at output column gw*m + interleave[k] (a stride-m input gradient's column
-    phases): the channels micro-kernel then interleaves their tiles into contiguous
-    stores instead of storing each phase's outputs m apart.
+    compute m consecutive phases, phase k's output at grid column gw lying at output
+    column gw*m + interleave[k] (a stride-m input gradient's column phases): the
+    channels micro-kernel then interleaves their tiles into contiguous stores instead of
+    storing each phase's outputs m apart.
     """
 
     batch: int
     chans: int
     outs: int
-    grid: tuple[ExprLike, ExprLike]
+    grid: tuple[int, int]
     taps: tuple[int, int]
     src: Buffer
     src_at: SrcIndex
@@ -171,16 +171,10 @@ class Correlation:
     shift: tuple[ExprLike, ExprLike] = (0, 0)
     phases: int = 1
     phase_vars: tuple[tuple[str, Callable[[Expr], Expr]], ...] = ()
-    grid_max: Optional[tuple[int, int]] = None
     tap_at: Optional[Callable[[Expr, Expr], Expr]] = None
     stage: Optional["Stage"] = None
     rows_inside: Optional[tuple[int, int]] = None
     interleave: tuple[int, ...] = ()
-
-    @property
-    def bound(self) -> tuple[int, int]:
-        """Static upper bounds of the grid."""
-        return self.grid_max or (int(self.grid[0]), int(self.grid[1]))
 
     @cached_property
     def src_strides(self) -> tuple[int, int]:
@@ -406,7 +400,7 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     GH, GW = (as_expr(n) for n in spec.grid)
     plane = GH * GW
     Q = plane * B                        # positions of all images, flattened
-    nest = _Nest(spec, plan, threads, False, (Q + (W - 1)) // W, -(-spec.bound[0] * spec.bound[1] * B // W))
+    nest = _Nest(spec, plan, threads, False, (Q + (W - 1)) // W, -(-spec.grid[0] * spec.grid[1] * B // W))
     zero = const(0.0, dtype)
 
     def decode(q: Expr) -> tuple[Expr, Expr, Expr]:
@@ -416,10 +410,10 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     # the other phases'): a tile within one image (one row) stores each channel as one vector
     probe = spec.out.index(*spec.out_at(Var("pb"), Var("po"), Var("pgh"), Var("pgw")))
     together = nest.together
-    contiguous = (isinstance(spec.grid[1], int) and linear_coeff(probe, "pgw") == together
+    contiguous = (linear_coeff(probe, "pgw") == together
                   and (together > 1 or linear_coeff(probe, "pgh") == spec.grid[1]))
     if together > 1 and not (contiguous and together == 2 and sorted(spec.interleave) == [0, 1]):
-        raise ValueError(f"{name}: phases interleave only by pairs on a constant grid with unit column steps")
+        raise ValueError(f"{name}: phases interleave only by pairs with unit column steps")
     acc = Buffer("acc", dtype, (W * TO * W,), scope="local")
     stages = [Buffer(f"tr{k}", dtype, (W * W,), scope="local") for k in range(2)]
     tile = Buffer("tile", dtype, (together * VO * W,), scope="local")
@@ -538,7 +532,7 @@ def _by_positions(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, n
         raise ValueError(f"{name}: the positions kernel needs step 1 and unit column stride")
     GH, GW = (as_expr(n) for n in spec.grid)
     span = (GH - 1) * RS + GW            # positions u = gh * RS + gw, gw < GW kept
-    span_max = (spec.bound[0] - 1) * RS + spec.bound[1]
+    span_max = (spec.grid[0] - 1) * RS + spec.grid[1]
     nest = _Nest(spec, plan, threads, True, (span + (TILE - 1)) // TILE, -(-span_max // TILE))
     zero = const(0.0, dtype)
     acc = Buffer("acc", dtype, (OB * TILE,), scope="local")
@@ -966,7 +960,8 @@ class Phases:
     With dilation d and e = gcd(s, d), the taps reaching them are k = k0 + t*(s/e) for
     t < taps (k0 the least tap with k0*d = r mod s), and tap t reads output pixel
     i + offset - t*(d/e). Phases are grouped (count > 1) only without dilation, where
-    k0 = r and the offset is 0.
+    k0 = r and the offset is 0, and only phases of one size, so a kernel's grid is
+    constant (its position decoding divides by constants).
     """
 
     r0: int
@@ -983,20 +978,16 @@ class Phases:
     def first(self, r: Expr) -> Expr:
         return (self.pad_lo - r + (self.stride - 1)) // self.stride
 
-    def size(self, r: Expr) -> Expr:
-        return maximum((self.length - 1 + self.pad_lo - r) // self.stride - self.first(r) + 1, 0)
-
-    def grid(self, r: Expr) -> ExprLike:
-        """size(r), a constant when every phase of the group has the same size (the kernels
-        then divide by constants, not by run-time values)."""
-        sizes = {size for _, size in self._static()}
-        return sizes.pop() if len(sizes) == 1 else self.size(r)
+    @property
+    def pixels(self) -> int:
+        """Pixels of each phase of the group (all of one size)."""
+        return self._static()[0][1]
 
     def columns(self) -> Optional[tuple[int, ...]]:
-        """When this group holds all `stride` phases, all of one size: each phase's offset
-        in a run of `stride` pixels (pixel i*s + r - pad_lo of phase r is (i - first)*s +
-        offset, the offsets a permutation of 0 .. s-1), else None."""
-        if self.count != self.stride or not isinstance(self.grid(const(0)), int):
+        """When this group holds all `stride` phases: each phase's offset in a run of
+        `stride` pixels (pixel i*s + r - pad_lo of phase r is (i - first)*s + offset, the
+        offsets a permutation of 0 .. s-1), else None."""
+        if self.count != self.stride:
             return None
         return tuple(first * self.stride + r - self.pad_lo
                      for r, (first, _) in zip(range(self.r0, self.r0 + self.count), self._static()))
@@ -1019,13 +1010,14 @@ class Phases:
         return (self.taps - 1) * self.spacing - self.offset
 
     def bounds(self) -> tuple[int, int, int]:
-        """(most pixels of a phase, least first, most first) over this group."""
-        first, size = zip(*self._static())
-        return max(size), min(first), max(first)
+        """(pixels of a phase, least first, most first) over this group."""
+        first, _ = zip(*self._static())
+        return self.pixels, min(first), max(first)
 
 
 def phase_groups(length: int, kernel: int, stride: int, pad_lo: int, dilation: int = 1) -> list[Phases]:
-    """The phases of one axis, grouped by tap count when there is no dilation."""
+    """The phases of one axis, those of one tap count and one size grouped when there is
+    no dilation."""
     e = math.gcd(stride, dilation)
     step, spacing = stride // e, dilation // e
     groups: list[Phases] = []
@@ -1033,11 +1025,12 @@ def phase_groups(length: int, kernel: int, stride: int, pad_lo: int, dilation: i
         k0 = next((k for k in range(step) if (k * dilation - r) % stride == 0), None)
         taps = 0 if k0 is None else max(0, -(-(kernel - k0) // step))
         offset = 0 if k0 is None else (r - k0 * dilation) // stride
-        if dilation == 1 and groups and groups[-1].taps == taps:
+        alone = Phases(r, 1, taps, stride, pad_lo, length, k0 or 0, offset, step, spacing)
+        if dilation == 1 and groups and groups[-1].taps == taps and groups[-1].pixels == alone.pixels:
             last = groups[-1]
             groups[-1] = Phases(last.r0, last.count + 1, taps, stride, pad_lo, length, last.k0, 0, step, 1)
         else:
-            groups.append(Phases(r, 1, taps, stride, pad_lo, length, k0 or 0, offset, step, spacing))
+            groups.append(alone)
     return groups
 
 
@@ -1088,9 +1081,8 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
             inner = ph_h.count * nw
             phase_vars = (("rh", lambda ph, p=ph_h, nw=nw, inner=inner: p.r0 + (ph % inner) // nw),
                           ("rw", lambda ph, p=ph_w, nw=nw: p.r0 + ph % nw)) + groups_as_phases(groups, inner)
-            grid = (ph_h.grid(rh), ph_w.grid(rw))
-            grid_max = (ph_h.bounds()[0], ph_w.bounds()[0])
-            if not grid_max[0] or not grid_max[1]:
+            grid = (ph_h.pixels, ph_w.pixels)
+            if not grid[0] or not grid[1]:
                 continue
             if not (ph_h.taps and ph_w.taps):
                 kernels.append(_zero_phases(space.name("conv_dgrad_zero"), out, g.batch, g.cin, groups * inner,
@@ -1106,14 +1098,14 @@ def conv_input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], p
             filt, k = pack_filter(space, dtype, groups * inner, g.cin, g.cout, (Th, Tw), value_at, plan)
             kernels.append(k)
             pairs = ph_w.columns() if plan.kind == "channels" and ph_w.count == 2 else None
-            flops = 2 * g.batch * g.cin * g.cout * Th * Tw * groups * inner * grid_max[0] * grid_max[1]
+            flops = 2 * g.batch * g.cin * g.cout * Th * Tw * groups * inner * grid[0] * grid[1]
             shift = tuple(p.first(r) + p.offset + a - (p.taps - 1) * p.spacing
                           for p, r, a in zip((ph_h, ph_w), (rh, rw), A))
             spec = Correlation(
                 g.batch, g.cout, g.cin, grid, (Th, Tw), src,
                 lambda b, c, i, j, src=src: src.index(b, g.in_group(c, g.cout), i, j),
                 filt, out, coords, flops, dilation=(ph_h.spacing, ph_w.spacing), shift=shift,
-                phases=groups * inner, phase_vars=phase_vars, grid_max=grid_max, rows_inside=(A[0], A[0] + g.out[0]),
+                phases=groups * inner, phase_vars=phase_vars, rows_inside=(A[0], A[0] + g.out[0]),
                 interleave=pairs or ())
             kernels.append(correlate(spec, plan, dtype, finish, space.name("conv_dgrad"), threads))
     return kernels
