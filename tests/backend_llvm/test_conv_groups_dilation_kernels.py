@@ -117,7 +117,7 @@ def test_strided_depthwise_input_grad(x_shape, w_shape, stride, padding, dilatio
     spreads each work item's planes itself (per-thread scratch), the channels kernel reads
     a spread copy of the whole gradient."""
     monkeypatch.setattr(conv, "PARALLEL_MIN_FLOPS", 0)
-    monkeypatch.setattr(depthwise, "SPREAD_STAGE_MIN_PIXELS", 0)
+    monkeypatch.setattr(depthwise, "STAGE_MIN_PIXELS", 0)
     _, inputs, want = _case("input_grad", x_shape, w_shape, stride, padding, dilation, groups, dtype)
     options = {} if micro is None else {"micro": micro}
     got, kernels = run_builder(depthwise.input_grad, inputs, want.shape, dtype, stride=stride, padding=padding,
@@ -139,12 +139,13 @@ def test_strided_depthwise_input_grad_applies():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("width,pad", [(70, 1), (69, 0), (81, 2), (35, 1), (41, 0)])
-def test_stride_two_phase_split_of_wide_rows(width, pad, dtype):
+def test_stride_two_phase_split_of_wide_rows(width, pad, dtype, monkeypatch):
     """Rows wide enough that the stride-2 phase split reads pairs of vectors and splits
     their lanes (conv._column_pairs), odd and even widths and pads, whole vectors of pairs
     and a last one overlapping them, in the depthwise forward pass (positions kernel) and
     weight gradient, each splitting one plane at a time itself; a float32 input to a
     float64 result goes through the split with a cast."""
+    monkeypatch.setattr(depthwise, "STAGE_MIN_PIXELS", 0)
     shape, w_shape, stride, padding = (2, 3, 5, width), (3, 1, 3, 3), (2, 2), ((pad, pad), (pad, pad))
     for kind, split in (("forward", "conv"), ("weight_grad", "dw_wgrad")):
         build, inputs, want = _case(kind, shape, w_shape, stride, padding, (1, 1), 3, dtype)

@@ -155,8 +155,8 @@ def test_small_depthwise_conv(data, dtype, rank):
 def test_strided_depthwise_conv(data, dtype, multiplier):
     """Strided depthwise convolutions of images past forward_small's: the positions kernel
     splitting each work item's planes into stride phases itself (conv._phase_stage), rows
-    wide enough for pairs of vectors split by shuffles; gradients staged plane by plane
-    (images of 1024 pixels and more spread the output gradient per work item too)."""
+    wide enough for pairs of vectors split by shuffles; images of 1024 pixels and more
+    have their gradients' planes made per work item too."""
     axes = []
     for size in ((5, 40), (30, 44)):
         k, d = data.draw(st.integers(2, 3)), data.draw(st.integers(1, 2))

@@ -32,13 +32,13 @@ from .simd import host_simd
 
 #: Vector registers kept free of the taps' accumulators.
 SPARE_REGISTERS = 4
-#: Input planes of at least this many pixels are split plane by plane inside the weight
-#: gradient, smaller ones copied whole first; measured at MobileNetV2's sizes (batch 32): 1x1
-#: and 2x2 planes 1.2-1.3x slower staged, 4x4 to 56x56 1.1-1.4x faster.
-STAGE_MIN_PIXELS = 16
-#: The same for the strided input gradient's spread: 2x2 and 8x8 images 2x and 1.1x slower
-#: staged, 16x16 level, 56x56 1.1x faster.
-SPREAD_STAGE_MIN_PIXELS = 1024
+#: Input planes of at least this many pixels are made plane by plane inside the weight
+#: gradient and the strided input gradient (per-thread scratch), smaller ones copied whole
+#: first. Staged against whole, kernel time: weight gradient 1x1 and 2x2 images (batch 32)
+#: 1.2-1.3x slower, 4x4 and 16x16 1.2x faster, 14x14 (batch 4, 384 channels) 1.2x slower,
+#: 56x56 1.1-1.45x faster; input gradient 2x2 and 8x8 2x and 1.1x slower, 16x16 level,
+#: 56x56 1.1x faster.
+STAGE_MIN_PIXELS = 1024
 
 
 def applies(x_shape: Sequence[int], w_shape: Sequence[int], groups: int) -> bool:
@@ -170,7 +170,7 @@ def input_grad(gy: Buffer, w: Buffer, out: Buffer, stride: Sequence[int], paddin
     plan = plan_for(dtype, g.cin, Wd, cols, micro, H)
     plane = (rows + slack_rows(plan, cols), cols)
     kernels, stage = [], None
-    if plan.kind == "positions" and H * Wd >= SPREAD_STAGE_MIN_PIXELS:   # each item spreads its own planes
+    if plan.kind == "positions" and H * Wd >= STAGE_MIN_PIXELS:   # each item spreads its own planes
         spread = space.scratch("spread_tile", dtype, (g.cout,) + plane)
         src_at = lambda b, c, i, j: spread.index(c, i, j)  # noqa: E731
         c = Var("sc")
