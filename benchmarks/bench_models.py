@@ -106,10 +106,10 @@ def torch_zoo(name: str, train: bool) -> tuple:
     optimizer = torch.optim.SGD(net.parameters(), lr=ZOO_LR)
 
     def train_step() -> float:
-        optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(net(x), y)
         loss.backward()
         optimizer.step()
+        optimizer.zero_grad()      # the gradients freed within the step, as graphc's and the CNN's
         return float(loss)
 
     def infer() -> Any:
