@@ -181,3 +181,21 @@ def test_both_panel_orders_match_numpy(M, N, K, dtype, rows_first, monkeypatch):
     assert plan_gemm(M, N, K, dtype, 2).rows_first == rows_first
     for nthreads in (1, 3):
         _check(M, N, K, dtype, threads=2, nthreads=nthreads)
+
+
+def test_a_few_rows_get_eight_row_tiles_where_they_pad_less():
+    """A dense layer at batch 8 or 16 computes no padding rows (6-row tiles would add 4 or 2)."""
+    tiles = {m: plan_gemm(m, 4096, 9216, "float32", 1, None).tiles for m in (6, 7, 8, 12, 16, 24, 64)}
+    if host_simd().registers >= 32:
+        assert {m: t.mr for m, t in tiles.items()} == {6: 6, 7: 8, 8: 8, 12: 6, 16: 8, 24: 6, 64: 6}
+        assert tiles[8].nr == 2 * tiles[8].width and tiles[8].mc % 8 == 0
+    assert host_tiles("float32", AVX2, rows=8).mr == 6          # 8 x 2 vectors do not fit 16 registers
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(7, 300, 90), (8, 131, 600), (16, 67, 263), (13, 1000, 40)])
+def test_eight_row_tiles_match_numpy(M, N, K, dtype):
+    tiles = host_tiles(dtype, AVX512, rows=M)
+    assert tiles.mr == 8
+    _check(M, N, K, dtype, tiles=tiles)
+    _check(M, N, K, dtype, transpose_b=True, tiles=tiles)

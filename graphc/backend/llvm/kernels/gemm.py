@@ -19,8 +19,10 @@ instead of in NR-wide stripes down 120 rows at once.
 Packing runs at vector speed whatever the operands' layout: the A block keeps
 A's orientation (row-major when A's K axis has stride 1, column-major when its
 M axis has), so its copy is vectorised along A's contiguous axis; B panels are
-filled along N when B's rows are contiguous, else W x W blocks are read along K
-and transposed in registers. Strided operands (transposes) need no copy of
+filled along N when B's rows are contiguous (a whole row of the block into every
+panel, then the next, so that B is read in order: it mattered for a few rows
+times a large B, read once), else W x W blocks are read along K and transposed
+in registers. Strided operands (transposes) need no copy of
 their own. Narrow products get a tile no wider than N; one whose N columns fill
 only a small part of a vector is computed as C^T = B^T @ A^T.
 
@@ -80,11 +82,16 @@ def register_tile(simd: Simd) -> tuple[int, int, int]:
     return (6, 4, 512) if simd.registers >= 32 else (6, 2, 256)
 
 
-def host_tiles(dtype: str, simd: Optional[Simd] = None) -> Tiles:
-    """The tiles for `dtype` on `simd` (default: this host's vector registers)."""
+def host_tiles(dtype: str, simd: Optional[Simd] = None, rows: Optional[int] = None) -> Tiles:
+    """The tiles for `dtype` on `simd` (default: this host's vector registers), for a
+    product of `rows` rows if known: with 32 registers, a product of at most 16 rows
+    that 8-row tiles pad less than 6-row ones (7, 8, 13-16 rows: a dense layer at a
+    small batch) gets 8 x 2 vectors."""
     simd = simd or host_simd()
     width = simd.lanes(dtype)
     mr, vectors, kc = register_tile(simd)
+    if simd.registers >= 32 and rows is not None and rows <= 16 and -(-rows // 8) * 8 < -(-rows // mr) * mr:
+        mr, vectors = 8, 2
     return Tiles(width=width, mr=mr, nr=vectors * width, kc=kc, mc=-(-MC_TARGET // mr) * mr)
 
 
@@ -171,13 +178,14 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
     nv = minimum(NR, N - col0)
     b_at = lambda j, p: (v["jb"] * KC + p) * NR + j  # noqa: E731
     b_value = lambda j, p: ops.b(p0 + p, col0 + j)  # noqa: E731
-    if ops.b_rows_contiguous:
-        fill = loop(v["bp"], kc, S.vectorize(loop(v["bj"], nv, Store(
-            b_pack, b_at(v["bj"], v["bp"]), b_value(v["bj"], v["bp"]))), "bj", W))
-    else:
-        fill = fill_transposed(b_pack, b_at, b_value, W, nv, kc)
     pad_b = loop(v["bp"], kc, loop(v["bz"], NR - nv, Store(b_pack, b_at(v["bz"], v["bp"]), zero), start=nv))
-    pack_b = loop(v["jb"], ceil_div(ncur, NR), block(fill, pad_b))
+    panels = lambda body: loop(v["jb"], ceil_div(ncur, NR), body)  # noqa: E731
+    if ops.b_rows_contiguous:       # row by row: B's rows are read whole, in order
+        fill = S.vectorize(loop(v["bj"], nv, Store(b_pack, b_at(v["bj"], v["bp"]), b_value(v["bj"], v["bp"]))),
+                           "bj", W)
+        pack_b = block(loop(v["bp"], kc, panels(fill)), panels(pad_b))
+    else:
+        pack_b = panels(block(fill_transposed(b_pack, b_at, b_value, W, nv, kc), pad_b))
 
     # copy A[i0:i0+mcur, p0:p0+kc] in A's orientation, zero rows up to whole MR panels
     rows = ceil_div(mcur, MR) * MR
@@ -250,7 +258,7 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
     transposed = _padded(N, M, t) < TRANSPOSE_BELOW * _padded(M, N, t)
     if transposed:
         M, N = N, M
-    t = narrowed(t, N)
+    t = narrowed(tiles or host_tiles(dtype, rows=M), N)
     worth = threads > 1 and 2 * M * N * K >= PARALLEL_MIN_FLOPS
     split = None
     if worth and N >= threads * t.nr:
