@@ -22,6 +22,8 @@ SHAPES = [
     ((1, 4, 6, 6), (3, 4, 2, 2), (3, 3), ((1, 1), (1, 1))),      # stride > kernel with padding
     ((2, 6, 10, 12), (9, 6, 4, 4), (2, 2), ((1, 1), (1, 1))),    # 4x4 stride 2: input-gradient phases of one size
     ((1, 6, 9, 12), (9, 6, 4, 4), (2, 2), ((1, 1), (1, 1))),     # ... and of two sizes (odd rows)
+    ((1, 2, 5, 21), (3, 2, 3, 3), (1, 1), ((1, 1), (1, 1))),     # rows of a vector and an overlapping one
+    ((1, 1, 3, 37), (2, 1, 2, 2), (1, 1), ((0, 0), (1, 1))),     # two vectors and an overlapping one
     ((2, 3, 11), (5, 3, 3), (2,), ((1, 2),)),                     # 1-D
     ((1, 2, 6), (3, 2, 6), (1,), ((0, 0),)),                      # 1-D, kernel = input
 ]
@@ -214,3 +216,17 @@ def test_few_output_channels_are_packed_by_gathers(dtype):
     packs = [repr(k) for k in kernels if "pack_filter" in k.name]
     assert len(packs) == 1 and "bt_rows" not in packs[0]
     assert_matches(got, want)
+
+
+def test_copied_runs_end_in_an_overlapping_vector():
+    """A pad copy's row of 14 goes as two vectors of 8, at its start and, overlapping the
+    first, at its end; a run whose body reads what it stores is vectorised as usual."""
+    from graphc.backend.llvm.loopir import Buffer, For, Var, const_value, loop, walk
+    src, dst = Buffer("src", "float32", (64,)), Buffer("dst", "float32", (64,))
+    j = Var("jb")
+    copy = conv.vectorize_rows(loop(j, 14, dst.store((j + 1,), Load(src, j)), start=1), "float32")
+    loops = [(n.kind, n.width, const_value(n.start), const_value(n.extent)) for n in walk(copy) if isinstance(n, For)]
+    assert loops == [("vectorize", 8, 1, 8), ("vectorize", 8, 7, 8)]
+    in_place = loop(j, 14, dst.store((j,), Load(dst, j) * 2.0))
+    lanes = host_simd().lanes("float32")
+    assert [n.width for n in walk(conv.vectorize_rows(in_place, "float32")) if isinstance(n, For)] == [lanes]

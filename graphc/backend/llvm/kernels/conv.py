@@ -38,13 +38,14 @@ loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, If, Kernel, Let, Load, Prefetch, Select, Shuffle,
-                      Stmt, Store, Var, as_expr, block, const, itemsize, linear_coeff, loop, maximum, minimum, substitute)
+from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, For, If, Kernel, Let, Load, Prefetch, Select, Shuffle,
+                      Stmt, Store, Var, as_expr, block, const, const_value, itemsize, linear_coeff, loop, maximum, minimum,
+                      rewrite, substitute, walk)
 from .harness import Space
 from .simd import host_simd
 
@@ -670,11 +671,37 @@ _ROW_LOOPS = ("jz0", "jz2", "ja", "jb", "jc")
 
 
 def vectorize_rows(body: Stmt, dtype: str) -> Stmt:
-    """`body`, a nest of padded_plane or phase_planes copies, with its row loops vectorised."""
+    """`body`, a nest of padded_plane or phase_planes copies, with its row loops vectorised.
+    A run of a known length that stores values read from elsewhere ends in one vector
+    overlapping the one before it (writing some elements twice, with the same values), and
+    a run shorter than a vector goes in the widest vectors it fills: the rows of 7x7 to
+    14x14 images were scalar copies otherwise (a 14-wide row was 14 scalar steps)."""
     lanes = host_simd().lanes(dtype)
-    for name in _ROW_LOOPS:
-        body = S.vectorize(body, name, lanes)
-    return body
+
+    def visit(n):
+        if isinstance(n, For) and n.var.name in _ROW_LOOPS:
+            return _overlapping_run(n, lanes) or replace(n, kind="vectorize", width=lanes)
+        return None
+
+    return rewrite(body, visit, skip=lambda n: isinstance(n, Expr))
+
+
+def _overlapping_run(f: For, lanes: int) -> Optional[Stmt]:
+    """Loop `f` as whole vectors of the widest power-of-two width up to `lanes` that its
+    length fills, the last one ending where the run ends; None (vectorise as usual) unless
+    its length is known, needs a tail and its body is one store of a value that does not
+    read the stored buffer."""
+    n, body = const_value(f.extent), f.body
+    if n is None or n < 4 or not isinstance(body, Store) or \
+            any(isinstance(x, Load) and x.buf.storage == body.buf.storage for x in walk(body.value)):
+        return None
+    width = min(lanes, 1 << (n.bit_length() - 1))
+    if n % width == 0 and width == lanes:
+        return None
+    last = Var(f.var.name + "_last")
+    whole = replace(f, extent=const(n // width * width), kind="vectorize", width=width)
+    tail = For(last, f.start + (n - width), const(width), substitute(body, {f.var.name: last}), "vectorize", width)
+    return block(whole, tail if n % width else None)
 
 
 def copy_kernel(space: Space, tag: str, body: Stmt, dtype: str, parallel: bool) -> Kernel:
