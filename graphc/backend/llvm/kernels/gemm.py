@@ -230,9 +230,8 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
         done = loop(v["fi"], mv, S.vectorize(loop(v["fj"], nv, ops.finish(row0 + v["fi"], col0 + v["fj"])), "fj", W))
         micro = block(micro, done if last is None else If(last, done))
 
-    by_rows, by_cols = (lambda inner: loop(v["ib"], ceil_div(mcur, MR), inner),
-                        lambda inner: loop(v["jb"], ceil_div(ncur, NR), inner))
-    outer, inner = (by_rows, by_cols) if plan.rows_first else (by_cols, by_rows)
+    row_panels = lambda body: loop(v["ib"], ceil_div(mcur, MR), body)  # noqa: E731
+    outer, inner = (row_panels, panels) if plan.rows_first else (panels, row_panels)
     return loop(v["jc"], ceil_div(N, nc), loop(v["pc"], ceil_div(K, KC), block(
         pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, outer(inner(micro)))))))
 
