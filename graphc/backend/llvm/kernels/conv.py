@@ -756,7 +756,7 @@ def phase_planes(put: Callable[[int, Expr, Expr, Expr], Stmt], value_at: Callabl
     L, M = shape
     (sh, sw), (ph_, pw) = stride, padding
     pairs = (sw == 2 and _unit_columns(value_at(Var("pr"), Var("pq")), "pq")
-             and _pair_run(M, pw, size[1])[1] >= host_simd().lanes(dtype))
+             and _pair_run(_column_runs(M, pw, size[1]))[1] >= host_simd().lanes(dtype))
     planes = []
     for rh in range(sh):
         rows = _valid_run(L, rh - ph_, sh, size[0])
@@ -787,8 +787,8 @@ def _column_pairs(put: Callable[[int, Expr, Expr, Expr], Stmt], value_at: Callab
     more: the edges go one element at a time."""
     L, M = shape
     W = host_simd().lanes(dtype)
-    runs = [_valid_run(M, rw - pad, 2, width) for rw in (0, 1)]
-    lo, count = _pair_run(M, pad, width)
+    runs = _column_runs(M, pad, width)
+    lo, count = _pair_run(runs)
     hi = lo + count
     full = count // W * W                               # columns [lo, lo + full) go W pairs at a time
     zero = const(0.0, dtype)
@@ -818,10 +818,14 @@ def _column_pairs(put: Callable[[int, Expr, Expr, Expr], Stmt], value_at: Callab
                  loop(i2, L - ihi, loop(jz2, M, blank(i2, jz2)), start=ihi))
 
 
-def _pair_run(length: int, pad: int, width: int) -> tuple[int, int]:
-    """(first, count) of the phase columns j < length at which both stride-2 column phases
-    (source columns 2j - pad and 2j + 1 - pad) lie inside the source's `width` columns."""
-    runs = [_valid_run(length, rw - pad, 2, width) for rw in (0, 1)]
+def _column_runs(length: int, pad: int, width: int) -> list[tuple[int, int]]:
+    """[lo, hi) of the phase columns j < length of stride-2 column phases 0 and 1 whose
+    source columns (2j - pad and 2j + 1 - pad) lie inside the source's `width` columns."""
+    return [_valid_run(length, rw - pad, 2, width) for rw in (0, 1)]
+
+
+def _pair_run(runs: list[tuple[int, int]]) -> tuple[int, int]:
+    """(first, count) of the columns inside both of `runs` (_column_runs)."""
     lo, hi = max(r[0] for r in runs), min(r[1] for r in runs)
     return lo, max(0, hi - lo)
 
