@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Accumulate, Bin, Buffer, Expr, If, Kernel, Let, Load, Select, Stmt, Store, Un, Var, as_expr,
-                      block, const, identity, loop, maximum, minimum)
+from ..loopir import (Accumulate, Bin, Buffer, Cast, Expr, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un,
+                      Var, as_expr, block, const, identity, loop, maximum, minimum)
 from .conv import Epilogue, cast_to, finisher
 from .harness import Space
 from .simd import host_simd
@@ -102,6 +102,11 @@ class PoolGeometry:
             return maximum(pad - o * s, 0), minimum(k, n + pad - o * s)
         return maximum((pad - o * s + d - 1) // d, 0), minimum(k, (n + pad - o * s + d - 1) // d)
 
+    def tap_offset(self, buf: Buffer, kh: int, kw: int) -> int:
+        """How far tap (kh, kw) of a window lies from its tap (0, 0) in `buf`."""
+        steps = (kh * self.dilation[0], kw * self.dilation[1])
+        return sum(k * s for k, s in zip(steps[2 - self.rank:], buf.strides[-self.rank:]))
+
     def pixel(self, axis: int, o: Expr, k: Expr) -> Expr:
         """Input index along `axis` of tap k of output index o's window."""
         d = self.dilation[axis]
@@ -126,9 +131,11 @@ class _Windows:
     def taps(self) -> list[tuple[int, int]]:
         return [(i, j) for i in range(self.g.kernel[0]) for j in range(self.g.kernel[1])]
 
-    def over(self, interior: Callable[[Expr, Expr], Stmt], border: Callable[[Expr, Expr], Stmt]) -> Stmt:
-        """interior(oh, ow) on the interior rectangle (vectorised over ow), border(oh, ow)
-        on the other pixels (and everywhere when windows are too large to unroll)."""
+    def over(self, interior: Callable[[Expr, Expr], Stmt], border: Callable[[Expr, Expr], Stmt],
+             row: Optional[Callable[[Expr, int, int], Stmt]] = None) -> Stmt:
+        """interior(oh, ow) on the interior rectangle (vectorised over ow), or row(oh, lo,
+        hi) for its columns [lo, hi) of output row oh; border(oh, ow) on the other pixels
+        (and everywhere when windows are too large to unroll)."""
         g = self.g
         (ra, rb), (ca, cb) = g.interior(0), g.interior(1)
         if not self.unrolled or ra == rb or ca == cb:
@@ -140,7 +147,8 @@ class _Windows:
         if rb > ra:
             middle = loop(oh, rb - ra, block(
                 loop(lw, ca, border(oh, lw)) if ca else None,
-                S.vectorize(loop(ow, cb - ca, interior(oh, ow), start=ca), "ow", self.interior_lanes),
+                row(oh, ca, cb) if row else S.vectorize(loop(ow, cb - ca, interior(oh, ow), start=ca), "ow",
+                                                        self.interior_lanes),
                 loop(rw, g.out[1] - cb, border(oh, rw), start=cb) if cb < g.out[1] else None), start=ra)
         return block(full_rows(bh, 0, ra) if ra else None, middle,
                      full_rows(Var("bb"), rb, g.out[0]) if rb < g.out[0] else None)
@@ -201,11 +209,12 @@ def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], strid
     return [win.per_row(win.over(interior, border), space.name(f"{kind}_pool"), flops)]
 
 
-def first_max(values: list[Expr]) -> Expr:
-    """The index (int32) of the first maximum of a window's tap values in row-major
-    order, NaN counting as the maximum (numpy's argmax). Each running best is bound
-    once by a Let, so the expression stays linear in the number of taps."""
+def first_max(values: list[Expr], keys: Sequence[int] = ()) -> Expr:
+    """keys[t] (int32; default t) of the first maximum of a window's tap values in
+    row-major order, NaN counting as the maximum (numpy's argmax). Each running best
+    is bound once by a Let, so the expression stays linear in the number of taps."""
     dtype = values[0].type.dtype
+    keys = tuple(keys) or tuple(range(len(values)))
     best_v, best_k = Var("bv0", dtype), Var("bk0", "int32")
 
     def fold(t: int, bv: Var, bk: Var) -> Expr:
@@ -213,10 +222,10 @@ def first_max(values: list[Expr]) -> Expr:
             return bk
         v, nv, nk = Var(f"v{t}", dtype), Var(f"bv{t}", dtype), Var(f"bk{t}", "int32")
         take = Bin("or", v.gt(bv), Bin("and", v.ne(v), bv.eq(bv)))
-        return Let(v, values[t], Let(nv, Select(take, v, bv), Let(nk, Select(take, const(t, "int32"), bk),
+        return Let(v, values[t], Let(nv, Select(take, v, bv), Let(nk, Select(take, const(keys[t], "int32"), bk),
                                                                   fold(t + 1, nv, nk))))
 
-    return Let(best_v, values[0], Let(best_k, const(0, "int32"), fold(1, best_v, best_k)))
+    return Let(best_v, values[0], Let(best_k, const(keys[0], "int32"), fold(1, best_v, best_k)))
 
 
 def max_pool_grad(x: Buffer, gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
@@ -255,17 +264,19 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     def xval(oh, ow, kh, kw):
         return cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
 
-    pick = space.scratch("argmax", "int32", g.out) if kind == "max" and win.unrolled else None
-
     def interior(oh, ow):
-        taps = win.taps()
-        if kind == "avg":
-            return block(*(Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)) for kh, kw in taps))
-        at = pick.index(oh, ow)
-        first = Store(pick, at, first_max([xval(oh, ow, as_expr(kh), as_expr(kw)) for kh, kw in taps]))
-        return block(first, *(Accumulate(gx, gx_at(oh, ow, kh, kw), "add",
-                                         Select(Load(pick, at).eq(const(t, "int32")), grad(oh, ow), zero))
-                              for t, (kh, kw) in enumerate(taps)))
+        return block(*(Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)) for kh, kw in win.taps()))
+
+    choice = space.scratch("argmax", "int32", (g.out[1],)) if kind == "max" and win.unrolled else None
+
+    def row(oh, lo, hi):
+        """choice[ow] = the offset in gx of window (oh, ow)'s first maximum from its tap
+        (0, 0), vectorised; then one read-modify-write per window, at that offset."""
+        ow = Var("sw")
+        keys = [g.tap_offset(gx, kh, kw) for kh, kw in win.taps()]
+        scatter = Accumulate(gx, gx_at(oh, ow, 0, 0) + Cast(Load(choice, ow), "int64"), "add", grad(oh, ow))
+        return block(_window_choices(g, win, x, choice, r, oh, lo, hi, keys, dtype),
+                     loop(ow, hi - lo, scatter, start=lo))
 
     found = Buffer("found", "bool", (1,), scope="local")
     top = Buffer("top", dtype, (1,), scope="local")
@@ -286,11 +297,42 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     final = None
     if epilogue is not None or gx is not out:
         final = plane(fw, Store(out, out.index(*idx), finisher(epilogue, out.dtype)(Load(gx, gx.index(*idx)), idx)))
-    body = S.vectorize(block(clear, win.over(interior, border), final), "zw", win.lanes)
+    body = S.vectorize(block(clear, win.over(interior, border, row if kind == "max" else None), final), "zw",
+                       win.lanes)
     if final is not None:
         body = S.vectorize(body, "fw", win.lanes)
     flops = g.rows * g.out[0] * g.out[1] * g.taps
     return [win.per_row(body, space.name(f"{kind}_pool_grad"), flops)]
+
+
+def _window_choices(g: PoolGeometry, win: _Windows, x: Buffer, choice: Buffer, r: Expr, oh: Expr, lo: int,
+                    hi: int, keys: Sequence[int], dtype: str) -> Stmt:
+    """choice[ow] = keys[first maximum of window (oh, ow)] for ow in [lo, hi), whose
+    windows lie inside x. Stride-2 columns of x are read as runs of 2L contiguous
+    elements split into even and odd lanes by a shuffle (a stride-2 vector load would
+    gather element by element), L windows at a time, the last L ending at hi (recomputing
+    some: the stores are idempotent); other strides go through the vectorised loop."""
+    taps = win.taps()
+    value = lambda ow, kh, kw: cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)  # noqa
+    ow = Var("cw")
+    width = hi - lo
+    lanes = min(win.lanes, 1 << (width.bit_length() - 1)) if width else 1
+    if g.stride[1] != 2 or x.strides[-1] != 1 or lanes < 2:
+        nest = loop(ow, width, Store(choice, ow, first_max([value(ow, kh, kw) for kh, kw in taps], keys)), start=lo)
+        return S.vectorize(nest, "cw", win.interior_lanes)
+
+    def run(j0: Expr, kh: int, kw: int) -> Expr:
+        column = kw * g.dilation[1]                 # even: lanes 0, 2, ...; odd: 1, 3, ... of a run from an even column
+        start = g.at(x, r, g.pixel(0, oh, const(kh)), j0 * 2 + (column - column % 2 - g.padding[1][0]))
+        pair = Shuffle(Load(x, start, lanes), Load(x, start + lanes, lanes), tuple(range(column % 2, 2 * lanes, 2)))
+        return cast_to(pair, dtype)
+
+    def chunk(j0: Expr) -> Stmt:
+        return Store(choice, j0, first_max([run(j0, kh, kw) for kh, kw in taps], keys))
+
+    t = Var("ct")
+    full = width // lanes
+    return block(loop(t, full, chunk(lo + t * lanes)), chunk(const(hi - lanes)) if width % lanes else None)
 
 
 def _first_max_scalar(g: PoolGeometry, win: _Windows, oh: Expr, ow: Expr, value: Callable[[Expr, Expr], Expr],
