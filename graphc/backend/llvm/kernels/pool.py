@@ -6,7 +6,10 @@ input ("interior", a rectangle of the output grid) are computed in a loop
 vectorised over output columns with the window's taps unrolled into one
 expression and no bounds checks; windows that overlap the padding ("border",
 and every window when the kernel is large) run scalar loops over the taps they
-reach (taps may be `dilation` apart). Semantics follow the ops
+reach (taps may be `dilation` apart). The max-pool gradient finds each interior
+window's first maximum as an offset, vectorised (stride-2 columns read as contiguous
+runs split into even and odd lanes by shuffles, not gathered), then adds each
+window's gy at its offset: one read-modify-write per window. Semantics follow the ops
 (graphc/ops/nn/pool.py): max pooling pads with
 -inf and propagates NaN, average pooling counts the padding (divides by the
 kernel size), the max-pool gradient goes to each window's first maximum
