@@ -21,6 +21,8 @@ GEOMETRIES = [
     ((1, 2, 9, 41), (2, 3), (2, 2), ((0, 1), (2, 2)), (2, 3)),     # dilated taps at odd and even columns
     ((2, 2, 9, 40), (3,), (2,), ((1, 1),), (1,)),                   # 1-D over three leading axes
     ((1, 3, 33), (2,), (2,), ((0, 1),), (1,)),                      # 1-D, batch 1, padding
+    ((1, 2, 3), (1,), (2,), ((0, 0),), (1,)),                        # one tap, a run ending at the last element
+    ((2, 3, 4, 9), (1, 3), (1, 2), ((0, 0), (0, 0)), (1, 1)),      # row stride 1, a tap at the row's last column
 ]
 IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
 KINDS = ["max", "max_grad", "gather"]
@@ -77,13 +79,14 @@ def test_parallel_rows_match(kind, monkeypatch):
     assert_matches(got, want)
 
 
-@pytest.mark.parametrize("kind", ["max_grad"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_stride2_columns_are_shuffled_not_gathered(kind):
     """The emitted IR takes no vector apart lane by lane (what gathers and scatters do)."""
-    x = Buffer("x", "float32", (2, 8, 55, 55))
-    out_shape = (2, 8, 55, 55) if kind == "max_grad" else (2, 8, 27, 27)
+    x, src = Buffer("x", "float32", (2, 8, 55, 55)), Buffer("src", "float32", (2, 8, 55, 55))
     gy = Buffer("gy", "float32", (2, 8, 27, 27))
-    build, inputs = {"max_grad": (pool.max_pool_grad, [x, gy])}[kind]
+    build, inputs, out_shape = {"max": (lambda *a, **o: pool.pool_forward("max", *a, **o), [x], gy.shape),
+                                "max_grad": (pool.max_pool_grad, [x, gy], x.shape),
+                                "gather": (pool.max_pool_gather, [x, src], gy.shape)}[kind]
     kernels = build(*inputs, Buffer("out", "float32", out_shape), space=StandaloneSpace(), kernel=(3, 3),
                     stride=(2, 2), padding=((0, 0), (0, 0)))
     text = "".join(str(emit_kernel(k, f"k{n}")) for n, k in enumerate(kernels))

@@ -6,10 +6,11 @@ input ("interior", a rectangle of the output grid) are computed in a loop
 vectorised over output columns with the window's taps unrolled into one
 expression and no bounds checks; windows that overlap the padding ("border",
 and every window when the kernel is large) run scalar loops over the taps they
-reach (taps may be `dilation` apart). The max-pool gradient finds each interior
-window's first maximum as an offset, vectorised (stride-2 columns read as contiguous
-runs split into even and odd lanes by shuffles, not gathered), then adds each
-window's gy at its offset: one read-modify-write per window. Semantics follow the ops
+reach (taps may be `dilation` apart). Stride-2 columns are read as contiguous runs
+split into even and odd lanes by shuffles, not gathered: max pooling, its gather and
+its gradient reduce a row's interior windows into per-row scratch that way. The
+max-pool gradient keeps each window's first maximum as an offset, then adds each
+window's gy there: one read-modify-write per window. Semantics follow the ops
 (graphc/ops/nn/pool.py): max pooling pads with
 -inf and propagates NaN, average pooling counts the padding (divides by the
 kernel size), the max-pool gradient goes to each window's first maximum
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Accumulate, Bin, Buffer, Cast, Expr, If, Kernel, Let, Load, Select, Shuffle, Stmt, Store, Un,
-                      Var, as_expr, block, const, identity, loop, maximum, minimum)
+from ..loopir import (Accumulate, Bin, Broadcast, Buffer, Cast, Expr, If, Kernel, Let, Load, Select, Shuffle, Stmt,
+                      Store, Un, Var, block, const, identity, loop, maximum, minimum)
 from .conv import Epilogue, cast_to, finisher
 from .harness import Space
 from .simd import host_simd
@@ -191,13 +192,15 @@ def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], strid
     def load(oh, ow, kh, kw):
         return cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
 
-    def interior(oh, ow):
+    def reduce(tap: Taps) -> Expr:
         value = None
         for kh, kw in win.taps():
-            v = load(oh, ow, as_expr(kh), as_expr(kw))
-            value = v if value is None else Bin(op, value, v)
+            value = tap(x, kh, kw) if value is None else Bin(op, value, tap(x, kh, kw))
+        return done(value)
+
+    def interior(oh, ow):
         idx = g.coords(r, oh, ow)
-        return Store(out, out.index(*idx), finish(done(value), idx))
+        return Store(out, out.index(*idx), finish(reduce(lambda buf, kh, kw: load(oh, ow, const(kh), const(kw))), idx))
 
     acc = Buffer("acc", dtype, (1,), scope="local")
 
@@ -208,8 +211,28 @@ def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], strid
             win.scalar_window(oh, ow, lambda kh, kw: Accumulate(acc, const(0), op, load(oh, ow, kh, kw))),
             Store(out, out.index(*idx), finish(done(Load(acc, const(0))), idx)))
 
+    row = _finished_rows(g, win, space, r, reduce, [x], out, finish, dtype)
     flops = g.rows * g.out[0] * g.out[1] * g.taps
-    return [win.per_row(win.over(interior, border), space.name(f"{kind}_pool"), flops)]
+    return [win.per_row(win.over(interior, border, row), space.name(f"{kind}_pool"), flops)]
+
+
+def _finished_rows(g: PoolGeometry, win: _Windows, space: Space, r: Expr, reduce: Callable[[Taps], Expr],
+                   sources: Sequence[Buffer], out: Buffer, finish: Epilogue,
+                   dtype: str) -> Optional[Callable[[Expr, int, int], Stmt]]:
+    """Where stride-2 runs apply (_run_lanes), a row builder for win.over: the row's
+    reductions into scratch by _window_rows, then out = finish(them) in a vectorised loop
+    (the epilogue sees ordinary output indices)."""
+    if not _run_lanes(g, win, sources):
+        return None
+    values = space.scratch("row", dtype, (g.out[1],))
+    ow = Var("fo")
+
+    def row(oh: Expr, lo: int, hi: int) -> Stmt:
+        idx = g.coords(r, oh, ow)
+        store = Store(out, out.index(*idx), finish(Load(values, ow), idx))
+        return block(_window_rows(g, win, values, r, oh, lo, hi, reduce, sources, dtype),
+                     S.vectorize(loop(ow, hi - lo, store, start=lo), "fo", win.interior_lanes))
+    return row
 
 
 def first_max(values: list[Expr], keys: Sequence[int] = ()) -> Expr:
@@ -278,7 +301,8 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
         ow = Var("sw")
         keys = [g.tap_offset(gx, kh, kw) for kh, kw in win.taps()]
         scatter = Accumulate(gx, gx_at(oh, ow, 0, 0) + Cast(Load(choice, ow), "int64"), "add", grad(oh, ow))
-        return block(_window_choices(g, win, x, choice, r, oh, lo, hi, keys, dtype),
+        first = lambda tap: first_max([tap(x, kh, kw) for kh, kw in win.taps()], keys)  # noqa: E731
+        return block(_window_rows(g, win, choice, r, oh, lo, hi, first, [x], dtype),
                      loop(ow, hi - lo, scatter, start=lo))
 
     found = Buffer("found", "bool", (1,), scope="local")
@@ -308,34 +332,50 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     return [win.per_row(body, space.name(f"{kind}_pool_grad"), flops)]
 
 
-def _window_choices(g: PoolGeometry, win: _Windows, x: Buffer, choice: Buffer, r: Expr, oh: Expr, lo: int,
-                    hi: int, keys: Sequence[int], dtype: str) -> Stmt:
-    """choice[ow] = keys[first maximum of window (oh, ow)] for ow in [lo, hi), whose
-    windows lie inside x. Stride-2 columns of x are read as runs of 2L contiguous
-    elements split into even and odd lanes by a shuffle (a stride-2 vector load would
-    gather element by element), L windows at a time, the last L ending at hi (recomputing
-    some: the stores are idempotent); other strides go through the vectorised loop."""
-    taps = win.taps()
-    value = lambda ow, kh, kw: cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)  # noqa
-    ow = Var("cw")
+#: A row builder's view of a window's taps: tap(buf, kh, kw) is buf's value(s) at that tap.
+Taps = Callable[[Buffer, int, int], Expr]
+
+
+def _run_lanes(g: PoolGeometry, win: _Windows, sources: Sequence[Buffer]) -> int:
+    """How many windows a shuffled stride-2 run covers in the interior columns (0 where
+    runs do not apply: another column stride, columns not contiguous in a source, or a
+    single interior column)."""
+    lo, hi = g.interior(1)
     width = hi - lo
     lanes = min(win.lanes, 1 << (width.bit_length() - 1)) if width else 1
-    if g.stride[1] != 2 or x.strides[-1] != 1 or lanes < 2:
-        nest = loop(ow, width, Store(choice, ow, first_max([value(ow, kh, kw) for kh, kw in taps], keys)), start=lo)
-        return S.vectorize(nest, "cw", win.interior_lanes)
+    unit = all(b.strides[-1] == 1 for b in sources)
+    return lanes if g.stride[1] == 2 and unit and lanes >= 2 and win.unrolled else 0
 
-    def run(j0: Expr, kh: int, kw: int) -> Expr:
-        column = kw * g.dilation[1]                 # even: lanes 0, 2, ...; odd: 1, 3, ... of a run from an even column
-        start = g.at(x, r, g.pixel(0, oh, const(kh)), j0 * 2 + (column - column % 2 - g.padding[1][0]))
-        pair = Shuffle(Load(x, start, lanes), Load(x, start + lanes, lanes), tuple(range(column % 2, 2 * lanes, 2)))
+
+def _window_rows(g: PoolGeometry, win: _Windows, dst: Buffer, r: Expr, oh: Expr, lo: int, hi: int,
+                 reduce: Callable[[Taps], Expr], sources: Sequence[Buffer], dtype: str) -> Stmt:
+    """dst[ow] = reduce(taps of window (oh, ow)) for ow in [lo, hi), whose windows lie
+    inside the `sources`. Stride-2 columns are read as runs of 2L contiguous elements
+    split into even and odd lanes by a shuffle (a stride-2 vector load would gather
+    element by element), L windows at a time, the last L ending at hi (recomputing some:
+    the stores are idempotent); other strides go through the vectorised loop."""
+    lanes = _run_lanes(g, win, sources)
+    if not lanes:
+        ow = Var("cw")
+        at = lambda buf, kh, kw: cast_to(Load(buf, g.at(buf, r, g.pixel(0, oh, const(kh)),  # noqa: E731
+                                                       g.pixel(1, ow, const(kw)))), dtype)
+        return S.vectorize(loop(ow, hi - lo, Store(dst, ow, reduce(at)), start=lo), "cw", win.interior_lanes)
+
+    def run(j0: Expr, buf: Buffer, kh: int, kw: int) -> Expr:
+        # the run's elements p, p + 2, ..., p + 2L - 2 from an even column (p: the tap's parity): the first
+        # vector's, then the second's, which ends at the run's last element (not past it: a row's last)
+        parity = kw * g.dilation[1] % 2
+        start = g.at(buf, r, g.pixel(0, oh, const(kh)), j0 * 2 + (kw * g.dilation[1] - parity - g.padding[1][0]))
+        lanes_of = tuple(range(parity, lanes, 2)) + tuple(range(lanes + 1, 2 * lanes, 2))
+        pair = Shuffle(Load(buf, start, lanes), Load(buf, start + (lanes - 1 + parity), lanes), lanes_of)
         return cast_to(pair, dtype)
 
-    def chunk(j0: Expr) -> Stmt:
-        return Store(choice, j0, first_max([run(j0, kh, kw) for kh, kw in taps], keys))
+    def chunk(j0: Expr) -> Stmt:      # (a one-tap window's first maximum is a scalar: broadcast)
+        return Store(dst, j0, Broadcast(reduce(lambda buf, kh, kw: run(j0, buf, kh, kw)), lanes))
 
     t = Var("ct")
-    full = width // lanes
-    return block(loop(t, full, chunk(lo + t * lanes)), chunk(const(hi - lanes)) if width % lanes else None)
+    width = hi - lo
+    return block(loop(t, width // lanes, chunk(lo + t * lanes)), chunk(const(hi - lanes)) if width % lanes else None)
 
 
 def _first_max_scalar(g: PoolGeometry, win: _Windows, oh: Expr, ow: Expr, value: Callable[[Expr, Expr], Expr],
@@ -374,15 +414,17 @@ def max_pool_gather(x: Buffer, src: Buffer, out: Buffer, kernel: Sequence[int], 
     def at(buf, oh, ow, kh, kw):
         return cast_to(Load(buf, g.at(buf, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
 
-    def interior(oh, ow):
-        taps = [(as_expr(kh), as_expr(kw)) for kh, kw in win.taps()]
+    def reduce(tap: Taps) -> Expr:
         k = Var("first", "int32")
         value: Expr = zero
-        for t, (kh, kw) in enumerate(taps):
-            value = Select(k.eq(const(t, "int32")), at(src, oh, ow, kh, kw), value)
+        for t, (kh, kw) in enumerate(win.taps()):
+            value = Select(k.eq(const(t, "int32")), tap(src, kh, kw), value)
+        return Let(k, first_max([tap(x, kh, kw) for kh, kw in win.taps()]), value)
+
+    def interior(oh, ow):
         idx = g.coords(r, oh, ow)
-        chosen = Let(k, first_max([at(x, oh, ow, kh, kw) for kh, kw in taps]), value)
-        return Store(out, out.index(*idx), finish(chosen, idx))
+        return Store(out, out.index(*idx), finish(reduce(lambda buf, kh, kw: at(buf, oh, ow, const(kh), const(kw))),
+                                                  idx))
 
     found = Buffer("found", "bool", (1,), scope="local")
     top = Buffer("top", dtype, (1,), scope="local")
@@ -396,5 +438,6 @@ def max_pool_gather(x: Buffer, src: Buffer, out: Buffer, kernel: Sequence[int], 
                               lambda kh, kw: Store(picked, const(0), at(src, oh, ow, kh, kw)), found, top, dtype),
             Store(out, out.index(*idx), finish(Load(picked, const(0)), idx)))
 
+    row = _finished_rows(g, win, space, r, reduce, [x, src], out, finish, dtype)
     flops = g.rows * g.out[0] * g.out[1] * g.taps
-    return [win.per_row(win.over(interior, border), space.name("max_pool_gather"), flops)]
+    return [win.per_row(win.over(interior, border, row), space.name("max_pool_gather"), flops)]
