@@ -24,6 +24,7 @@ CASES = [
               "threads": 2}),
     ("pool", {"shape": [2, 3, 9, 55], "kernel": [3, 3], "stride": [2, 2], "padding": [0, 0], "kind": "max"}),
     ("pool", {"shape": [1, 2, 9], "kernel": [1], "stride": [2], "padding": [0], "kind": "max", "dtype": "float64"}),
+    ("pool", {"shape": [1, 2, 5, 19], "kernel": [3, 3], "stride": [1, 1], "padding": [0, 0], "kind": "max"}),
     ("conv", {"x": [2, 3, 9, 7], "w": [4, 3, 3, 2], "stride": [2, 1], "padding": [[1, 2], [0, 1]]}),
     ("conv", {"x": [1, 2, 5, 5], "w": [9, 2, 4, 4], "stride": [3, 3], "padding": [[3, 0], [2, 3]]}),
     ("conv", {"x": [2, 3, 13], "w": [5, 3, 3], "stride": [1], "padding": [[2, 1]], "dtype": "float64"}),

@@ -6,9 +6,10 @@ input ("interior", a rectangle of the output grid) are computed in a loop
 vectorised over output columns with the window's taps unrolled into one
 expression and no bounds checks; windows that overlap the padding ("border",
 and every window when the kernel is large) run scalar loops over the taps they
-reach (taps may be `dilation` apart). Stride-2 columns are read as contiguous runs
-split into even and odd lanes by shuffles, not gathered: max pooling, its gather and
-its gradient reduce a row's interior windows into per-row scratch that way. The
+reach (taps may be `dilation` apart). Max pooling, its gather and its gradient
+reduce a row's interior windows into per-row scratch a vector at a time, the last
+vector overlapping (no scalar tail), stride-2 columns read as contiguous runs split
+into even and odd lanes by shuffles, not gathered. The
 max-pool gradient keeps each window's first maximum as an offset, then adds each
 window's gy there: one read-modify-write per window. Semantics follow the ops
 (graphc/ops/nn/pool.py): max pooling pads with
@@ -337,23 +338,24 @@ Taps = Callable[[Buffer, int, int], Expr]
 
 
 def _run_lanes(g: PoolGeometry, win: _Windows, sources: Sequence[Buffer]) -> int:
-    """How many windows a shuffled stride-2 run covers in the interior columns (0 where
-    runs do not apply: another column stride, columns not contiguous in a source, or a
-    single interior column)."""
+    """How many windows one vector of a row's interior covers in _window_rows' runs (0
+    where runs do not apply: a column stride above 2, columns not contiguous in a
+    source, or a single interior column)."""
     lo, hi = g.interior(1)
     width = hi - lo
     lanes = min(win.lanes, 1 << (width.bit_length() - 1)) if width else 1
     unit = all(b.strides[-1] == 1 for b in sources)
-    return lanes if g.stride[1] == 2 and unit and lanes >= 2 and win.unrolled else 0
+    return lanes if g.stride[1] in (1, 2) and unit and lanes >= 2 and win.unrolled else 0
 
 
 def _window_rows(g: PoolGeometry, win: _Windows, dst: Buffer, r: Expr, oh: Expr, lo: int, hi: int,
                  reduce: Callable[[Taps], Expr], sources: Sequence[Buffer], dtype: str) -> Stmt:
     """dst[ow] = reduce(taps of window (oh, ow)) for ow in [lo, hi), whose windows lie
-    inside the `sources`. Stride-2 columns are read as runs of 2L contiguous elements
-    split into even and odd lanes by a shuffle (a stride-2 vector load would gather
-    element by element), L windows at a time, the last L ending at hi (recomputing some:
-    the stores are idempotent); other strides go through the vectorised loop."""
+    inside the `sources`, L windows at a time, the last L ending at hi (recomputing some:
+    the stores are idempotent; no scalar tail). Stride-2 columns are read as runs of 2L
+    contiguous elements split into even and odd lanes by a shuffle (a stride-2 vector
+    load would gather element by element), stride-1 ones as vectors; other strides go
+    through the vectorised loop."""
     lanes = _run_lanes(g, win, sources)
     if not lanes:
         ow = Var("cw")
@@ -362,6 +364,8 @@ def _window_rows(g: PoolGeometry, win: _Windows, dst: Buffer, r: Expr, oh: Expr,
         return S.vectorize(loop(ow, hi - lo, Store(dst, ow, reduce(at)), start=lo), "cw", win.interior_lanes)
 
     def run(j0: Expr, buf: Buffer, kh: int, kw: int) -> Expr:
+        if g.stride[1] == 1:
+            return cast_to(Load(buf, g.at(buf, r, g.pixel(0, oh, const(kh)), g.pixel(1, j0, const(kw))), lanes), dtype)
         # the run's elements p, p + 2, ..., p + 2L - 2 from an even column (p: the tap's parity): the first
         # vector's, then the second's, which ends at the run's last element (not past it: a row's last)
         parity = kw * g.dilation[1] % 2

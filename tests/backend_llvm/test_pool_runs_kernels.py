@@ -1,7 +1,8 @@
-"""Max pooling whose columns go at stride 2 (runs of contiguous columns split into even
-and odd lanes by shuffles) against the ops' numpy references: full runs and an
-overlapping last run, rows narrower than a register, one column, dilated taps,
-strided views, threads, both dtypes; and no element-by-element gathers or scatters."""
+"""Max pooling, its gather and its gradient over rows of windows a vector at a time
+(stride-1 columns as vectors, stride-2 ones as runs split into even and odd lanes by
+shuffles) against the ops' numpy references: full runs and an overlapping last run,
+rows narrower than a register, one column, dilated taps, strided views, threads, both
+dtypes; and no element-by-element gathers or scatters at stride 2."""
 import numpy as np
 import pytest
 
@@ -23,6 +24,10 @@ GEOMETRIES = [
     ((1, 3, 33), (2,), (2,), ((0, 1),), (1,)),                      # 1-D, batch 1, padding
     ((1, 2, 3), (1,), (2,), ((0, 0),), (1,)),                        # one tap, a run ending at the last element
     ((2, 3, 4, 9), (1, 3), (1, 2), ((0, 0), (0, 0)), (1, 1)),      # row stride 1, a tap at the row's last column
+    ((1, 2, 7, 30), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1)),     # stride 1: a full vector, an overlapping one
+    ((2, 3, 5, 9), (2, 2), (1, 1), ((1, 0), (0, 1)), (1, 1)),      # stride 1, padding, narrow rows
+    ((1, 2, 9, 40), (3, 3), (1, 1), ((0, 1), (1, 0)), (2, 3)),     # stride 1, dilated taps
+    ((1, 2, 20), (4,), (1,), ((1, 2),), (1,)),                      # 1-D stride 1
 ]
 IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
 KINDS = ["max", "max_grad", "gather"]
