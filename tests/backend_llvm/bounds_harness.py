@@ -214,7 +214,8 @@ def _conv_transpose(p, x, w, b):
 
 
 def _matmul(p, a, b):
-    y = a @ b
+    """a @ b, or with p["bt"] a @ b.T (B read along K: few rows run as dot products)."""
+    y = a @ (b.T if p.get("bt") else b)
     return [y, gc.relu(y) * 2.0, y.T + 1.0]
 
 

@@ -7,7 +7,7 @@ import pytest
 import graphc as gc
 from graphc.backend.llvm.kernels import gemm
 from graphc.backend.llvm.kernels.simd import Simd
-from graphc.backend.llvm.loopir import For, walk
+from graphc.backend.llvm.loopir import For, Store, buffers, walk
 
 from .graph_check import check, rand
 
@@ -73,19 +73,52 @@ def test_matrix_times_column_and_row_times_matrix(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", FLOATS + ["int32"])
-def test_row_times_a_matrix_read_along_k(dtype, rng):
-    """M == 1 with B read along K (a Dense layer's input gradient at batch 1: g @ w.T) runs as
-    dot products vectorised along K, not as vectors along N that would gather, with epilogues
-    and batch axes."""
-    g, w = gc.tensor("g", shape=(1, 300), dtype=dtype), gc.tensor("w", shape=(77, 300), dtype=dtype)
-    b = gc.tensor("b", shape=(3, 1, 300), dtype=dtype)
+@pytest.mark.parametrize("rows,cols", [(1, 77), (3, 43), (8, 7), (8, 100)])
+def test_a_few_rows_times_a_matrix_read_along_k(rows, cols, dtype, rng):
+    """Up to 8 rows with B read along K (a Dense layer's input gradient at a small batch:
+    g @ w.T) run as dot products along K, a block of B's columns at a time for every row
+    (column counts that leave a partial block, K leaving a scalar tail), with epilogues and
+    batch axes; B is not packed."""
+    g, w = gc.tensor("g", shape=(rows, 300), dtype=dtype), gc.tensor("w", shape=(cols, 300), dtype=dtype)
+    b = gc.tensor("b", shape=(3, rows, 300), dtype=dtype)
     outs = [g @ gc.transpose(w), gc.maximum(g @ gc.transpose(w) + 1, 0), b @ gc.transpose(w)]
-    values = [rand(rng, (1, 300), dtype), rand(rng, (77, 300), dtype), rand(rng, (3, 1, 300), dtype)]
+    values = [rand(rng, (rows, 300), dtype), rand(rng, (cols, 300), dtype), rand(rng, (3, rows, 300), dtype)]
     check([g, w, b], outs, values, scale=300)
     f = gc.function([g, w], g @ gc.transpose(w))
     f(*values[:2])
-    loops = {n.var.name: n for n in walk(f.inspect.program().calls[0].kernel.body) if isinstance(n, For)}
-    assert loops["mk"].kind == "vectorize" and loops["mj"].kind != "vectorize"
+    kernel = f.inspect.program().calls[0].kernel
+    loops = {n.var.name: n for n in walk(kernel.body) if isinstance(n, For)}
+    assert loops["dk"].kind == "vectorize" and "dj" in loops
+    assert not any(buf.scope == "scratch" for buf in buffers(kernel.body))
+
+
+@pytest.mark.parametrize("threads,parallel", [("1", 0), ("2", 1)])
+def test_dot_product_blocks_split_over_threads(threads, parallel, monkeypatch, rng):
+    """A large few-rows product with B read along K shares its column blocks among threads."""
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", threads)
+    g, w = gc.tensor("g", shape=(5, 2000), dtype="float32"), gc.tensor("w", shape=(6001, 2000), dtype="float32")
+    f = gc.function([g, w], g @ gc.transpose(w))
+    vg, vw = rand(rng, (5, 2000)), rand(rng, (6001, 2000))
+    np.testing.assert_allclose(f(vg, vw), vg.astype(np.float64) @ vw.T, rtol=1e-4, atol=1e-3)
+    assert _parallel_loops(f) == parallel
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_epilogue_of_one_k_block_reads_the_tile(dtype, rng):
+    """With K in one cache block the sum is whole in the register tile: the epilogue reads it
+    there and the output is stored once (the product never stored before its epilogue), also
+    into a narrower output; with K over two blocks the partial sums go through C."""
+    x, w = _inputs(((67, 300), (300, 97)), dtype)
+    bias = gc.tensor("bias", shape=(97,), dtype=dtype)
+    outs = [gc.relu(x @ w + bias), gc.cast(x @ w, "float32") - 1]
+    values = [rand(rng, (67, 300), dtype), rand(rng, (300, 97), dtype), rand(rng, (97,), dtype)]
+    check([x, w, bias], outs, values, scale=300)
+    for k, stores in ((300, 1), (600, 2)):
+        x, w = _inputs(((67, k), (k, 97)), dtype)
+        f = gc.function([x, w, bias], gc.relu(x @ w + bias))
+        f(rand(rng, (67, k), dtype), rand(rng, (k, 97), dtype), values[2])
+        body = f.inspect.program().calls[0].kernel.body
+        assert sum(1 for n in walk(body) if isinstance(n, Store) and n.buf.scope == "param") == stores
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -117,9 +117,9 @@ def test_conv_padding_and_strides(data, dtype, rank):
 
 
 @FEW
-@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40), dtype=DTYPES)
-def test_matmul_edges(m, k, n, dtype):
-    _run("matmul", {"a": [m, k], "b": [k, n], "dtype": dtype})
+@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40), dtype=DTYPES, bt=st.booleans())
+def test_matmul_edges(m, k, n, dtype, bt):
+    _run("matmul", {"a": [m, k], "b": [n, k] if bt else [k, n], "dtype": dtype, "bt": bt})
 
 
 @FEW

@@ -36,7 +36,7 @@ from typing import Callable, Optional
 
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Expr, Fma, If, Kernel, Load, Program, Select, Stmt, Store, Var,
-                      block, ceil_div, const, itemsize, loop, minimum)
+                      block, ceil_div, const, itemsize, loop, minimum, rewrite, walk)
 from .conv import fill_transposed, transpose
 from .simd import Simd, host_simd
 
@@ -222,18 +222,29 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
     spill = loop(v["ti"], MR, loop(v["tv"], NV, Store(tile, slot("ti", "tv"), accv("ti", "tv"))))
     merge = loop(v["ei"], mv, S.vectorize(loop(v["ej"], nv, Store(
         c, c_el, Select(first, zero, Load(c, c_el)) + Load(tile, v["ei"] * NR + v["ej"]))), "ej", W))
-    micro = block(init, update, spill, merge)
+    final = None if ops.finish is None else ops.finish(row0 + v["fi"], col0 + v["fj"])
+    direct = _from_tile(final, c, ops.c_index(row0 + v["fi"], col0 + v["fj"]), Load(tile, v["fi"] * NR + v["fj"])) \
+        if final is not None and K <= KC else None
+    micro = block(init, update, spill, merge if direct is None else None)
     for name in ("ti", "tv", "ki", "kv"):
         micro = S.unroll(micro, name)
-    if ops.finish is not None:
+    if final is not None:
         last = v["pc"].eq(ceil_div(K, KC) - 1) if K > KC else None
-        done = loop(v["fi"], mv, S.vectorize(loop(v["fj"], nv, ops.finish(row0 + v["fi"], col0 + v["fj"])), "fj", W))
+        done = loop(v["fi"], mv, S.vectorize(loop(v["fj"], nv, direct or final), "fj", W))
         micro = block(micro, done if last is None else If(last, done))
 
     row_panels = lambda body: loop(v["ib"], ceil_div(mcur, MR), body)  # noqa: E731
     outer, inner = (row_panels, panels) if plan.rows_first else (panels, row_panels)
     return loop(v["jc"], ceil_div(N, nc), loop(v["pc"], ceil_div(K, KC), block(
         pack_b, loop(v["ic"], ceil_div(end_row - first_row, MC), block(pack_a, outer(inner(micro)))))))
+
+
+def _from_tile(final: Stmt, c: Buffer, summed: Expr, element: Expr) -> Optional[Stmt]:
+    """`final` reading the tile's `element` where it reads the sum c[summed], when the sum is
+    whole in the tile (one block of K): C is then written once, by the epilogue. None if
+    `final` would still read C elsewhere."""
+    direct = rewrite(final, lambda n: element if isinstance(n, Load) and n.buf == c and n.index == summed else None)
+    return None if any(isinstance(n, Load) and n.buf == c for n in walk(direct)) else direct
 
 
 def narrowed(t: Tiles, N: int) -> Tiles:

@@ -3,10 +3,11 @@ strides (transposes cost no copy) or computed inline, elementwise consumers
 (bias, activation) applied as the result is stored.
 
 Products big enough to pay for packing use the blocked gemm (kernels/gemm.py).
-A matrix times a column (N == 1), and a row times a matrix read along K (a
-transposed weight at batch 1), are dot products vectorised along K; other rows
-times a matrix (M == 1), small products, integer ones and empty sums use a plain
-i-k-j loop vectorised along N (packing would cost more than it saves).
+A matrix times a column (N == 1) is dot products vectorised along K; up to
+DOTS_MAX_ROWS rows times a matrix read along K (a transposed weight at a small
+batch) are dot products computed a block of columns at a time, B streamed once;
+other rows times a matrix (M == 1), small products, integer ones and empty sums
+use a plain i-k-j loop vectorised along N (packing would cost more than it saves).
 """
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from .registry import LowerContext
 GEMM_MIN_MACS = 2048
 #: Products of at most this many rows use the plain loop (packing B would cost more than its reuse).
 PLAIN_MAX_ROWS = 1
+#: Products of at most this many rows whose B is read along K (a transposed weight: a dense
+#: layer's input gradient at a small batch) are dot products, every row of A against a few
+#: columns of B at once, so that B streams from memory once (AlexNet's fc6 at batch 8: B is 151 MB).
+DOTS_MAX_ROWS = 8
+#: Partial sums (vector registers) a block of those dot products keeps: rows x columns.
+DOT_PARTIALS = 24
 
 
 def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
@@ -55,8 +62,11 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
     batch_loops = [(v, n) for v, n in zip(bvars, batch) if isinstance(v, Var)]
     k, j = Var("_k"), Var("_j")
     b_along_k = _unit_stride(load_b(k, j), "_k") and not _unit_stride(load_b(k, j), "_j")
-    if N == 1 or (b_along_k and M <= PLAIN_MAX_ROWS):
+    if N == 1:
         body = _dots(M, N, K, load_a, load_b, c, at, finish, dtype)
+    elif b_along_k and M <= DOTS_MAX_ROWS:
+        body = _blocked_dots(M, N, K, load_a, load_b, c, at, finish, dtype,
+                             ctx.threads > 1 and not batch_loops and 2 * M * N * K >= PARALLEL_MIN_FLOPS)
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
         plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads)
         a_size, b_size = plan.pack_sizes
@@ -98,6 +108,26 @@ def _dots(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: 
     each = block(Store(c, at(i, j), const(0, dtype)), S.vectorize(dot, "mk", host_simd().lanes(dtype)),
                  None if finish is None else finish(i, j))
     return loop(i, M, loop(j, N, each))
+
+
+def _blocked_dots(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str,
+                  parallel: bool) -> Stmt:
+    """c[i, j] for all M rows at once, R columns j at a time: the M x R dot products along K
+    of a block share one vectorised loop, their partial sums in vector registers, so that
+    each element of B is loaded once for all rows of A (and each of A's once per block)."""
+    cols = max(1, min(N, DOT_PARTIALS // M))
+    jb, k = Var("dj"), Var("dk")
+
+    def columns(first: Expr, count: int) -> Stmt:
+        pairs = [(const(i), first + r) for i in range(M) for r in range(count)]
+        dots = loop(k, K, block(*(Accumulate(c, at(i, j), "add", load_a(i, k) * load_b(k, j)) for i, j in pairs)))
+        return block(*(Store(c, at(i, j), const(0, dtype)) for i, j in pairs),
+                     S.vectorize(dots, "dk", host_simd().lanes(dtype)),
+                     *(finish(i, j) for i, j in pairs if finish is not None))
+
+    blocks = loop(jb, N // cols, columns(jb * cols, cols))
+    tail = columns(const(N // cols * cols), N % cols) if N % cols else None
+    return block(S.parallel(blocks, "dj") if parallel else blocks, tail)
 
 
 def _rows_contiguous(expr: Expr, row: Var, col: Var) -> bool:
