@@ -428,6 +428,17 @@ class HostCall(Stmt):
     buf: Buffer
 
 
+def _unguarded_repr(cls: type) -> None:
+    """Drop the guard against cycles that dataclasses wrap `__repr__` in (the tree's text is
+    the same): trees cannot be cyclic, and the guard costs a third of a kernel's key."""
+    cls.__repr__ = getattr(cls.__repr__, "__wrapped__", cls.__repr__)
+
+
+for _cls in (VType, Buffer, Const, Var, Load, Broadcast, Bin, Un, Fma, Select, Cast, Bitcast, Shuffle, Let, Check,
+             Store, Accumulate, For, If, Block, Prefetch, HostCall):
+    _unguarded_repr(_cls)
+
+
 @dataclass(frozen=True)
 class Kernel:
     """One loop nest; `flops` is for listings and thread decisions. `strength_reduce`: whether
