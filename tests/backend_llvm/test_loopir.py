@@ -87,3 +87,28 @@ def test_parallel_rejects_enclosing_variables():
     i, j = Var("i"), Var("j")
     with pytest.raises(ValueError):
         S.parallel(loop(i, 4, loop(j, 4, b.store((i, j), i))), "j")
+
+
+def test_children_are_every_node_valued_field_in_order():
+    """children() reads only the fields whose annotations name nodes: none may be missed."""
+    from dataclasses import fields as dc_fields
+
+    from graphc.backend.llvm import loopir as L
+
+    buf = L.Buffer("t", "float32", (4,))
+    i, x = L.Var("i"), L.Load(buf, L.Var("i"))
+    nodes = [
+        L.Let(L.Var("v", "float32"), x, L.Bin("add", x, x)),
+        L.Check(L.Bin("lt", i, L.const(0)), x, "bad {}", L.Bin("add", i, L.const(1))),
+        L.Select(L.Bin("lt", i, L.const(2)), x, L.Un("neg", x)),
+        L.Fma(x, x, x), L.Shuffle(x, x, (0,)), L.Cast(x, "float64"), L.Broadcast(x, 4),
+        L.If(L.Bin("lt", i, L.const(2)), buf.store([i], x), buf.store([i], L.Un("neg", x))),
+        L.For(i, L.const(0), L.const(4), L.Block((buf.store([i], x), L.Prefetch(buf, i)))),
+        L.Accumulate(buf, i, "add", x),
+    ]
+    for node in nodes:
+        expected = []
+        for f in dc_fields(node):
+            v = getattr(node, f.name)
+            expected += [x for x in (v if isinstance(v, tuple) else (v,)) if isinstance(x, (L.Expr, L.Stmt))]
+        assert L.children(node) == tuple(expected), type(node).__name__

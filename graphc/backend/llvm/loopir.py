@@ -9,6 +9,8 @@ that only `schedule` changes; the emitter reads it.
 from __future__ import annotations
 
 import math
+import operator
+import re
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -41,6 +43,17 @@ class VType:
 
     dtype: str
     lanes: int = 1
+
+
+_VTYPES: dict[tuple[str, int], VType] = {}
+
+
+def vtype(dtype: str, lanes: int = 1) -> VType:
+    """VType(dtype, lanes), one object per type (types are asked for at every node built)."""
+    found = _VTYPES.get((dtype, lanes))
+    if found is None:
+        found = _VTYPES[dtype, lanes] = VType(dtype, lanes)
+    return found
 
 
 # ---------------------------------------------------------------- buffers
@@ -172,7 +185,7 @@ class Const(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.dtype)
+        return vtype(self.dtype)
 
 
 @dataclass(frozen=True)
@@ -184,7 +197,7 @@ class Var(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.dtype)
+        return vtype(self.dtype)
 
 
 @dataclass(frozen=True)
@@ -197,7 +210,7 @@ class Load(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.buf.dtype, self.lanes)
+        return vtype(self.buf.dtype, self.lanes)
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ class Broadcast(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.value.type.dtype, self.lanes)
+        return vtype(self.value.type.dtype, self.lanes)
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,7 @@ class Bin(Expr):
     def type(self) -> VType:
         ta = self.a.type   # each child's type once, and kept: chains of ops stay linear to type
         lanes = max(ta.lanes, self.b.type.lanes)
-        return VType("bool" if self.op in CMP_OPS else ta.dtype, lanes)
+        return vtype("bool" if self.op in CMP_OPS else ta.dtype, lanes)
 
 
 @dataclass(frozen=True)
@@ -248,7 +261,7 @@ class Fma(Expr):
     @property
     def type(self) -> VType:
         tc = self.c.type
-        return VType(tc.dtype, max(self.a.type.lanes, self.b.type.lanes, tc.lanes))
+        return vtype(tc.dtype, max(self.a.type.lanes, self.b.type.lanes, tc.lanes))
 
 
 @dataclass(frozen=True)
@@ -260,7 +273,7 @@ class Select(Expr):
     @property
     def type(self) -> VType:
         ta = self.a.type
-        return VType(ta.dtype, max(self.cond.type.lanes, ta.lanes, self.b.type.lanes))
+        return vtype(ta.dtype, max(self.cond.type.lanes, ta.lanes, self.b.type.lanes))
 
 
 @dataclass(frozen=True)
@@ -273,7 +286,7 @@ class Cast(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.dtype, self.a.type.lanes)
+        return vtype(self.dtype, self.a.type.lanes)
 
 
 @dataclass(frozen=True)
@@ -285,7 +298,7 @@ class Bitcast(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.dtype, self.a.type.lanes)
+        return vtype(self.dtype, self.a.type.lanes)
 
 
 @dataclass(frozen=True)
@@ -299,7 +312,7 @@ class Shuffle(Expr):
 
     @property
     def type(self) -> VType:
-        return VType(self.a.type.dtype, len(self.mask))
+        return vtype(self.a.type.dtype, len(self.mask))
 
 
 @dataclass(frozen=True)
@@ -553,14 +566,19 @@ def loop(var: Var | str, extent: ExprLike, body: Stmt, start: ExprLike = 0) -> F
     return For(v, as_expr(start), as_expr(extent), body)
 
 
+#: The integer ops folded on constants, as Python computes them.
+_FOLDS: dict[str, Callable] = {
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq, "ne": operator.ne,
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "floordiv": operator.floordiv,
+    "mod": operator.mod, "min": min, "max": max,
+}
+#: The binary ops defined on floats and on integers.
+_FLOAT_BINOPS, _INT_BINOPS = frozenset(CMP_OPS + FLOAT_OPS), frozenset(CMP_OPS + INT_OPS)
+
+
 def _fold(op: str, a, b):
-    if op in CMP_OPS:
-        return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b, "eq": a == b, "ne": a != b}[op]
-    return {
-        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-        "floordiv": lambda: a // b, "mod": lambda: a % b,
-        "min": lambda: min(a, b), "max": lambda: max(a, b),
-    }.get(op, lambda: None)()
+    fold = _FOLDS.get(op)
+    return None if fold is None else fold(a, b)
 
 
 def binop(op: str, a: ExprLike, b: ExprLike) -> Expr:
@@ -578,8 +596,7 @@ def binop(op: str, a: ExprLike, b: ExprLike) -> Expr:
         raise TypeError(f"{op}: operand dtypes differ ({ta.dtype}, {tb.dtype})")
     if ta.lanes != tb.lanes and 1 not in (ta.lanes, tb.lanes):
         raise TypeError(f"{op}: lane counts differ ({ta.lanes}, {tb.lanes})")
-    allowed = CMP_OPS + (FLOAT_OPS if is_float(ta.dtype) else INT_OPS)
-    if op not in allowed:
+    if op not in (_FLOAT_BINOPS if is_float(ta.dtype) else _INT_BINOPS):
         raise TypeError(f"{op} is not defined on {ta.dtype}")
     if ta.dtype in ("int64", "int32"):
         if isinstance(a, Const) and isinstance(b, Const):
@@ -627,12 +644,15 @@ Node = Union[Expr, Stmt]
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_NODE_TYPE = re.compile(r"\b(Expr|Stmt|Var)\b")
 
 
-def _field_names(node: Node) -> tuple[str, ...]:
+def _child_fields(node: Node) -> tuple[str, ...]:
+    """The names of the fields of `node`'s class that may hold a node or a tuple of nodes
+    (by their annotations: the other fields, names, dtypes, lane counts, buffers, never do)."""
     names = _FIELDS.get(type(node))
     if names is None:
-        names = _FIELDS[type(node)] = tuple(f.name for f in fields(node))
+        names = _FIELDS[type(node)] = tuple(f.name for f in fields(node) if _NODE_TYPE.search(str(f.type)))
     return names
 
 
@@ -642,7 +662,7 @@ def children(node: Node) -> tuple[Node, ...]:
     found = node.__dict__.get("_children")
     if found is None:
         found = []
-        for name in _field_names(node):
+        for name in _child_fields(node):
             v = getattr(node, name)
             if isinstance(v, (Expr, Stmt)):
                 found.append(v)
@@ -678,7 +698,7 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
         out = n
         if skip is None or not skip(n):
             changes = {}
-            for name in _field_names(n):
+            for name in _child_fields(n):
                 v = getattr(n, name)
                 if isinstance(v, (Expr, Stmt)):
                     nv = visit(v)
