@@ -81,15 +81,19 @@ def test_a_few_rows_times_a_matrix_read_along_k(rows, cols, dtype, rng):
     batch axes; B is not packed."""
     g, w = gc.tensor("g", shape=(rows, 300), dtype=dtype), gc.tensor("w", shape=(cols, 300), dtype=dtype)
     b = gc.tensor("b", shape=(3, rows, 300), dtype=dtype)
-    outs = [g @ gc.transpose(w), gc.maximum(g @ gc.transpose(w) + 1, 0), b @ gc.transpose(w)]
+    outs = [g @ gc.transpose(w), gc.maximum(g @ gc.transpose(w) + 1, 0), b @ gc.transpose(w),
+            gc.relu(g) @ gc.transpose(w), b[:, 0, :] @ gc.transpose(w)]
     values = [rand(rng, (rows, 300), dtype), rand(rng, (cols, 300), dtype), rand(rng, (3, rows, 300), dtype)]
     check([g, w, b], outs, values, scale=300)
-    f = gc.function([g, w], g @ gc.transpose(w))
-    f(*values[:2])
-    kernel = f.inspect.program().calls[0].kernel
-    loops = {n.var.name: n for n in walk(kernel.body) if isinstance(n, For)}
-    assert loops["dk"].kind == "vectorize" and "dj" in loops
-    assert not any(buf.scope == "scratch" for buf in buffers(kernel.body))
+    for a, copied in ((g, False), (gc.relu(g), True)):
+        f = gc.function([g, w], a @ gc.transpose(w))
+        f(*values[:2])
+        kernel = f.inspect.program().calls[-1].kernel
+        loops = {n.var.name: n for n in walk(kernel.body) if isinstance(n, For)}
+        assert loops["dk"].kind == "vectorize" and "dj" in loops
+        assert not any(buf.scope == "scratch" for buf in buffers(kernel.body))
+        # an operand computed inline (relu) is computed once into rows of its own, not per block
+        assert ("rp" in loops) == copied
 
 
 @pytest.mark.parametrize("threads,parallel", [("1", 0), ("2", 1)])

@@ -11,7 +11,7 @@ use a plain i-k-j loop vectorised along N (packing would cost more than it saves
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from ....ir import Node
 from .. import schedule as S
@@ -65,8 +65,9 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
     if N == 1:
         body = _dots(M, N, K, load_a, load_b, c, at, finish, dtype)
     elif b_along_k and M <= DOTS_MAX_ROWS:
-        body = _blocked_dots(M, N, K, load_a, load_b, c, at, finish, dtype,
-                             ctx.threads > 1 and not batch_loops and 2 * M * N * K >= PARALLEL_MIN_FLOPS)
+        copy, load_rows = _own_rows(ctx, M, K, load_a, dtype)
+        body = block(copy, _blocked_dots(M, N, K, load_rows, load_b, c, at, finish, dtype,
+                                         ctx.threads > 1 and not batch_loops and 2 * M * N * K >= PARALLEL_MIN_FLOPS))
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
         plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads)
         a_size, b_size = plan.pack_sizes
@@ -108,6 +109,19 @@ def _dots(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: 
     each = block(Store(c, at(i, j), const(0, dtype)), S.vectorize(dot, "mk", host_simd().lanes(dtype)),
                  None if finish is None else finish(i, j))
     return loop(i, M, loop(j, N, each))
+
+
+def _own_rows(ctx: LowerContext, M: int, K: int, load_a, dtype: str) -> tuple[Optional[Stmt], Callable]:
+    """A's rows as the dot products read them: A itself where its elements are loads stepping
+    by 1 along K, else (a fused activation's gradient computed inline, a strided or converted
+    A) copied once into a workspace, not computed again for every block of B's columns."""
+    i, p = Var("ri"), Var("rp")
+    if isinstance(load_a(i, p), Load) and _unit_stride(load_a(i, p), "rp"):
+        return None, load_a
+    rows = ctx.workspace("rows", dtype, (M, K))
+    copy = loop(i, M, S.vectorize(loop(p, K, Store(rows, rows.index(i, p), load_a(i, p))), "rp",
+                                  host_simd().lanes(dtype)))
+    return copy, lambda r, q: Load(rows, rows.index(r, q))
 
 
 def _blocked_dots(M: int, N: int, K: int, load_a, load_b, c: Buffer, at, finish, dtype: str,
