@@ -1,8 +1,8 @@
-"""Max pooling, its gather and its gradient over rows of windows a vector at a time
-(stride-1 columns as vectors, stride-2 ones as runs split into even and odd lanes by
-shuffles) against the ops' numpy references: full runs and an overlapping last run,
-rows narrower than a register, one column, dilated taps, strided views, threads, both
-dtypes; and no element-by-element gathers or scatters at stride 2."""
+"""Max and average pooling, the max-pool gather and gradient over rows of windows a
+vector at a time (stride-1 columns as vectors, stride-2 ones as runs split into even
+and odd lanes by shuffles) against the ops' numpy references: full runs and an
+overlapping last run, rows narrower than a register, one column, dilated taps, strided
+views, threads, both dtypes; and no element-by-element gathers or scatters at stride 2."""
 import numpy as np
 import pytest
 
@@ -30,7 +30,7 @@ GEOMETRIES = [
     ((1, 2, 20), (4,), (1,), ((1, 2),), (1,)),                      # 1-D stride 1
 ]
 IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
-KINDS = ["max", "max_grad", "gather"]
+KINDS = ["max", "avg", "max_grad", "gather"]
 
 
 def _run(kind, x, geometry, **options):
@@ -55,7 +55,7 @@ def test_matches_reference(x_shape, kernel, stride, padding, dilation, kind, dty
     assert_matches(got, want)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ["max", "max_grad", "gather"])
 def test_nan_and_infinities_in_runs(kind):
     """NaN wins wherever it falls in a run (even and odd lanes, the overlapping last run)."""
     x = np.random.default_rng(1).normal(size=(1, 2, 7, 75)).astype(np.float32)
@@ -89,7 +89,8 @@ def test_stride2_columns_are_shuffled_not_gathered(kind):
     """The emitted IR takes no vector apart lane by lane (what gathers and scatters do)."""
     x, src = Buffer("x", "float32", (2, 8, 55, 55)), Buffer("src", "float32", (2, 8, 55, 55))
     gy = Buffer("gy", "float32", (2, 8, 27, 27))
-    build, inputs, out_shape = {"max": (lambda *a, **o: pool.pool_forward("max", *a, **o), [x], gy.shape),
+    forward = lambda kind: lambda *a, **o: pool.pool_forward(kind, *a, **o)  # noqa: E731
+    build, inputs, out_shape = {"max": (forward("max"), [x], gy.shape), "avg": (forward("avg"), [x], gy.shape),
                                 "max_grad": (pool.max_pool_grad, [x, gy], x.shape),
                                 "gather": (pool.max_pool_gather, [x, src], gy.shape)}[kind]
     kernels = build(*inputs, Buffer("out", "float32", out_shape), space=StandaloneSpace(), kernel=(3, 3),
