@@ -374,12 +374,10 @@ def _window_rows(g: PoolGeometry, win: _Windows, dst: Buffer, r: Expr, oh: Expr,
         pair = Shuffle(Load(buf, start, lanes), Load(buf, start + (lanes - 1 + parity), lanes), lanes_of)
         return cast_to(pair, dtype)
 
-    def chunk(j0: Expr) -> Stmt:      # (a one-tap window's first maximum is a scalar: broadcast)
-        return Store(dst, j0, Broadcast(reduce(lambda buf, kh, kw: run(j0, buf, kh, kw)), lanes))
-
     t = Var("ct")
-    width = hi - lo
-    return block(loop(t, width // lanes, chunk(lo + t * lanes)), chunk(const(hi - lanes)) if width % lanes else None)
+    j0 = minimum(lo + t * lanes, hi - lanes)    # one loop body: the last vector moved back to end at hi
+    value = reduce(lambda buf, kh, kw: run(j0, buf, kh, kw))
+    return loop(t, -(-(hi - lo) // lanes), Store(dst, j0, Broadcast(value, lanes)))  # (one tap: a scalar)
 
 
 def _first_max_scalar(g: PoolGeometry, win: _Windows, oh: Expr, ow: Expr, value: Callable[[Expr, Expr], Expr],
