@@ -28,6 +28,8 @@ GEOMETRIES = [
     ((2, 3, 5, 9), (2, 2), (1, 1), ((1, 0), (0, 1)), (1, 1)),      # stride 1, padding, narrow rows
     ((1, 2, 9, 40), (3, 3), (1, 1), ((0, 1), (1, 0)), (2, 3)),     # stride 1, dilated taps
     ((1, 2, 20), (4,), (1,), ((1, 2),), (1,)),                      # 1-D stride 1
+    ((2, 3, 3, 3), (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),      # two columns: one 2-lane vector (see choice)
+    ((1, 2, 5, 5), (3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1)),      # the same at stride 2
 ]
 IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
 KINDS = ["max", "avg", "max_grad", "gather"]
