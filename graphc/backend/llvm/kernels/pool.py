@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from .. import schedule as S
-from ..loopir import (Accumulate, Bin, Broadcast, Buffer, Expr, If, Kernel, Let, Load, Select, Shuffle, Stmt,
+from ..loopir import (Accumulate, Bin, Broadcast, Buffer, Cast, Expr, If, Kernel, Let, Load, Select, Shuffle, Stmt,
                       Store, Un, Var, block, const, identity, loop, maximum, minimum)
 from .conv import Epilogue, cast_to, finisher
 from .harness import Space
@@ -236,23 +236,23 @@ def _finished_rows(g: PoolGeometry, win: _Windows, space: Space, r: Expr, reduce
     return row
 
 
-def first_max(values: list[Expr], keys: Sequence[int] = (), key_dtype: str = "int32") -> Expr:
-    """keys[t] (default t) of the first maximum of a window's tap values in row-major
-    order, NaN counting as the maximum (numpy's argmax). Each running best is bound
-    once by a Let, so the expression stays linear in the number of taps."""
+def first_max(values: list[Expr], keys: Sequence[int] = ()) -> Expr:
+    """keys[t] (int32; default t) of the first maximum of a window's tap values in
+    row-major order, NaN counting as the maximum (numpy's argmax). Each running best
+    is bound once by a Let, so the expression stays linear in the number of taps."""
     dtype = values[0].type.dtype
     keys = tuple(keys) or tuple(range(len(values)))
-    best_v, best_k = Var("bv0", dtype), Var("bk0", key_dtype)
+    best_v, best_k = Var("bv0", dtype), Var("bk0", "int32")
 
     def fold(t: int, bv: Var, bk: Var) -> Expr:
         if t == len(values):
             return bk
-        v, nv, nk = Var(f"v{t}", dtype), Var(f"bv{t}", dtype), Var(f"bk{t}", key_dtype)
+        v, nv, nk = Var(f"v{t}", dtype), Var(f"bv{t}", dtype), Var(f"bk{t}", "int32")
         take = Bin("or", v.gt(bv), Bin("and", v.ne(v), bv.eq(bv)))
-        return Let(v, values[t], Let(nv, Select(take, v, bv), Let(nk, Select(take, const(keys[t], key_dtype), bk),
+        return Let(v, values[t], Let(nv, Select(take, v, bv), Let(nk, Select(take, const(keys[t], "int32"), bk),
                                                                   fold(t + 1, nv, nk))))
 
-    return Let(best_v, values[0], Let(best_k, const(keys[0], key_dtype), fold(1, best_v, best_k)))
+    return Let(best_v, values[0], Let(best_k, const(keys[0], "int32"), fold(1, best_v, best_k)))
 
 
 def max_pool_grad(x: Buffer, gy: Buffer, out: Buffer, kernel: Sequence[int], stride: Sequence[int],
@@ -294,7 +294,7 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     def interior(oh, ow):
         return block(*(Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)) for kh, kw in win.taps()))
 
-    # int64 offsets: LLVM (znver4) loaded an int32 lane just stored from a 2-lane vector as 64 bits, unextended
+    # int64 offsets in memory: LLVM (znver4) loaded an int32 lane just stored from a 2-lane vector as 64 bits
     choice = space.scratch("argmax", "int64", (g.out[1],)) if kind == "max" and win.unrolled else None
 
     def row(oh, lo, hi):
@@ -303,7 +303,7 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
         ow = Var("sw")
         keys = [g.tap_offset(gx, kh, kw) for kh, kw in win.taps()]
         scatter = Accumulate(gx, gx_at(oh, ow, 0, 0) + Load(choice, ow), "add", grad(oh, ow))
-        first = lambda tap: first_max([tap(x, kh, kw) for kh, kw in win.taps()], keys, "int64")  # noqa: E731
+        first = lambda tap: Cast(first_max([tap(x, kh, kw) for kh, kw in win.taps()], keys), "int64")  # noqa: E731
         return block(_window_rows(g, win, choice, r, oh, lo, hi, first, [x], dtype),
                      loop(ow, hi - lo, scatter, start=lo))
 
