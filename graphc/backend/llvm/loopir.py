@@ -664,10 +664,10 @@ def children(node: Node) -> tuple[Node, ...]:
         found = []
         for name in _child_fields(node):
             v = getattr(node, name)
-            if isinstance(v, (Expr, Stmt)):
+            if type(v) is tuple:
+                found.extend(v)
+            elif v is not None:         # an optional child may be None
                 found.append(v)
-            elif isinstance(v, tuple):
-                found.extend(x for x in v if isinstance(x, (Expr, Stmt)))
         found = node.__dict__["_children"] = tuple(found)
     return found
 
@@ -697,18 +697,23 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
             return found
         out = n
         if skip is None or not skip(n):
-            changes = {}
-            for name in _child_fields(n):
+            changes = None
+            names = _FIELDS.get(type(n))
+            for name in _child_fields(n) if names is None else names:
                 v = getattr(n, name)
-                if isinstance(v, (Expr, Stmt)):
-                    nv = visit(v)
-                elif isinstance(v, tuple) and v and isinstance(v[0], (Expr, Stmt)):
-                    nv = tuple(visit(x) for x in v)
-                    nv = v if all(a is b for a, b in zip(nv, v)) else nv
-                else:
+                if v is None:                   # an optional child
                     continue
-                if nv is not v:
-                    changes[name] = nv
+                if type(v) is tuple:
+                    nv = tuple([visit(x) for x in v])
+                    if all(a is b for a, b in zip(nv, v)):
+                        continue
+                else:
+                    nv = visit(v)
+                    if nv is v:
+                        continue
+                if changes is None:
+                    changes = {}
+                changes[name] = nv
             if changes:
                 out = binop(changes.get("op", n.op), changes.get("a", n.a), changes.get("b", n.b)) \
                     if isinstance(n, Bin) else replace(n, **changes)
@@ -744,9 +749,18 @@ def free_vars(node: Node) -> frozenset[str]:
     elif isinstance(node, Let):
         found = free_vars(node.value) | (free_vars(node.body) - {node.var.name})
     else:
-        found = frozenset().union(*(free_vars(c) for c in children(node)))
+        below = children(node)
+        if not below:
+            found = _NO_VARS
+        elif len(below) == 1:
+            found = free_vars(below[0])
+        else:
+            found = free_vars(below[0]).union(*[free_vars(c) for c in below[1:]])
     node.__dict__["_free_vars"] = found
     return found
+
+
+_NO_VARS: frozenset[str] = frozenset()
 
 
 def pure(e: Expr) -> bool:
@@ -754,7 +768,11 @@ def pure(e: Expr) -> bool:
     twice in one place gives one value (kept on the node, as free_vars is)."""
     found = e.__dict__.get("_pure")
     if found is None:
-        found = not isinstance(e, (Load, Check)) and all(pure(c) for c in children(e))
+        found = not isinstance(e, (Load, Check))
+        for c in children(e) if found else ():
+            if not pure(c):
+                found = False
+                break
         e.__dict__["_pure"] = found
     return found
 
