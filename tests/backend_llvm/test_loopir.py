@@ -112,3 +112,16 @@ def test_children_are_every_node_valued_field_in_order():
             v = getattr(node, f.name)
             expected += [x for x in (v if isinstance(v, tuple) else (v,)) if isinstance(x, (L.Expr, L.Stmt))]
         assert L.children(node) == tuple(expected), type(node).__name__
+
+
+def test_reprs_are_the_dataclass_text_and_buffers_pickle_without_theirs():
+    import pickle
+
+    buf = Buffer("t", "float32", (3,))
+    text = "Buffer(name='t', dtype='float32', shape=(3,), strides=(1,), scope='param', base=None, offset=0)"
+    assert repr(buf) == text and repr(buf) == text                     # kept after the first
+    assert repr(Store(buf, Var("i") + 1, const(2.0, "float32"))) == (
+        f"Store(buf={text}, index=Bin(op='add', a=Var(name='i', dtype='int64'), b=Const(value=1, dtype='int64')), "
+        "value=Const(value=2.0, dtype='float32'))")
+    copy = pickle.loads(pickle.dumps(buf))
+    assert copy == buf and "_repr" not in vars(copy)

@@ -94,6 +94,9 @@ class Buffer:
         if self.base is not None and self.scope != "param":
             raise ValueError(f"buffer {self.name}: only params can view another buffer")
 
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_repr"}
+
     @property
     def storage(self) -> str:
         """The name of the program argument holding this buffer's memory."""
@@ -450,6 +453,19 @@ def _unguarded_repr(cls: type) -> None:
 for _cls in (VType, Buffer, Const, Var, Load, Broadcast, Bin, Un, Fma, Select, Cast, Bitcast, Shuffle, Let, Check,
              Store, Accumulate, For, If, Block, Prefetch, HostCall):
     _unguarded_repr(_cls)
+
+
+def _buffer_repr(buffer_repr: Callable[[Buffer], str]) -> Callable[[Buffer], str]:
+    """A buffer's repr, kept on it: a kernel's key writes its buffers at every load and store."""
+    def __repr__(self: Buffer) -> str:
+        found = self.__dict__.get("_repr")
+        if found is None:
+            found = self.__dict__["_repr"] = buffer_repr(self)
+        return found
+    return __repr__
+
+
+Buffer.__repr__ = _buffer_repr(Buffer.__repr__)
 
 
 @dataclass(frozen=True)
