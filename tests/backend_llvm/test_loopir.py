@@ -125,3 +125,20 @@ def test_reprs_are_the_dataclass_text_and_buffers_pickle_without_theirs():
         "value=Const(value=2.0, dtype='float32'))")
     copy = pickle.loads(pickle.dumps(buf))
     assert copy == buf and "_repr" not in vars(copy)
+
+
+def test_rebuilt_is_dataclasses_replace():
+    from dataclasses import replace
+
+    from graphc.backend.llvm.loopir import For, Load, rebuilt
+
+    buf, other = Buffer("t", "float32", (3,)), Buffer("u", "float32", (3,))
+    load = Load(buf, Var("i") + 1, 1)
+    assert rebuilt(load, buf=other) == replace(load, buf=other) and rebuilt(load).buf is buf
+    assert rebuilt(load, buf=other).type == load.type
+    nest = loop("i", 3, buf.store([Var("i")], load))
+    with pytest.raises(ValueError, match="unknown kind"):          # __post_init__'s checks run
+        rebuilt(nest, kind="sideways")
+    assert isinstance(rebuilt(nest, kind="vectorize", width=4), For)
+    with pytest.raises(TypeError, match="no field"):
+        rebuilt(load, bogus=1)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Callable
 
-from .loopir import Buffer, Call, Expr, Kernel, Node, buffers, pure, rewrite
+from .loopir import Buffer, Call, Expr, Kernel, Node, buffers, pure, rebuilt, rewrite
 
 
 #: Where a buffer starts: the program argument holding it and a byte offset into it.
@@ -77,7 +77,7 @@ def renamed(body: Node, names: Mapping[Place, str] | Callable[[Place], str]) -> 
     def visit(n: Node):
         buf = getattr(n, "buf", None)
         if isinstance(buf, Buffer) and buf.scope != "local":
-            return replace(n, buf=rename(buf))
+            return rebuilt(n, buf=rename(buf))
         return None
 
     return rewrite(body, visit, skip=first_use)

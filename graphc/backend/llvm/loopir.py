@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Callable, Iterator, Optional, Sequence, Union
 
@@ -672,6 +672,31 @@ def _child_fields(node: Node) -> tuple[str, ...]:
     return names
 
 
+_ALL_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def rebuilt(node: Node, **changes: object) -> Node:
+    """`dataclasses.replace(node, **changes)`, made the way a frozen dataclass's __init__ makes
+    it (fields set, then __post_init__'s checks) without its per-field keyword handling:
+    rewrites rebuild thousands of nodes."""
+    cls = type(node)
+    found = _ALL_FIELDS.get(cls)
+    if found is None:
+        names = tuple(f.name for f in fields(cls))
+        found = _ALL_FIELDS[cls] = (names, frozenset(names))
+    names, known = found
+    if not changes.keys() <= known:
+        raise TypeError(f"{cls.__name__} has no field among {sorted(set(changes) - known)}")
+    new = object.__new__(cls)
+    state, old = new.__dict__, node.__dict__
+    for name in names:
+        state[name] = changes[name] if name in changes else old[name]
+    post = getattr(new, "__post_init__", None)
+    if post is not None:
+        post()
+    return new
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """Direct sub-expressions and sub-statements, in field order (kept on the node, as
     free_vars is: kernels are walked again and again while they are scheduled and emitted)."""
@@ -732,7 +757,7 @@ def rewrite(node: Node, fn: Callable[[Node], Optional[Node]],
                 changes[name] = nv
             if changes:
                 out = binop(changes.get("op", n.op), changes.get("a", n.a), changes.get("b", n.b)) \
-                    if isinstance(n, Bin) else replace(n, **changes)
+                    if isinstance(n, Bin) else rebuilt(n, **changes)
             replaced = fn(out)
             out = out if replaced is None else replaced
         done[id(n)] = out
