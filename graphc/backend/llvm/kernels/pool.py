@@ -220,10 +220,12 @@ def pool_forward(kind: str, x: Buffer, out: Buffer, kernel: Sequence[int], strid
 def _finished_rows(g: PoolGeometry, win: _Windows, space: Space, r: Expr, reduce: Callable[[Taps], Expr],
                    sources: Sequence[Buffer], out: Buffer, finish: Epilogue,
                    dtype: str) -> Optional[Callable[[Expr, int, int], Stmt]]:
-    """Where stride-2 runs apply (_run_lanes), a row builder for win.over: the row's
+    """Where runs apply (_run_lanes) and pay, a row builder for win.over: the row's
     reductions into scratch by _window_rows, then out = finish(them) in a vectorised loop
-    (the epilogue sees ordinary output indices)."""
-    if not _run_lanes(g, win, sources):
+    (the epilogue sees ordinary output indices). Stride-1 rows that whole vectors fill
+    need no gathers and leave no scalar tail: they stay in win.over's vectorised loop."""
+    lo, hi = g.interior(1)
+    if not _run_lanes(g, win, sources) or (g.stride[1] == 1 and (hi - lo) % win.interior_lanes == 0):
         return None
     values = space.scratch("row", dtype, (g.out[1],))
     ow = Var("fo")
