@@ -30,6 +30,7 @@ GEOMETRIES = [
     ((1, 2, 20), (4,), (1,), ((1, 2),), (1,)),                      # 1-D stride 1
     ((2, 3, 3, 3), (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),      # two columns: one 2-lane vector (see choice)
     ((1, 2, 5, 5), (3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1)),      # the same at stride 2
+    ((1, 2, 8, 31), (3, 3), (2, 3), ((1, 1), (0, 1)), (1, 1)),     # column stride 3: the vectorised loop
 ]
 IDS = [f"{x}k{k}s{s}p{p}d{d}" for x, k, s, p, d in GEOMETRIES]
 KINDS = ["max", "avg", "max_grad", "gather"]
