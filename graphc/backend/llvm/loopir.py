@@ -700,16 +700,18 @@ def rebuilt(node: Node, **changes: object) -> Node:
 def children(node: Node) -> tuple[Node, ...]:
     """Direct sub-expressions and sub-statements, in field order (kept on the node, as
     free_vars is: kernels are walked again and again while they are scheduled and emitted)."""
-    found = node.__dict__.get("_children")
+    state = node.__dict__
+    found = state.get("_children")
     if found is None:
+        names = _FIELDS.get(type(node))
         found = []
-        for name in _child_fields(node):
-            v = getattr(node, name)
+        for name in _child_fields(node) if names is None else names:
+            v = state[name]
             if type(v) is tuple:
                 found.extend(v)
             elif v is not None:         # an optional child may be None
                 found.append(v)
-        found = node.__dict__["_children"] = tuple(found)
+        found = state["_children"] = tuple(found)
     return found
 
 
