@@ -53,6 +53,10 @@ SCRATCH_ALIGN = 64
 #: Independent vector partials of a vectorised reduction (hides the add/max latency).
 REDUCTION_CHAINS = 4
 CHAINED_BODY_NODES = 48
+#: A vector loop's tail takes a half-vector step first when its body is smaller than this (a
+#: copy, a packing step): larger bodies (epilogues) cost more to compile twice than their tails
+#: take to run one element at a time.
+HALF_STEP_BODY_NODES = 40
 CLOCK_MONOTONIC = 1
 #: What a kernel is: `void (i8** args, i64 nthreads)` (see ModuleEmitter).
 KERNEL_TYPE = ir.FunctionType(ir.VoidType(), [ARGS, I64])
@@ -106,7 +110,7 @@ def _known(v: ir.Value) -> Optional[int]:
     return v.constant if isinstance(v, ir.Constant) and isinstance(v.constant, int) else None
 
 
-#: The loop property that keeps LLVM from vectorising a loop (a generic vector loop's scalar tail).
+#: The loop property that keeps LLVM from vectorising a loop (a vector loop's scalar tail).
 NO_VECTORIZE = '!"llvm.loop.vectorize.enable", i1 false'
 
 
@@ -204,7 +208,7 @@ class FunctionEmitter:
         self.b = ir.IRBuilder(self._first)
         self.env: dict[str, ir.Value] = {}
         self.bound: dict[str, int] = {}                             # the binding number of each variable
-        self._bindings = 0
+        self._numbers: dict[int, tuple[ir.Value, int]] = {}          # id of a bound value -> (it, its number)
         self.values: list[dict] = [{}]                              # value numbering, one dict per scope
         self.loads_from: dict[str, set] = {}                        # storage -> keys of its numbered loads
         self.nonneg: dict[str, bool] = {}                           # int variables never negative
@@ -376,14 +380,16 @@ class FunctionEmitter:
                     scope.pop(key, None)
 
     def bind(self, name: str, value: Optional[ir.Value]) -> None:
-        """Bind (None: unbind) variable `name`; values numbered under its earlier binding
-        no longer match."""
+        """Bind (None: unbind) variable `name`. A binding's number is its value's: values
+        numbered under an earlier binding to another value no longer match, those numbered
+        under the same value (a Let of one origin in each unrolled statement) do."""
         if value is None:
             self.env.pop(name, None)
-        else:
-            self.env[name] = value
-        self._bindings += 1
-        self.bound[name] = self._bindings
+            self.bound[name] = -1
+            return
+        self.env[name] = value
+        # the table holds each value, so no other object takes its id while emitting
+        self.bound[name] = self._numbers.setdefault(id(value), (value, len(self._numbers)))[1]
 
     @contextmanager
     def scope(self) -> Iterator[None]:
@@ -721,11 +727,11 @@ class FunctionEmitter:
 
         self.forget_loads(written(s.body))
 
-        def vector_body(i, chain=0):
+        def vector_body(i, chain=0, lanes=width):
             for acc in partials:
                 self.partials[acc] = slots[acc][chain]
             with self.scope():
-                self.vec = (name, width)
+                self.vec = (name, lanes)
                 self.bind(name, i)
                 self.stmt(s.body)
                 self.vec = None
@@ -756,11 +762,18 @@ class FunctionEmitter:
                 total = self.binary(acc.op, acc.buf.dtype, total, self.b.extract_element(vec, ir.Constant(I32, lane)))
             at = self.index(acc.index)
             self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
-        if _known(extent) is None or _known(extent) % width:
-            # fewer than `width` iterations left; where the length is read at run time (a generic
-            # loop) LLVM would vectorise them, behind run-time overlap checks, for nothing
-            hints = (NO_VECTORIZE,) if isinstance(s.extent, Load) else ()
-            self.serial(s, main_end, self.add(start, extent), hints)
+        left = None if _known(extent) is None else _known(extent) % width
+        if left != 0:
+            # fewer than `width` iterations left: a step of half a vector if they may fill one,
+            # then one at a time in a loop LLVM must not vectorise again (it would add
+            # vectorised and epilogue copies behind run-time overlap checks: a fifth of a
+            # gemm's compile time)
+            tail, half = main_end, width // 2
+            if (not partials and half > 1 and (left is None or left >= half)
+                    and sum(1 for _ in islice(walk(s.body), HALF_STEP_BODY_NODES)) < HALF_STEP_BODY_NODES):
+                tail = rounded(half)
+                counted_loop(self.b, main_end, tail, half, lambda i: vector_body(i, lanes=half), name + ".h")
+            self.serial(s, tail, self.add(start, extent), (NO_VECTORIZE,))
 
 
 #: The method emitting each kind of loop-IR expression and statement (`_e_Kind`, `_s_Kind`).
