@@ -199,3 +199,48 @@ def test_eight_row_tiles_match_numpy(M, N, K, dtype):
     assert tiles.mr == 8
     _check(M, N, K, dtype, tiles=tiles)
     _check(M, N, K, dtype, transpose_b=True, tiles=tiles)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(240, 128, 1024), (12, 64, 512), (120, 16, 8)])
+def test_whole_blocks_match_numpy(M, N, K, dtype):
+    """Sizes that are whole cache blocks and tiles (their block lengths are constants)."""
+    _check(M, N, K, dtype)
+    _check(M, N, K, dtype, transpose_a=True, transpose_b=True)
+
+
+@pytest.mark.parametrize("M,N,K", [(48, 16, 64), (24, 256, 64)])
+def test_whole_blocks_split_over_threads_match(M, N, K, monkeypatch):
+    """Row chunks (48 x 16) and column blocks (24 x 256) of whole tiles, on 1 to 3 threads."""
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 0)
+    for nthreads in (1, 2, 3):
+        _check(M, N, K, "float32", threads=2, nthreads=nthreads, tiles=host_tiles("float32", AVX512))
+
+
+def _loops_and_vector_code(M, N, K):
+    """The loops of the (M, K) x (K, N) kernel's emitted IR (their header labels), its loop
+    metadata count, and whether LLVM's optimised IR holds vector loops of its own."""
+    import re
+
+    from graphc.backend.llvm import jit
+    from graphc.backend.llvm.emitter import emit_kernel
+    emitted = str(emit_kernel(gemm_program(M, N, K, tiles=host_tiles("float32", AVX512)).calls[0].kernel, "k"))
+    optimised = str(jit.optimize(emitted)[0])
+    loops = set(re.findall(r"^([a-z0-9_.]+)\.cond:", emitted, re.M))
+    return loops, emitted.count("!llvm.loop"), "vector.body" in optimised or "vec.epilog" in optimised
+
+
+def test_whole_blocks_emit_no_tails_padding_or_edges():
+    """Whole blocks and tiles: no scalar tails (bj, ap, ej), zero padding (bz, az) or second
+    epilogue loop are emitted, where LLVM would optimise code that never runs."""
+    loops, hints, llvm_vectors = _loops_and_vector_code(240, 128, 1024)
+    assert {"bj.v", "ap.v", "ej.v", "p"} <= loops and not loops & {"bj", "ap", "ej", "bz", "az"}
+    assert hints == 0 and not llvm_vectors
+
+
+def test_edge_tails_are_left_scalar_by_llvm():
+    """Edge tiles' scalar tails (fewer than a vector's iterations) carry the no-vectorise loop
+    property: LLVM adds no vectorised copies of them behind run-time checks."""
+    loops, hints, llvm_vectors = _loops_and_vector_code(131, 67, 300)
+    assert {"bj", "ap", "ej"} <= loops and not llvm_vectors
+    assert hints == 4               # the tails of bj, ej, and of ap in A's copy and in its zero rows
