@@ -764,13 +764,14 @@ class FunctionEmitter:
             self._raw_store(acc.buf, at, self.binary(acc.op, acc.buf.dtype, self._raw_load(acc.buf, at, 1), total))
         left = None if _known(extent) is None else _known(extent) % width
         if left != 0:
-            # fewer than `width` iterations left: a step of half a vector if they may fill one,
-            # then one at a time in a loop LLVM must not vectorise again (it would add
-            # vectorised and epilogue copies behind run-time overlap checks: a fifth of a
-            # gemm's compile time)
+            # fewer than `width` iterations left: a step of half a vector if they may fill one
+            # (not in a generic loop, kept cheap to compile), then one at a time in a loop LLVM
+            # must not vectorise again (it would add vectorised and epilogue copies behind
+            # run-time overlap checks: a fifth of a gemm's compile time)
             tail, half = main_end, width // 2
-            if (not partials and half > 1 and (left is None or left >= half)
-                    and sum(1 for _ in islice(walk(s.body), HALF_STEP_BODY_NODES)) < HALF_STEP_BODY_NODES):
+            small = sum(1 for _ in islice(walk(s.body), HALF_STEP_BODY_NODES)) < HALF_STEP_BODY_NODES
+            generic = isinstance(s.extent, Load)
+            if small and not (partials or generic) and half > 1 and (left is None or left >= half):
                 tail = rounded(half)
                 counted_loop(self.b, main_end, tail, half, lambda i: vector_body(i, lanes=half), name + ".h")
             self.serial(s, tail, self.add(start, extent), (NO_VECTORIZE,))
