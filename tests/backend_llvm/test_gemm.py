@@ -244,3 +244,14 @@ def test_edge_tails_are_left_scalar_by_llvm():
     loops, hints, llvm_vectors = _loops_and_vector_code(131, 67, 300)
     assert {"bj", "ap", "ej"} <= loops and not llvm_vectors
     assert hints == 4               # the tails of bj, ej, and of ap in A's copy and in its zero rows
+
+
+def test_one_row_panel_reads_b_in_place():
+    """A product of one row panel over whole tiles, whose B rows can be read where they are,
+    streams B in blocks of STREAM_KC rows instead of packing it; other products pack."""
+    t = host_tiles("float32", rows=8)
+    plan = plan_gemm(8, 4096, 9216, "float32", 1, b_in_place=True)
+    assert plan.stream_b and plan.tiles.kc == gemm.STREAM_KC and plan.pack_sizes[1] == 0
+    assert not plan_gemm(8, 4096, 9216, "float32", 1).stream_b                 # B not readable in place
+    assert not plan_gemm(t.mr + 1, 4096, 9216, "float32", 1, b_in_place=True).stream_b   # two row panels
+    assert not plan_gemm(8, 4096 + 8, 9216, "float32", 1, b_in_place=True).stream_b      # an edge panel

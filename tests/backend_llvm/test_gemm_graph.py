@@ -107,6 +107,29 @@ def test_dot_product_blocks_split_over_threads(threads, parallel, monkeypatch, r
     assert _parallel_loops(f) == parallel
 
 
+@pytest.mark.parametrize("rows,k,dtype", [(2, 37, "float32"), (5, 300, "float64"), (6, 5, "float32"),
+                                          (8, 1000, "float32"), (4, 1000, "float64")])
+def test_a_few_rows_stream_b_in_place(rows, k, dtype, rng, monkeypatch):
+    """A few rows times a B whose rows are read in place (a dense layer's forward pass at a
+    small batch) run without packing B, K in blocks of STREAM_KC rows (a partial last one, or
+    only one), with an epilogue, batch axes and two threads; N = 70 has an edge panel and packs."""
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", "2")
+    x, w = _inputs(((rows, k), (k, 128)), dtype)
+    bias, xs = gc.tensor("bias", shape=(128,), dtype=dtype), gc.tensor("xs", shape=(3, rows, k), dtype=dtype)
+    outs = [x @ w, gc.relu(x @ w + bias), xs @ w]
+    values = [rand(rng, (rows, k), dtype), rand(rng, (k, 128), dtype), rand(rng, (128,), dtype),
+              rand(rng, (3, rows, k), dtype)]
+    check([x, w, bias, xs], outs, values, scale=k)
+    for n, streamed in ((128, True), (70, False)):
+        x, w = _inputs(((rows, k), (k, n)), dtype)
+        f = gc.function([x, w], x @ w)
+        f(rand(rng, (rows, k), dtype), rand(rng, (k, n), dtype))
+        body = f.inspect.program().calls[0].kernel.body
+        packs = sum(1 for buf in buffers(body) if buf.scope == "scratch")      # A's, and B's unless streamed
+        assert packs == (1 if streamed else 2)
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_epilogue_of_one_k_block_reads_the_tile(dtype, rng):
     """With K in one cache block the sum is whole in the register tile: the epilogue reads it

@@ -34,6 +34,8 @@ CASES = [
     ("matmul", {"a": [1, 7], "b": [7, 33], "dtype": "float64"}),
     ("matmul", {"a": [2, 3, 17, 5], "b": [5, 9]}),
     ("matmul", {"a": [8, 37], "b": [11, 37], "bt": True}),
+    ("matmul", {"a": [5, 37], "b": [37, 64]}),
+    ("matmul", {"a": [8, 21], "b": [21, 32], "dtype": "float64"}),
     ("matmul", {"a": [3, 21], "b": [29, 21], "bt": True, "dtype": "float64"}),
     ("softmax", {"shape": [5, 7, 3], "axis": 1}),
     ("elementwise", {"shape": [1031, 1021], "threads": 2}),

@@ -69,11 +69,13 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
         body = block(copy, _blocked_dots(M, N, K, load_rows, load_b, c, at, finish, dtype,
                                          ctx.threads > 1 and not batch_loops and 2 * M * N * K >= PARALLEL_MIN_FLOPS))
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
-        plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads)
+        i, k, j = Var("_i"), Var("_k"), Var("_j")
+        in_place = isinstance(load_b(k, j), Load) and linear_coeff(load_b(k, j).index, "_j") == 1 \
+            and linear_coeff(at(i, j), "_j") == 1
+        plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads, b_in_place=in_place)
         a_size, b_size = plan.pack_sizes
         a_pack = ctx.scratch("a_pack", dtype, (a_size,))
         b_pack = ctx.scratch("b_pack", dtype, (b_size,))
-        i, k, j = Var("_i"), Var("_k"), Var("_j")
         ops = Operands(load_a, load_b, c, at, _rows_contiguous(load_a(i, k), i, k),
                        _rows_contiguous(load_b(k, j), k, j), finish)
         body = gemm_nest(ops, M, N, K, a_pack, b_pack, plan)
