@@ -24,7 +24,12 @@ SHAPES = [
     ((1, 6, 9, 12), (9, 6, 4, 4), (2, 2), ((1, 1), (1, 1))),     # ... and of two sizes (odd rows)
     ((1, 2, 5, 21), (3, 2, 3, 3), (1, 1), ((1, 1), (1, 1))),     # rows of a vector and an overlapping one
     ((1, 1, 3, 37), (2, 1, 2, 2), (1, 1), ((0, 0), (1, 1))),     # two vectors and an overlapping one
+    ((2, 3, 8, 8), (5, 3, 3, 3), (1, 1), ((1, 1), (1, 1))),      # tiles spanning whole rows (8 x 8 grid)
+    ((1, 2, 3, 16), (4, 2, 3, 3), (1, 1), ((1, 1), (1, 1))),     # tiles inside 16-wide rows, 3 rows
+    ((3, 2, 4, 34), (3, 2, 1, 3), (1, 1), ((0, 0), (0, 0))),     # two tiles a 32-wide row
+    ((2, 3, 16, 16), (5, 3, 3, 3), (2, 2), ((1, 1), (1, 1))),    # strided, an 8 x 8 grid
     ((2, 3, 11), (5, 3, 3), (2,), ((1, 2),)),                     # 1-D
+    ((2, 3, 33), (4, 3, 2), (1,), ((0, 0),)),                     # 1-D, a 32-long grid
     ((1, 2, 6), (3, 2, 6), (1,), ((0, 0),)),                      # 1-D, kernel = input
 ]
 IDS = [f"{x}x{w}s{s}p{p}" for x, w, s, p in SHAPES]

@@ -407,6 +407,18 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
     def decode(q: Expr) -> tuple[Expr, Expr, Expr]:
         return q // plane, (q // GW) % GH, q % GW
 
+    # a tile (W positions from a multiple of W) inside one image whose rows it spans whole or
+    # that holds whole tiles: its positions are the first one's plus constant rows and columns
+    cols, area = const_value(GW), const_value(plane)
+    in_rows = area is not None and area % W == 0 and (cols % W == 0 or W % cols == 0)
+
+    def decode_at(q0: Expr, p: int) -> tuple[Expr, Expr, Expr]:
+        """(image, grid row, grid column) of position q0 + p (the grid's last past its end)."""
+        if not in_rows:
+            return decode(minimum(q0 + p, Q - 1))
+        b, gh, gw = decode(q0)
+        return (b, gh + p // cols, gw + p % cols) if W % cols == 0 else (b, gh, gw + p)
+
     # an image's outputs of one channel are consecutive in the output (interleaved with
     # the other phases'): a tile within one image (one row) stores each channel as one vector
     probe = spec.out.index(*spec.out_at(Var("pb"), Var("po"), Var("pgh"), Var("pgw")))
@@ -427,7 +439,7 @@ def _by_channels(spec: Correlation, plan: Plan, dtype: str, finish: Epilogue, na
         grid repeat its last one (computed, never stored)."""
         steps = []
         for p in range(W):
-            b, gh, gw = decode(minimum(q0 + p, Q - 1))
+            b, gh, gw = decode_at(q0, p)
             origin = spec.src_at(b, nest.c, gh * sh + fh, gw * sw + fw)
             for t in range(TO):
                 value: Expr = Load(acc, slot(p, t), W)
