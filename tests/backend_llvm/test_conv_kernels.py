@@ -134,6 +134,20 @@ def test_parallel_split_matches(kind, nthreads, monkeypatch):
     assert_matches(got, want)
 
 
+@pytest.mark.parametrize("nthreads", [1, 2, 3])
+def test_large_output_gradient_packs_are_shared_among_threads(nthreads, monkeypatch):
+    """The weight gradient's pack of an output gradient of PACK_PARALLEL_BYTES or more runs
+    on threads (one item per phase, channel block and image), with any count of them."""
+    monkeypatch.setattr(conv, "PACK_PARALLEL_BYTES", 1 << 14)
+    x, w, gy = _arrays((3, 4, 10, 9), (20, 4, 3, 3), (1, 1), ((1, 1), (1, 1)), "float32", seed=3)
+    build, inputs, want = _case("weight_grad", x, w, gy, (1, 1), ((1, 1), (1, 1)))
+    got, kernels = run_builder(build, inputs, want.shape, "float32", stride=(1, 1), padding=((1, 1), (1, 1)),
+                               threads=2, nthreads=nthreads)
+    pack = next(k for k in kernels if "pack_filter" in k.name)
+    assert "parallel" in repr(pack)
+    assert_matches(got, want)
+
+
 def test_small_convolutions_stay_on_one_thread():
     x, w, _ = _arrays((1, 2, 6, 6), (3, 2, 3, 3), (1, 1), ((0, 0), (0, 0)), "float32")
     _, kernels = run_builder(conv.conv_forward, [x, w], (1, 3, 4, 4), "float32", stride=(1, 1),

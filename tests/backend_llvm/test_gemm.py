@@ -130,6 +130,14 @@ def test_parallel_threshold_is_by_flops():
     assert not plan_gemm(edge - 128, edge - 128, edge - 128, "float32", 2).parallel
 
 
+def test_products_bound_by_memory_split_over_threads():
+    """Few flops but many bytes of B and C (a dense layer at batch 8): worth two threads."""
+    assert 2 * 8 * 1000 * 4096 < gemm.PARALLEL_MIN_FLOPS
+    assert plan_gemm(8, 1000, 4096, "float32", 2).parallel
+    assert plan_gemm(4096, 1000, 8, "float32", 2).parallel
+    assert not plan_gemm(8, 100, 400, "float32", 2).parallel
+
+
 @pytest.mark.parametrize("M,N,K", [(64, 2, 84), (300, 3, 700), (97, 6, 600)])
 def test_few_columns_run_transposed(M, N, K):
     """C^T = B^T @ A^T when the N columns fill a small part of a vector (float32 on

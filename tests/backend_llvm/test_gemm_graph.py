@@ -98,11 +98,13 @@ def test_a_few_rows_times_a_matrix_read_along_k(rows, cols, dtype, rng):
 
 @pytest.mark.parametrize("threads,parallel", [("1", 0), ("2", 1)])
 def test_dot_product_blocks_split_over_threads(threads, parallel, monkeypatch, rng):
-    """A large few-rows product with B read along K shares its column blocks among threads."""
+    """A few-rows product with B read along K, of few flops but a large B (bound by memory),
+    shares its column blocks among threads."""
     monkeypatch.setenv("GRAPHC_NUM_THREADS", threads)
-    g, w = gc.tensor("g", shape=(5, 2000), dtype="float32"), gc.tensor("w", shape=(6001, 2000), dtype="float32")
+    assert 2 * 5 * 3001 * 1000 < gemm.PARALLEL_MIN_FLOPS
+    g, w = gc.tensor("g", shape=(5, 1000), dtype="float32"), gc.tensor("w", shape=(3001, 1000), dtype="float32")
     f = gc.function([g, w], g @ gc.transpose(w))
-    vg, vw = rand(rng, (5, 2000)), rand(rng, (6001, 2000))
+    vg, vw = rand(rng, (5, 1000)), rand(rng, (3001, 1000))
     np.testing.assert_allclose(f(vg, vw), vg.astype(np.float64) @ vw.T, rtol=1e-4, atol=1e-3)
     assert _parallel_loops(f) == parallel
 

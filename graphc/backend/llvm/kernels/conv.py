@@ -53,6 +53,10 @@ from .simd import host_simd
 PARALLEL_MIN_FLOPS = 2e7
 #: Tap loops are unrolled while a reduction step stays under this many vector fmas.
 UNROLL_FMAS = 128
+#: Packs of at least this many bytes are shared among threads: an output gradient packed for
+#: the weight gradient was written by every thread, and one thread reading it all ran slower
+#: on two threads than alone (the CIFAR CNN's 8 MiB packs: 0.87 -> 1.28 ms).
+PACK_PARALLEL_BYTES = 1 << 20
 #: Registers kept free of accumulators (filter vectors, broadcasts, addresses).
 FREE_REGISTERS = 6
 
@@ -605,14 +609,15 @@ def cast_to(value: Expr, dtype: str) -> Expr:
 
 
 def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, taps: tuple[int, int],
-                value_at: FilterValue, plan: Plan) -> tuple[Buffer, Kernel]:
+                value_at: FilterValue, plan: Plan, threads: int = 1) -> tuple[Buffer, Kernel]:
     """filt[ph, ob, c, th, tw, j] = value_at(ph, ob*block + j, c, th, tw), zero past `outs`:
     a micro-kernel step then reads its channels contiguously. When each output channel's
     values are unit-stride runs over (th, tw) (one run over (c, th, tw) for a contiguous
     weight; one per image for an output gradient packed for the weight gradient), the
     block is whole vectors wide and there are W outputs or more (fewer would all go one
     element at a time), W x W blocks are read along the runs and transposed in registers;
-    else the copy gathers along j."""
+    else the copy gathers along j. A pack of PACK_PARALLEL_BYTES or more (an output gradient,
+    just written by every thread) is shared among `threads` threads by (phase, block, run)."""
     VO, NOB = plan.block, -(-outs // plan.block)
     W = host_simd().lanes(dtype)
     filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
@@ -631,7 +636,13 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
                                             start(ph, ob * VO + jj).index + along(pp)), dtype)
         fill = block(fill_transposed(filt, at, value, W, valid, depth),
                      loop(p, depth, loop(z, VO - valid, Store(filt, at(z, p), const(0.0, dtype)), start=valid)))
-        body = loop(ph, phases, loop(ob, NOB, fill if joined else loop(c, chans, fill)))
+        runs_each = 1 if joined else chans
+        if threads > 1 and filt.size * itemsize(dtype) >= PACK_PARALLEL_BYTES:
+            item = Var("pfi")
+            where = {"ph": item // (NOB * runs_each), "ob": item // runs_each % NOB, "c": item % runs_each}
+            body = S.parallel(loop(item, phases * NOB * runs_each, substitute(fill, where)), item.name)
+        else:
+            body = loop(ph, phases, loop(ob, NOB, fill if joined else loop(c, chans, fill)))
         return filt, Kernel(space.name("pack_filter"), body)
     at = (ph, ob, c, th, tw)
     copy = loop(j, valid, filt.store(at + (j,), cast_to(value_at(ph, ob * VO + j, c, th, tw), dtype)))
@@ -985,7 +996,7 @@ def conv_weight_grad(x: Buffer, gy: Buffer, out: Buffer, stride: Sequence[int], 
     else:
         src, src_at = x, lambda c, n, i, j: g.at(x, n, g.in_group(c, g.cin), i, j)  # noqa: E731
     filt, k = pack_filter(space, dtype, groups, g.cout, g.batch, g.out,
-                          lambda ph, o, n, i, j: Load(gy, g.at(gy, n, ph * g.cout + o, i, j)), plan)
+                          lambda ph, o, n, i, j: Load(gy, g.at(gy, n, ph * g.cout + o, i, j)), plan, threads)
     kernels.append(k)
     flops = 2 * g.batch * g.cout * groups * g.out[0] * g.out[1] * g.cin * g.kernel[0] * g.kernel[1]
     spec = Correlation(g.cin, g.batch, g.cout, g.kernel, g.out, src, src_at, filt, out,

@@ -44,6 +44,10 @@ from .simd import Simd, host_simd
 #: on one thread: starting and joining a second one costs 40-150 us here, so smaller
 #: splits win little or lose (measured: docs/performance.md).
 PARALLEL_MIN_FLOPS = 1e8
+#: ... unless it moves at least this many bytes of B and C: bound by memory (a dense layer at
+#: a small batch), which two threads fill better than one (AlexNet's fc8 at batch 8: 65 Mflop,
+#: 16 MiB of weights).
+PARALLEL_MIN_BYTES = 1 << 22
 #: Cache blocks: a KC x NR micro-panel of B is reused for every MR rows of an
 #: MC x KC block of A, which stays in L2; B's KC x nc block stays in L3.
 MC_TARGET, NC_MAX = 120, 4096
@@ -305,7 +309,7 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
     stream_b = b_in_place and not transposed and M <= t.mr and N % t.nr == 0
     if stream_b:
         t = replace(t, kc=STREAM_KC)
-    worth = threads > 1 and 2 * M * N * K >= PARALLEL_MIN_FLOPS
+    worth = threads > 1 and (2 * M * N * K >= PARALLEL_MIN_FLOPS or (K + M) * N * itemsize(dtype) >= PARALLEL_MIN_BYTES)
     split = None
     if worth and N >= threads * t.nr:
         split = "cols"
