@@ -5,7 +5,7 @@ import pytest
 
 from graphc.backend.llvm.kernels import conv
 from graphc.backend.llvm.kernels.simd import host_simd
-from graphc.backend.llvm.loopir import Cast, Load, binop, const
+from graphc.backend.llvm.loopir import Cast, For, Load, binop, const, const_value, walk
 from graphc.ops.nn.conv import Conv, ConvInputGrad, ConvWeightGrad
 
 from .nn_kernels import assert_matches, conv_micros, run_builder
@@ -205,6 +205,21 @@ def test_contiguous_filters_are_packed_by_register_transposes(dtype):
         packs = [repr(k) for k in kernels if "pack_filter" in k.name]
         assert len(packs) == 1 and ("bt_rows" in packs[0]) == blocks
         assert_matches(got, want)
+
+
+@pytest.mark.parametrize("cout,edges", [(32, False), (37, True)])
+def test_whole_filter_blocks_pack_without_edge_loops(cout, edges):
+    """Output channels that fill whole blocks pack with no zero padding emitted (a block's
+    width is a constant); a partial last block keeps it."""
+    x, w, _ = _arrays((2, 16, 6, 7), (cout, 16, 3, 3), (1, 1), ((1, 1), (1, 1)), "float32")
+    want = Conv((1, 1), ((1, 1), (1, 1))).reference(x, w)
+    got, kernels = run_builder(conv.conv_forward, [x, w], want.shape, "float32", stride=(1, 1),
+                               padding=((1, 1), (1, 1)), micro="channels")
+    pack = next(k for k in kernels if "pack_filter" in k.name)
+    # a loop of no iteration emits nothing: the zero padding past the last channel (z)
+    padding = [n for n in walk(pack.body) if isinstance(n, For) and n.var.name == "z" and const_value(n.extent) != 0]
+    assert bool(padding) == edges
+    assert_matches(got, want)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -277,6 +277,15 @@ def transpose(rows: list[Expr], stage: Callable[[int, int, Expr], Stmt],
     return out
 
 
+def whole_block(total: int, size: int, partial: Expr) -> Expr:
+    """The length of a block of `size` of `total` (`partial`, the block's own) as a constant when
+    every block has it (`total` a multiple of `size`) or there is one block: then LLVM gets
+    no tails, edge loops or zero padding to optimise that never run."""
+    if total <= size:
+        return const(total)
+    return const(size) if total % size == 0 else partial
+
+
 def fill_transposed(panel: Buffer, at: Callable[[Expr, Expr], Expr], value: Callable[[Expr, Expr], Expr],
                      W: int, cols: Expr, depth: Expr) -> Stmt:
     """panel[at(j, p)] = value(j, p) for j < cols, p < depth, from an operand whose p axis is
@@ -622,7 +631,7 @@ def pack_filter(space: Space, dtype: str, phases: int, outs: int, chans: int, ta
     W = host_simd().lanes(dtype)
     filt = space.workspace("filt", dtype, (phases, NOB, chans, taps[0], taps[1], VO))
     ph, ob, c, th, tw, j, z = (Var(n) for n in ("ph", "ob", "c", "th", "tw", "j", "z"))
-    valid = minimum(VO, outs - ob * VO)
+    valid = whole_block(outs, VO, minimum(VO, outs - ob * VO))
     span = taps[0] * taps[1]
     runs = _filter_runs(value_at, chans, taps)
     joined = runs is not None and (chans == 1 or runs[1] == span)     # one run over (c, th, tw)

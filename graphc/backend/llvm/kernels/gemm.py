@@ -37,7 +37,7 @@ from typing import Callable, Optional
 from .. import schedule as S
 from ..loopir import (Broadcast, Buffer, Expr, Fma, If, Kernel, Load, Program, Select, Stmt, Store, Var,
                       block, ceil_div, const, const_value, itemsize, loop, minimum, rewrite, walk)
-from .conv import fill_transposed, transpose
+from .conv import fill_transposed, transpose, whole_block
 from .simd import Simd, host_simd
 
 #: Below this many flops (~0.4 ms of float32 work on one Zen 5 core) a product runs
@@ -182,13 +182,13 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
     v = {n: Var(n) for n in "jc pc ic jb ib p bj bp bz ar ap az ki kv ti tv ei ej fi fj".split()}
     j0, p0, i0 = v["jc"] * nc, v["pc"] * KC, first_row + v["ic"] * MC
     whole_rows = const_value(first_row) == 0 and const_value(end_row) == M     # not a chunk of rows
-    ncur, kc = _whole(N, nc, minimum(nc, N - j0)), _whole(K, KC, minimum(KC, K - p0))
-    mcur = _whole(M, MC, minimum(MC, end_row - i0)) if whole_rows else minimum(MC, end_row - i0)
+    ncur, kc = whole_block(N, nc, minimum(nc, N - j0)), whole_block(K, KC, minimum(KC, K - p0))
+    mcur = whole_block(M, MC, minimum(MC, end_row - i0)) if whole_rows else minimum(MC, end_row - i0)
     zero = const(0.0, dtype)
 
     # pack B[p0:p0+kc, j0:j0+ncur] into NR-wide panels: b_pack[jb][p][j]
     col0 = j0 + v["jb"] * NR
-    nv = _whole(N, NR, minimum(NR, N - col0))
+    nv = whole_block(N, NR, minimum(NR, N - col0))
     b_at = lambda j, p: (v["jb"] * KC + p) * NR + j  # noqa: E731
     b_value = lambda j, p: ops.b(p0 + p, col0 + j)  # noqa: E731
     pad_b = loop(v["bp"], kc, loop(v["bz"], NR - nv, Store(b_pack, b_at(v["bz"], v["bp"]), zero), start=nv))
@@ -235,7 +235,7 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
         acc, slot("ki", "kv"), Fma(Broadcast(a_elem, W), b_vec, accv("ki", "kv"))))))
     # C (+)= acc through a tile in memory: one loop serves full and edge tiles
     row0 = i0 + v["ib"] * MR
-    mv = _whole(M, MR, minimum(MR, end_row - row0))     # chunks of rows are whole MR panels
+    mv = whole_block(M, MR, minimum(MR, end_row - row0))     # chunks of rows are whole MR panels
     c_el = ops.c_index(row0 + v["ei"], col0 + v["ej"])
     first = v["pc"].eq(0)
     spill = loop(v["ti"], MR, loop(v["tv"], NV, Store(tile, slot("ti", "tv"), accv("ti", "tv"))))
@@ -271,15 +271,6 @@ def _from_tile(final: Stmt, c: Buffer, summed: Expr, element: Expr) -> Optional[
     `final` would still read C elsewhere."""
     direct = rewrite(final, lambda n: element if isinstance(n, Load) and n.buf == c and n.index == summed else None)
     return None if any(isinstance(n, Load) and n.buf == c for n in walk(direct)) else direct
-
-
-def _whole(total: int, size: int, partial: Expr) -> Expr:
-    """The length of a block of `size` of `total` (`partial`, the block's own) as a constant when
-    every block has it (`total` a multiple of `size`) or there is one block: then LLVM gets
-    no tails, edge loops or zero padding to optimise that never run."""
-    if total <= size:
-        return const(total)
-    return const(size) if total % size == 0 else partial
 
 
 def narrowed(t: Tiles, N: int) -> Tiles:
