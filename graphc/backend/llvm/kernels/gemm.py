@@ -59,7 +59,7 @@ TRANSPOSE_BELOW = 0.7
 ROWS_FIRST_MAX_BYTES = 1 << 19
 #: Rows of B per block of K when B is read in place (a product of one row panel): that
 #: many streams of B's rows advance together, few enough for the hardware prefetchers
-#: (AlexNet's fc6 forward at batch 8, 8 x 9216 x 4096: 14.7 -> 11.5 ms against packing).
+#: (AlexNet's fc6 forward at batch 8, 8 x 9216 x 4096: 14.5 -> 9.6 ms against packing).
 STREAM_KC = 8
 
 
@@ -242,9 +242,6 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
     merge = loop(v["ei"], mv, S.vectorize(loop(v["ej"], nv, Store(
         c, c_el, Select(first, zero, Load(c, c_el)) + Load(tile, v["ei"] * NR + v["ej"]))), "ej", W))
     final = None if ops.finish is None else ops.finish(row0 + v["fi"], col0 + v["fj"])
-    direct = _from_tile(final, c, ops.c_index(row0 + v["fi"], col0 + v["fj"]), Load(tile, v["fi"] * NR + v["fj"])) \
-        if final is not None and K <= KC else None
-    micro = block(init, update, spill, merge if direct is None else None)
     if plan.stream_b:       # whole tiles of the M rows (N is a multiple of NR): C (+)= acc from registers
         c_vec = lambda i, j: ops.c_index(row0 + i, col0 + j * W)  # noqa: E731
         at = lambda i, j: const(i * NR + j * W)  # noqa: E731
@@ -252,6 +249,10 @@ def _nest(ops: Operands, M: int, N: int, K: int, a_pack: Buffer, b_pack: Buffer,
                              else Broadcast(zero, W)) for i in range(MR) for j in range(NV)))
         micro = block(init, update, *(Store(c, c_vec(i, j), Load(acc, at(i, j), W)) for i in range(M) for j in range(NV)))
         direct = None
+    else:
+        direct = _from_tile(final, c, ops.c_index(row0 + v["fi"], col0 + v["fj"]),
+                            Load(tile, v["fi"] * NR + v["fj"])) if final is not None and K <= KC else None
+        micro = block(init, update, spill, merge if direct is None else None)
     for name in ("ki", "kv") if plan.stream_b else ("ti", "tv", "ki", "kv"):
         micro = S.unroll(micro, name)
     if final is not None:

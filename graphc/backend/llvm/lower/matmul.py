@@ -71,9 +71,9 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
                                          ctx.threads > 1 and not batch_loops and large))
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
         i, k, j = Var("_i"), Var("_k"), Var("_j")
-        in_place = isinstance(load_b(k, j), Load) and linear_coeff(load_b(k, j).index, "_j") == 1 \
-            and linear_coeff(at(i, j), "_j") == 1
-        plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads, b_in_place=in_place)
+        b_in_place = isinstance(load_b(k, j), Load) and linear_coeff(load_b(k, j).index, "_j") == 1 \
+            and linear_coeff(at(i, j), "_j") == 1      # B's and C's rows plain, contiguous runs
+        plan = plan_gemm(M, N, K, dtype, 1 if batch_loops else ctx.threads, b_in_place=b_in_place)
         a_size, b_size = plan.pack_sizes
         a_pack = ctx.scratch("a_pack", dtype, (a_size,))
         b_pack = ctx.scratch("b_pack", dtype, (b_size,))
