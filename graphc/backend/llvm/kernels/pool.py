@@ -293,7 +293,9 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     def xval(oh, ow, kh, kw):
         return cast_to(Load(x, g.at(x, r, g.pixel(0, oh, kh), g.pixel(1, ow, kw))), dtype)
 
-    def interior(oh, ow):
+    def spread(oh, ow):
+        """Average pooling's interior window: its share of gy to every tap (max pooling's
+        interior rows go through `row`)."""
         return block(*(Accumulate(gx, gx_at(oh, ow, kh, kw), "add", grad(oh, ow)) for kh, kw in win.taps()))
 
     # int64 offsets in memory: LLVM (znver4) loaded an int32 lane just stored from a 2-lane vector as 64 bits
@@ -328,7 +330,7 @@ def _scatter_grad(kind: str, x: Optional[Buffer], gy: Buffer, out: Buffer, kerne
     final = None
     if epilogue is not None or gx is not out:
         final = plane(fw, Store(out, out.index(*idx), finisher(epilogue, out.dtype)(Load(gx, gx.index(*idx)), idx)))
-    body = S.vectorize(block(clear, win.over(interior, border, row if kind == "max" else None), final), "zw",
+    body = S.vectorize(block(clear, win.over(spread, border, row if kind == "max" else None), final), "zw",
                        win.lanes)
     if final is not None:
         body = S.vectorize(body, "fw", win.lanes)
