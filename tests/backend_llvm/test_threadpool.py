@@ -114,3 +114,23 @@ def test_workers_are_started_once_per_process():
     """)
     assert out.split()[-2:] == ["1", "0"]        # one worker beside the caller, kept between calls
 
+
+
+def test_idle_workers_stop_spinning_and_sleep():
+    """Workers spin briefly after a loop (SPIN_TICKS), then sleep: a second later every
+    thread but the caller is blocked, not running (Linux thread states)."""
+    out = _run("""
+        import time
+        def running():
+            states = []
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/stat") as stat:
+                    states.append(stat.read().rsplit(")", 1)[1].split()[0])
+            return states.count("R")
+        f, ref, value = step(32)
+        for _ in range(20):
+            f(value)
+        time.sleep(1.0)
+        print(running())
+    """)
+    assert out.split()[-1] == "1"                # only the thread that reads the states

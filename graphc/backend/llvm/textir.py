@@ -535,6 +535,10 @@ class IRBuilder:
         text = f"store {value.type.text} {value.ref}, {ptr.type.text} {ptr.ref}"
         self._void(text if align is None else f"{text}, align {align}")
 
+    def load_atomic(self, ptr: Value, ordering: str, align: int, name: str = "") -> Value:
+        typ = ptr.type.pointee
+        return self._named(typ, name, f"load atomic {typ.text}, {ptr.type.text} {ptr.ref} {ordering}, align {align}")
+
     def store_atomic(self, value: Value, ptr: Value, ordering: str, align: int) -> None:
         self._void(f"store atomic {value.type.text} {value.ref}, {ptr.type.text} {ptr.ref} {ordering}, align {align}")
 
