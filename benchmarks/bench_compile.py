@@ -6,6 +6,8 @@ imports, loaded code, memos) and the median over --repeats children:
 - graphc cold: the step's graph built (forward, `gc.grad` through `gc.nn.sgd`), `gc.function`,
   and the first call, with an empty disk cache (GRAPHC_CACHE_DIR a new directory);
 - graphc warm: the same in a new process whose cache an earlier (cold) process filled;
+  "warm start" is its first call less a later call's run (loading the step, not building
+  the user's graph nor running it; page faults of a first step's new arrays stay in it);
 - JAX cold / warm: `jax.jit` of the same step (`jax.value_and_grad` and the same update)
   and its first call, blocked until done, with JAX's persistent compilation cache empty /
   filled by an earlier process (only where JAX is installed; it is no dependency of graphc);
@@ -269,8 +271,8 @@ def graphc_child(name: str) -> dict:
         fn(*args)
     t6 = time.perf_counter()
     return {"import graphc": t1 - t0, "other imports": t2 - t1, "graph": t4 - t3, "first calls": t5 - t4,
-            "compile": t5 - t3, "compile cpu": c5 - c3, "run": t6 - t5, "phases": phases, "counters": counters,
-            "kernels": kernels, "graphc": str(Path(gc.__file__).parent)}
+            "start": (t5 - t4) - (t6 - t5), "compile": t5 - t3, "compile cpu": c5 - c3, "run": t6 - t5,
+            "phases": phases, "counters": counters, "kernels": kernels, "graphc": str(Path(gc.__file__).parent)}
 
 
 def read_inspect(fn: Any, phases: dict, counters: dict) -> int:
@@ -519,7 +521,8 @@ def counter(runs: Runs, kind: str, word: str) -> str:
 
 
 def summary_table(results: dict[str, Runs]) -> str:
-    head = (f"{'graph':<10}{'graphc cold':>13}{'graphc warm':>13}{'JAX cold':>11}{'JAX warm':>11}{'run':>9}"
+    head = (f"{'graph':<10}{'graphc cold':>13}{'graphc warm':>13}{'warm start':>12}{'JAX cold':>11}"
+            f"{'JAX warm':>11}{'run':>9}"
             f"{'JAX run':>9}{'kernels':>9}{'distinct':>10}{'compiled':>10}{'loaded':>8}{'cold cpu':>10}"
             f"{'all cpu':>10}{'n':>3}")
     lines = [head]
@@ -528,6 +531,7 @@ def summary_table(results: dict[str, Runs]) -> str:
         lines.append(
             f"{name:<10}{fmt(runs.median('graphc cold'), runs.error('graphc cold'), 13)}"
             f"{fmt(runs.median('graphc warm'), runs.error('graphc warm'), 13)}"
+            f"{fmt(runs.median('graphc warm', 'start'), None, 12)}"
             f"{fmt(runs.median('jax cold'), runs.error('jax cold'), 11)}"
             f"{fmt(runs.median('jax warm'), runs.error('jax warm'), 11)}"
             f"{fmt(runs.median('graphc warm', 'run'), None, 9)}{fmt(runs.median('jax warm', 'run'), None, 9)}"
