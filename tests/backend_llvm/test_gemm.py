@@ -191,6 +191,14 @@ def test_both_panel_orders_match_numpy(M, N, K, dtype, rows_first, monkeypatch):
         _check(M, N, K, dtype, threads=2, nthreads=nthreads)
 
 
+def test_a_short_k_packs_only_its_rows():
+    """A dense layer's weight gradient (K = the batch) packs K rows per panel, not KC: its
+    scratch stays small and its B panels contiguous."""
+    plan = plan_gemm(9216, 4096, 8, "float32", 1)
+    assert plan.tiles.kc == 8 and plan.pack_sizes == (plan.tiles.mc * 8, plan.nc * 8)
+    assert plan_gemm(1024, 1024, 1024, "float32", 1).tiles.kc == host_tiles("float32").kc
+
+
 def test_a_few_rows_get_eight_row_tiles_where_they_pad_less():
     """A dense layer at batch 8 or 16 computes no padding rows (6-row tiles would add 4 or 2)."""
     tiles = {m: plan_gemm(m, 4096, 9216, "float32", 1, None).tiles for m in (6, 7, 8, 12, 16, 24, 64)}

@@ -166,6 +166,22 @@ def test_inspection_lists_kernels_ir_assembly_and_profile(rng):
     assert memory.peak == memory.arena + memory.outputs and "arena" in str(memory)
 
 
+def test_profiled_runs_write_into_earlier_outputs_not_new_arrays(rng, monkeypatch):
+    """New output arrays would add their first touch's page faults to the kernels' times."""
+    from graphc.backend.llvm.executor import Bound
+
+    x = gc.tensor("x", (256, 256))
+    f = gc.function([x], [x * 2.0, x.sum()], backend="llvm")
+    arg = rand(rng, (256, 256))
+    f(arg)
+    fresh = []
+    allocate = Bound._output_array
+    monkeypatch.setattr(Bound, "_output_array", lambda self, k, storage: fresh.append(storage is None)
+                        or allocate(self, k, storage))
+    profile = f.inspect.profile(arg, repeat=3)
+    assert len(profile) == 2 and fresh.count(True) == 2 and fresh.count(False) == 3 * 2
+
+
 def test_loop_ir_prints_as_indented_pseudo_code():
     from graphc.backend.llvm.inspect import format_kernel
     from graphc.backend.llvm.loopir import Accumulate, Buffer, Cast, For, If, Kernel, Select, Var, block, const

@@ -301,6 +301,8 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
     stream_b = b_in_place and not transposed and M <= t.mr and N % t.nr == 0
     if stream_b:
         t = replace(t, kc=STREAM_KC)
+    elif K < t.kc:
+        t = replace(t, kc=K)
     worth = threads > 1 and (2 * M * N * K >= PARALLEL_MIN_FLOPS or (K + M) * N * itemsize(dtype) >= PARALLEL_MIN_BYTES)
     split = None
     if worth and N >= threads * t.nr:
