@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -55,14 +56,12 @@ class Function:
             spare, self._spare = self._spare, [None] * len(self.updates)
         results = self.program(arrays, [None] * n + spare)
         del spare
-        stored: list[np.ndarray] = []
-        for (var, _), value in zip(self.updates, results[n:]):
-            stored.append(_owned(value, arrays + stored))
-            var.op.container.value = stored[-1]
+        stored = _owned_all(results[n:], arrays)
+        for (var, _), value in zip(self.updates, stored):
+            var.op.container.value = value
         held += [var.op.container.value for var in self._shared] + arrays
-        outs: list[np.ndarray] = []
-        for o in results[:n]:  # no output may share memory with a variable, an argument or another output
-            outs.append(_owned(o, held + outs))
+        # no output may share memory with a variable, an argument or another output
+        outs = _owned_all(results[:n], held)
         del held, results
         self._spare = _spares(replaced, stored)
         return outs[0] if self._single else outs
@@ -101,9 +100,68 @@ def _spares(replaced: list, stored: list[np.ndarray]) -> list[Optional[np.ndarra
     """Per update, the value it replaced if nothing but `replaced` refers to it any more
     (not a view, not stored again): storage the next call may overwrite."""
     alone = [_references(replaced, k) == _ALONE for k in range(len(replaced))]  # before naming any of them
+    stored_ids = {id(s) for s in stored}
+    times_replaced = Counter(id(r) for r in replaced)
     return [old if alone[k] and isinstance(old, np.ndarray) and old.base is None
-            and not any(old is s for s in stored) and sum(1 for r in replaced if r is old) == 1 else None
+            and id(old) not in stored_ids and times_replaced[id(old)] == 1 else None
             for k, old in enumerate(replaced)]
+
+
+def _owned_all(values: Sequence[np.ndarray], others: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """`values`, each as `_owned` of it against `others` and the values kept before it.
+    Only values whose memory may overlap another array's are compared pair by pair, so a
+    step with hundreds of updates costs a sort, not hundreds of squared comparisons."""
+    suspect = _overlapping(list(values) + list(others))
+    against = [o for j, o in enumerate(others, start=len(values)) if j in suspect]
+    result = []
+    for k, value in enumerate(values):
+        if k in suspect:
+            owned = _owned(value, against)
+            if owned is value:
+                against.append(value)
+        else:
+            owned = value if value.flags.writeable else value.copy()
+        result.append(owned)
+    return result
+
+
+def _overlapping(arrays: Sequence[Any]) -> set[int]:
+    """Indices of the arrays whose byte extents may meet another's (a superset of the pairs
+    np.may_share_memory reports: extents are what it compares by default)."""
+    extents, suspect = [], set()
+    for k, a in enumerate(arrays):
+        extent = _extent(a)
+        if extent is None:
+            suspect.add(k)
+        elif extent[0] < extent[1]:
+            extents.append((*extent, k))
+    extents.sort()
+    cluster, reach = [], -1
+    for low, high, k in extents:
+        if low >= reach:
+            if len(cluster) > 1:
+                suspect.update(cluster)
+            cluster, reach = [], high
+        cluster.append(k)
+        reach = max(reach, high)
+    if len(cluster) > 1:
+        suspect.update(cluster)
+    return suspect
+
+
+def _extent(a: Any) -> Optional[tuple[int, int]]:
+    """[first byte, one past the last) of an ndarray's elements, or None for anything else."""
+    if not isinstance(a, np.ndarray):
+        return None
+    if a.size == 0:
+        return (0, 0)
+    low = high = a.__array_interface__["data"][0]
+    for n, stride in zip(a.shape, a.strides):
+        if stride < 0:
+            low += (n - 1) * stride
+        else:
+            high += (n - 1) * stride
+    return low, high + a.itemsize
 
 
 def _owned(array: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:

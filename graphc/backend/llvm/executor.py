@@ -75,6 +75,9 @@ class Bound:
         self._out_slots = [slot[n] for n in names]
         self._out_types = [plan.output_types[n] for n in names]
         self._out_pick = [names.index(n) for n in plan.outputs]
+        self._positions: list[list[int]] = [[] for _ in names]     # per output, where the caller's list has it
+        for position, k in enumerate(self._out_pick):
+            self._positions[k].append(position)
         self._lock = threading.Lock()
 
     @property
@@ -99,8 +102,8 @@ class Bound:
         """Where output k goes: an array `storage` offers for one of its positions when it
         fits (shape, dtype, C order, writable), else a new one."""
         shape, dtype = self._out_types[k]
-        for position, slot in enumerate(self._out_pick):
-            offered = storage[position] if storage is not None and slot == k else None
+        for position in self._positions[k] if storage is not None else ():
+            offered = storage[position]
             if (offered is not None and offered.shape == tuple(shape) and offered.dtype == dtype
                     and offered.flags.c_contiguous and offered.flags.writeable):
                 return offered
