@@ -49,8 +49,10 @@ from ..loopir import (Broadcast, Buffer, Cast, Expr, ExprLike, Fma, For, If, Ker
 from .harness import Space
 from .simd import host_simd
 
-#: Below this much work (~0.1 ms on one core) a kernel stays on one thread.
-PARALLEL_MIN_FLOPS = 2e7
+#: Below this much work (~0.06 ms on one core) a kernel stays on one thread. With the pool's
+#: spinning workers MobileNetV2's step at 2 threads took 41 -> 37 ms (2e7 before); 2e6 gave 35
+#: ms, but 1.15x its one-thread step beside a spinning process (6e6: 0.93-1.02x).
+PARALLEL_MIN_FLOPS = 6e6
 #: Tap loops are unrolled while a reduction step stays under this many vector fmas.
 UNROLL_FMAS = 128
 #: Packs of at least this many bytes are shared among threads: an output gradient packed for
