@@ -274,6 +274,12 @@ def _from_tile(final: Stmt, c: Buffer, summed: Expr, element: Expr) -> Optional[
     return None if any(isinstance(n, Load) and n.buf == c for n in walk(direct)) else direct
 
 
+def worth_threads(M: int, N: int, K: int, dtype: str) -> bool:
+    """Whether an (M, K) x (K, N) product pays for splitting over threads: enough flops, or
+    enough of B and C to move that two threads fill the memory bandwidth better than one."""
+    return 2 * M * N * K >= PARALLEL_MIN_FLOPS or (K + M) * N * itemsize(dtype) >= PARALLEL_MIN_BYTES
+
+
 def narrowed(t: Tiles, N: int) -> Tiles:
     """`t` with no more vectors per row than N columns fill."""
     return replace(t, nr=min(t.nr, -(-N // t.width) * t.width))
@@ -303,7 +309,7 @@ def plan_gemm(M: int, N: int, K: int, dtype: str, threads: int, tiles: Optional[
         t = replace(t, kc=STREAM_KC)
     elif K < t.kc:
         t = replace(t, kc=K)
-    worth = threads > 1 and (2 * M * N * K >= PARALLEL_MIN_FLOPS or (K + M) * N * itemsize(dtype) >= PARALLEL_MIN_BYTES)
+    worth = threads > 1 and worth_threads(M, N, K, dtype)
     split = None
     if worth and N >= threads * t.nr:
         split = "cols"

@@ -16,9 +16,9 @@ from typing import Callable, Optional
 from ....ir import Node
 from .. import schedule as S
 from ..fusion import broadcast_index
-from ..kernels.gemm import PARALLEL_MIN_BYTES, PARALLEL_MIN_FLOPS, Operands, gemm_nest, plan_gemm
+from ..kernels.gemm import PARALLEL_MIN_FLOPS, Operands, gemm_nest, plan_gemm, worth_threads
 from ..loopir import (Accumulate, Buffer, Cast, Expr, Kernel, Load, Stmt, Store, Var, block, const, is_float,
-                      itemsize, linear_coeff, loop, walk)
+                      linear_coeff, loop, walk)
 from ..kernels.simd import host_simd
 from .common import size
 from .registry import LowerContext
@@ -66,9 +66,8 @@ def lower_matmul(node: Node, ctx: LowerContext) -> list[Kernel]:
         body = _dots(M, N, K, load_a, load_b, c, at, finish, dtype)
     elif b_along_k and M <= DOTS_MAX_ROWS:
         copy, load_rows = _own_rows(ctx, M, K, load_a, dtype)
-        large = 2 * M * N * K >= PARALLEL_MIN_FLOPS or N * K * itemsize(dtype) >= PARALLEL_MIN_BYTES
         body = block(copy, _blocked_dots(M, N, K, load_rows, load_b, c, at, finish, dtype,
-                                         ctx.threads > 1 and not batch_loops and large))
+                                         ctx.threads > 1 and not batch_loops and worth_threads(M, N, K, dtype)))
     elif is_float(dtype) and M > PLAIN_MAX_ROWS and M * N * K >= GEMM_MIN_MACS:
         i, k, j = Var("_i"), Var("_k"), Var("_j")
         b_in_place = isinstance(load_b(k, j), Load) and linear_coeff(load_b(k, j).index, "_j") == 1 \
